@@ -1,0 +1,183 @@
+// Corruption tests: every truncation and every flipped byte of serialized
+// bitmaps must give DataLoss (framed) or a well-formed bitmap (raw portable
+// bytes, which carry no checksum), never a crash or a malformed bitmap.
+#include "lib/bitmap/portable_validate.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+#include "featurebase/bitmap.h"
+#include "featurebase/shard.h"
+#include "lib/bitmap/roaring32.h"
+#include "lib/util/endian.h"
+
+namespace featurebase {
+namespace {
+
+using internal::Roaring32;
+
+// A bitmap with array, bitmap and run containers over three shards.
+Bitmap Fixture() {
+  Bitmap b;
+  for (uint64_t v = 0; v < 300; v += 7) b.Add(v);  // array
+  for (uint64_t v = 70000; v < 70000 + 20000; v += 2)
+    b.Add(v);                                       // bitmap container
+  b.AddRange(kShardWidth + 5, kShardWidth + 3000);  // run
+  b.Add(5 * kShardWidth + 1);
+  b.Optimize();
+  return b;
+}
+
+TEST(CorruptionTest, FramedBitmapTruncatedAtEveryLengthIsDataLoss) {
+  const std::string bytes = Fixture().Serialize();
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    auto got = Bitmap::Deserialize(std::string_view(bytes).substr(0, len));
+    ASSERT_FALSE(got.ok()) << "length " << len;
+    ASSERT_EQ(got.status().code(), absl::StatusCode::kDataLoss)
+        << "length " << len;
+  }
+  auto extra = Bitmap::Deserialize(bytes + "x");
+  ASSERT_EQ(extra.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(extra.status().message().find("trailing"), std::string::npos)
+      << extra.status();
+}
+
+TEST(CorruptionTest, FramedBitmapWithAnyFlippedByteIsDataLoss) {
+  const std::string bytes = Fixture().Serialize();
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    for (uint8_t mask : {uint8_t{0x01}, uint8_t{0x80}, uint8_t{0xFF}}) {
+      std::string bad = bytes;
+      bad[i] = char(uint8_t(bad[i]) ^ mask);
+      auto got = Bitmap::Deserialize(bad);
+      ASSERT_FALSE(got.ok()) << "byte " << i << " mask " << int(mask);
+      ASSERT_EQ(got.status().code(), absl::StatusCode::kDataLoss)
+          << "byte " << i;
+    }
+  }
+}
+
+// Raw portable bytes have no checksum: a flip may yield another valid bitmap,
+// but never a malformed one.
+void ExpectWellFormed(const Roaring32& r) {
+  std::vector<uint32_t> v;
+  r.AppendTo(&v);
+  ASSERT_EQ(v.size(), r.Cardinality());
+  for (size_t i = 1; i < v.size(); ++i) ASSERT_LT(v[i - 1], v[i]);
+  uint64_t n = 0;
+  r.ForEach([&](uint32_t) { ++n; });
+  ASSERT_EQ(n, v.size());
+  std::string again;
+  r.AppendPortable(&again);
+  ASSERT_TRUE(Roaring32::DecodePortable(again).ok());
+}
+
+TEST(CorruptionTest, RawPortableFlipsNeverYieldMalformedBitmaps) {
+  for (bool runs : {false, true}) {
+    Roaring32 r;
+    for (uint32_t v = 0; v < 300; v += 7) r.Add(v);
+    for (uint32_t v = 70000; v < 90000; v += 2) r.Add(v);
+    r.AddRange(200000, 203000);
+    if (runs) r.RunOptimize();
+    std::string bytes;
+    r.AppendPortable(&bytes);
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      for (uint8_t mask : {uint8_t{0x01}, uint8_t{0x10}, uint8_t{0xFF}}) {
+        std::string bad = bytes;
+        bad[i] = char(uint8_t(bad[i]) ^ mask);
+        auto got = Roaring32::DecodePortable(bad);
+        if (got.ok()) {
+          ExpectWellFormed(*got);
+        } else {
+          ASSERT_EQ(got.status().code(), absl::StatusCode::kDataLoss);
+        }
+      }
+    }
+    for (size_t len = 0; len < bytes.size(); ++len) {
+      auto got =
+          Roaring32::DecodePortable(std::string_view(bytes).substr(0, len));
+      ASSERT_FALSE(got.ok()) << "length " << len;
+    }
+  }
+}
+
+// Builds portable bytes by hand (no-run cookie) from (key, values) pairs.
+std::string NoRunBitmap(
+    const std::vector<std::pair<uint16_t, std::vector<uint16_t>>>& cs) {
+  std::string out;
+  internal::PutFixed<uint32_t>(&out, 12346);
+  internal::PutFixed<uint32_t>(&out, cs.size());
+  for (const auto& [key, vals] : cs) {
+    internal::PutFixed<uint16_t>(&out, key);
+    internal::PutFixed<uint16_t>(&out, uint16_t(vals.size() - 1));
+  }
+  uint32_t offset = out.size() + 4 * cs.size();
+  for (const auto& c : cs) {
+    internal::PutFixed<uint32_t>(&out, offset);
+    offset += 2 * c.second.size();
+  }
+  for (const auto& c : cs) {
+    for (uint16_t v : c.second) internal::PutFixed<uint16_t>(&out, v);
+  }
+  return out;
+}
+
+TEST(PortableValidateTest, AcceptsHandBuiltBitmap) {
+  auto r = Roaring32::DecodePortable(NoRunBitmap({{0, {1, 5}}, {3, {2}}}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->Cardinality(), 3u);
+  EXPECT_TRUE(r->Contains(3 * 65536 + 2));
+}
+
+TEST(PortableValidateTest, RejectsUnsortedArray) {
+  auto r = Roaring32::DecodePortable(NoRunBitmap({{0, {5, 1}}}));
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(r.status().message().find("strictly increasing"), std::string::npos)
+      << r.status();
+}
+
+TEST(PortableValidateTest, RejectsKeysOutOfOrder) {
+  auto r = Roaring32::DecodePortable(NoRunBitmap({{3, {1}}, {3, {2}}}));
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(r.status().message().find("container key"), std::string::npos)
+      << r.status();
+}
+
+TEST(PortableValidateTest, RejectsValuesAboveTheLimit) {
+  auto r = Roaring32::DecodePortable(NoRunBitmap({{16, {0}}}),
+                                     uint32_t(kShardWidth - 1));
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(r.status().message().find("above the limit"), std::string::npos)
+      << r.status();
+}
+
+TEST(PortableValidateTest, RejectsBadOffsetsAndCookies) {
+  std::string bytes = NoRunBitmap({{0, {1}}});
+  bytes[12] ^= 1;  // the offset of container 0
+  EXPECT_EQ(Roaring32::DecodePortable(bytes).status().code(),
+            absl::StatusCode::kDataLoss);
+  std::string cookie = NoRunBitmap({{0, {1}}});
+  cookie[0] = 0;
+  auto r = Roaring32::DecodePortable(cookie);
+  EXPECT_NE(r.status().message().find("unknown cookie"), std::string::npos)
+      << r.status();
+}
+
+TEST(PortableValidateTest, RejectsOverlappingRuns) {
+  // Run cookie, 1 container, run flag set, key 0 card 10, runs (0,4) and (3,4).
+  std::string out;
+  internal::PutFixed<uint32_t>(&out, 12347);  // (count-1) << 16 = 0
+  out.push_back(char(1));
+  internal::PutFixed<uint16_t>(&out, 0);
+  internal::PutFixed<uint16_t>(&out, 9);
+  internal::PutFixed<uint16_t>(&out, 2);
+  for (uint16_t v : {0, 4, 3, 4}) internal::PutFixed<uint16_t>(&out, v);
+  auto r = Roaring32::DecodePortable(out);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(r.status().message().find("overlaps"), std::string::npos)
+      << r.status();
+}
+
+}  // namespace
+}  // namespace featurebase
