@@ -1,0 +1,98 @@
+// Field types and options, with FeatureBase's semantics
+// (shared reference: featurebase-model.md section 2).
+#ifndef FEATUREBASE_FIELD_H_
+#define FEATUREBASE_FIELD_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/time/time.h"
+#include "featurebase/status.h"
+
+namespace featurebase {
+
+enum class FieldType {
+  // Many rows per record; accepts Value::Id (or Value::Key with keys).
+  kSet,
+  // At most one row per record: writing a row replaces the record's old row.
+  kMutex,
+  // Row 0 = false, row 1 = true; accepts Value::Bool only.
+  kBool,
+  // A set field plus one view per time-quantum unit; Set takes a timestamp.
+  kTime,
+  // Bit-sliced integer (Value::Int), within [min, max].
+  kInt,
+  // Bit-sliced fixed-point decimal at `scale`.
+  kDecimal,
+  // Bit-sliced time since `epoch` in `time_unit`.
+  kTimestamp,
+};
+
+// "set", "mutex", "bool", "time", "int", "decimal", "timestamp".
+std::string_view FieldTypeName(FieldType type);
+// Parses a name as above; InvalidArgument otherwise.
+StatusOr<FieldType> ParseFieldType(std::string_view name);
+
+// Which time-quantum views a time field keeps: FeatureBase's valid quanta
+// are "Y", "YM", "YMD", "YMDH", "M", "MD", "MDH", "D", "DH", "H".
+struct TimeQuantum {
+  bool year = false, month = false, day = false, hour = false;
+  // Parses one of the valid quanta; InvalidArgument naming the text otherwise.
+  static StatusOr<TimeQuantum> Parse(std::string_view text);
+  std::string ToString() const;
+  bool empty() const { return !year && !month && !day && !hour; }
+  friend bool operator==(const TimeQuantum&, const TimeQuantum&) = default;
+};
+
+struct FieldOptions {
+  // ---- behaviour
+  FieldType type = FieldType::kSet;
+  // Rows are named by strings (set, mutex, time). Default false.
+  bool keys = false;
+  // Time fields: the quantum (required, non-empty).
+  TimeQuantum time_quantum;
+  // Time fields: skip the `standard` view (queries without a range then
+  // union the time views). Default false.
+  bool no_standard_view = false;
+  // Time fields: ApplyTtl drops time views that ended before now - ttl.
+  // Zero (default) keeps everything.
+  absl::Duration ttl = absl::ZeroDuration();
+  // Int/decimal/timestamp: the accepted range (decimal: unscaled at `scale`).
+  int64_t min = INT64_MIN;
+  int64_t max = INT64_MAX;
+  // Decimal fields: digits after the point, 0..19.
+  int scale = 0;
+  // Timestamp fields: the zero point and unit ("s", "ms", "us", "ns").
+  absl::Time epoch = absl::UnixEpoch();
+  std::string time_unit = "s";
+
+  // Convenience constructors.
+  static FieldOptions Set() { return {}; }
+  static FieldOptions Mutex() {
+    FieldOptions o;
+    o.type = FieldType::kMutex;
+    return o;
+  }
+  static FieldOptions Bool() {
+    FieldOptions o;
+    o.type = FieldType::kBool;
+    return o;
+  }
+  static FieldOptions Time(TimeQuantum q, bool no_standard_view = false) {
+    FieldOptions o;
+    o.type = FieldType::kTime;
+    o.time_quantum = q;
+    o.no_standard_view = no_standard_view;
+    return o;
+  }
+};
+
+// Index, field and view names follow FeatureBase's rule: a lower-case letter,
+// then up to 229 of [a-z0-9_-]. Returns InvalidArgument naming `what`
+// ("index", "field") and the name otherwise.
+Status ValidateName(std::string_view what, std::string_view name);
+
+}  // namespace featurebase
+
+#endif  // FEATUREBASE_FIELD_H_

@@ -1,0 +1,205 @@
+// Index: a named collection of records (columns) with typed fields, stored
+// as roaring bitmaps per 2^20-record shard, with FeatureBase's semantics
+// (shared reference: featurebase-model.md sections 1, 2 and 5.7).
+//
+// Concurrency: one writer at a time (writes serialize on an internal mutex),
+// any number of readers. Every write is one atomic commit that publishes a
+// new immutable version; readers take a Snapshot (a reference-counted
+// version) and never observe a half-applied write, and never wait for a
+// writer beyond a pointer copy. Versions share all unchanged structure
+// (copy-on-write at row and node granularity), so a commit costs what it
+// touches, not the size of the index.
+#ifndef FEATUREBASE_INDEX_H_
+#define FEATUREBASE_INDEX_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "featurebase/bitmap.h"
+#include "featurebase/field.h"
+#include "featurebase/status.h"
+#include "featurebase/value.h"
+
+namespace featurebase {
+
+namespace internal {
+struct IndexState;
+class IndexImpl;
+}  // namespace internal
+
+struct IndexOptions {
+  // Records are named by string keys (translated to ids). Default false.
+  bool keys = false;
+  // Keep the index-level existence row (which records exist): needed by
+  // Not, All and `== null`. Default true, as FeatureBase's HTTP API.
+  bool track_existence = true;
+};
+
+// A [from, to) time range for time fields; a missing bound means the
+// earliest / latest time view present.
+struct TimeRange {
+  std::optional<absl::Time> from;
+  std::optional<absl::Time> to;
+  bool empty() const { return !from && !to; }
+};
+
+// Options of Snapshot::Rows (PQL Rows).
+struct RowsOptions {
+  // Only rows with id > previous.
+  std::optional<uint64_t> previous;
+  // At most this many rows (0 = no limit).
+  uint64_t limit = 0;
+  // Only rows having this column.
+  std::optional<uint64_t> column;
+  // Time fields: rows with a bit in this range.
+  TimeRange range;
+};
+
+// A row and the number of records in it (TopN, MinRow, MaxRow).
+struct RowCount {
+  uint64_t row = 0;
+  uint64_t count = 0;
+  friend bool operator==(const RowCount&, const RowCount&) = default;
+};
+
+// A field's name and options, as the index holds them.
+struct FieldInfo {
+  std::string name;
+  FieldOptions options;
+};
+
+// An immutable version of an index. All methods are const and thread-safe.
+// Unknown fields are NotFound ("field not found: x"); values of the wrong
+// kind, or a time range on a non-time field, are InvalidArgument.
+class Snapshot {
+ public:
+  ~Snapshot();
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+  // The commit sequence number of this version (0 for a new index).
+  uint64_t version() const;
+  const std::string& index_name() const;
+
+  // Fields in name order (not the internal existence field).
+  std::vector<FieldInfo> Fields() const;
+  StatusOr<FieldInfo> Field(std::string_view name) const;
+
+  // Records holding `row` in set/mutex/bool/time fields (Row(f=row)). For
+  // time fields with a non-empty range: the union of FeatureBase's minimal
+  // cover of quantum views; without a range: the standard view (or every
+  // view when the field has no standard view).
+  StatusOr<Bitmap> Row(std::string_view field, const Value& row,
+                       const TimeRange& range = {}) const;
+
+  // Row ids having any bit, ascending, filtered by `options` (PQL Rows).
+  StatusOr<std::vector<uint64_t>> Rows(std::string_view field,
+                                       const RowsOptions& options = {}) const;
+
+  // The `n` rows with most records (0 = all), count descending then row id
+  // ascending, counting only records in `filter` when given. Exact: counts
+  // are read from the bitmaps of this version, never from a cache.
+  // O(rows × shards). Set, mutex and time (standard view) fields.
+  StatusOr<std::vector<RowCount>> TopN(std::string_view field, uint64_t n,
+                                       const Bitmap* filter = nullptr) const;
+
+  // Smallest / largest row id having any bit (among `filter` when given),
+  // with its count: the row's count without a filter, else the intersection
+  // count. nullopt when the field is empty.
+  StatusOr<std::optional<RowCount>> MinRow(
+      std::string_view field, const Bitmap* filter = nullptr) const;
+  StatusOr<std::optional<RowCount>> MaxRow(
+      std::string_view field, const Bitmap* filter = nullptr) const;
+
+  // Every existing record (All()). FailedPrecondition without existence
+  // tracking ("index does not support existence tracking").
+  StatusOr<Bitmap> All() const;
+  // Existing records not in `x` (Not(x)); same precondition.
+  StatusOr<Bitmap> Not(const Bitmap& x) const;
+  // Records with a value in `field` (Row(f != null)), and existing records
+  // without one (Row(f == null)).
+  StatusOr<Bitmap> NotNull(std::string_view field) const;
+  StatusOr<Bitmap> Null(std::string_view field) const;
+
+  // The rows of `column` in `field` (a set field's values; one for mutex).
+  StatusOr<std::vector<uint64_t>> RowsOfColumn(std::string_view field,
+                                               uint64_t column) const;
+
+  // Names of the views of a field, e.g. "standard", "existence",
+  // "standard_2017", "standard_201701" (for tests and tools).
+  StatusOr<std::vector<std::string>> ViewNames(std::string_view field) const;
+
+ private:
+  friend class internal::IndexImpl;
+  explicit Snapshot(std::shared_ptr<const internal::IndexState> state);
+  std::shared_ptr<const internal::IndexState> state_;
+};
+
+class Index {
+ public:
+  // Creates an empty in-memory index. InvalidArgument for a bad name.
+  static StatusOr<std::unique_ptr<Index>> Create(
+      std::string_view name, const IndexOptions& options = {});
+  ~Index();
+  Index(const Index&) = delete;
+  Index& operator=(const Index&) = delete;
+
+  const std::string& name() const;
+  const IndexOptions& options() const;
+
+  // Adds a field. InvalidArgument for a bad name or inconsistent options
+  // (e.g. a time field without quantum, keys on a bool field), AlreadyExists
+  // if the name is taken. Immediate and atomic.
+  Status CreateField(std::string_view name, const FieldOptions& options);
+
+  // The current version, for any number of reads that must agree.
+  std::shared_ptr<const Snapshot> GetSnapshot() const;
+
+  // ---- writes: each is one atomic commit; on error nothing changes.
+
+  // Set(col, field=row [, timestamp]). Set/time fields add the bit; mutex
+  // fields replace the record's row; bool fields take Value::Bool. Time
+  // fields require `timestamp` (UTC, year 1..9999) unless they keep a
+  // standard view, in which case a missing timestamp writes only the
+  // standard view. Marks the record as existing (index and field
+  // existence). Returns whether anything changed.
+  StatusOr<bool> Set(uint64_t column, std::string_view field, const Value& row,
+                     std::optional<absl::Time> timestamp = std::nullopt);
+
+  // Clear(col, field=row): removes the bit (time fields: from every view).
+  // A set field keeps the record's field existence; a mutex or bool field
+  // loses it when the bit was set. Returns whether anything changed.
+  StatusOr<bool> Clear(uint64_t column, std::string_view field,
+                       const Value& row);
+
+  // ClearRow(field=row): removes the row from every shard and view.
+  StatusOr<bool> ClearRow(std::string_view field, const Value& row);
+
+  // Store(columns, field=row): the row becomes exactly `columns` in every
+  // shard (set fields only; "can't Store() on a mutex field" otherwise).
+  // The columns gain field existence; index existence is unchanged, as in
+  // FeatureBase.
+  Status Store(std::string_view field, const Value& row, const Bitmap& columns);
+
+  // Delete(columns): removes the records entirely: from every row of every
+  // view of every field, from field existence and from index existence.
+  // Returns whether anything changed.
+  StatusOr<bool> Delete(const Bitmap& columns);
+
+  // Drops time views of fields with a TTL whose end is before now - ttl.
+  // Returns the number of views dropped.
+  StatusOr<uint64_t> ApplyTtl(absl::Time now);
+
+ private:
+  explicit Index(std::unique_ptr<internal::IndexImpl> impl);
+  std::unique_ptr<internal::IndexImpl> impl_;
+};
+
+}  // namespace featurebase
+
+#endif  // FEATUREBASE_INDEX_H_

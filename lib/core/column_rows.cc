@@ -1,0 +1,89 @@
+#include "lib/core/column_rows.h"
+
+#include <cstring>
+
+namespace featurebase::internal {
+
+uint64_t ColumnRows::Page::Load(uint32_t i) const {
+  switch (width) {
+    case 1:
+      return data[i];
+    case 2: {
+      uint16_t v;
+      std::memcpy(&v, &data[size_t{2} * i], 2);
+      return v;
+    }
+    case 4: {
+      uint32_t v;
+      std::memcpy(&v, &data[size_t{4} * i], 4);
+      return v;
+    }
+    default: {
+      uint64_t v;
+      std::memcpy(&v, &data[size_t{8} * i], 8);
+      return v;
+    }
+  }
+}
+
+void ColumnRows::Page::Store(uint32_t i, uint64_t v) {
+  std::memcpy(&data[size_t(width) * i], &v, size_t(width));  // little-endian
+}
+
+void ColumnRows::Page::Widen(int new_width) {
+  Page wider;
+  wider.width = new_width;
+  wider.data.assign(size_t(new_width) * kPageSize, 0);
+  for (uint32_t i = 0; i < kPageSize; ++i) wider.Store(i, Load(i));
+  width = new_width;
+  data = std::move(wider.data);
+}
+
+std::optional<uint64_t> ColumnRows::Get(uint32_t offset) const {
+  if (!table_) return std::nullopt;
+  const Page* page = table_->pages[offset >> kPageBits].get();
+  if (page == nullptr) return std::nullopt;
+  const uint64_t v = page->Load(offset & (kPageSize - 1));
+  if (v == 0) return std::nullopt;
+  return v - 1;
+}
+
+void ColumnRows::Set(OwnerToken owner, uint32_t offset,
+                     std::optional<uint64_t> row) {
+  if (!table_) {
+    if (!row) return;
+    table_ = std::make_shared<Table>();
+    table_->owner = owner;
+  } else if (table_->owner != owner) {
+    table_ = std::make_shared<Table>(*table_);
+    table_->owner = owner;
+  }
+  std::shared_ptr<Page>& page = table_->pages[offset >> kPageBits];
+  if (!page) {
+    if (!row) return;
+    page = std::make_shared<Page>();
+    page->owner = owner;
+    page->data.assign(kPageSize, 0);
+  } else if (page->owner != owner) {
+    page = std::make_shared<Page>(*page);
+    page->owner = owner;
+  }
+  const uint64_t stored = row ? *row + 1 : 0;
+  const int need = stored <= 0xFF         ? 1
+                   : stored <= 0xFFFF     ? 2
+                   : stored <= 0xFFFFFFFF ? 4
+                                          : 8;
+  if (need > page->width) page->Widen(need);
+  page->Store(offset & (kPageSize - 1), stored);
+}
+
+size_t ColumnRows::MemoryBytes() const {
+  if (!table_) return 0;
+  size_t n = sizeof(Table);
+  for (const auto& p : table_->pages) {
+    if (p) n += sizeof(Page) + p->data.size();
+  }
+  return n;
+}
+
+}  // namespace featurebase::internal

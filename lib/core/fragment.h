@@ -1,0 +1,80 @@
+// Fragment: the bits of one (field, view, shard): a map from row id to the
+// roaring bitmap of the row's column offsets (< 2^20) in the shard.
+//
+// A Fragment is a value whose copies share everything (rows are
+// copy-on-write under an owner token; see persistent_map.h). Single-valued
+// fragments (mutex and bool fields) also keep which row each column holds,
+// so that replacing a value is O(1) in the number of rows.
+//
+// Thread-safety: immutable once published; mutation by one writer holding
+// the owner token.
+#ifndef FEATUREBASE_LIB_CORE_FRAGMENT_H_
+#define FEATUREBASE_LIB_CORE_FRAGMENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "lib/bitmap/roaring32.h"
+#include "lib/core/column_rows.h"
+#include "lib/core/persistent_map.h"
+
+namespace featurebase::internal {
+
+struct RowBits {
+  OwnerToken owner = 0;
+  Roaring32 bits;
+};
+using RowPtr = std::shared_ptr<RowBits>;
+
+class Fragment {
+ public:
+  enum class Mode : uint8_t {
+    kMulti,  // set and time fields, existence: any number of rows per column
+    kMutex,  // at most one row per column, tracked in ColumnRows
+    kBool,   // rows 0 and 1 only, at most one per column
+  };
+
+  Fragment() = default;
+  explicit Fragment(Mode mode) : mode_(mode) {}
+
+  Mode mode() const { return mode_; }
+  const PersistentMap<RowPtr>& rows() const { return rows_; }
+  bool empty() const { return rows_.empty(); }
+  // The bits of `row`, or null when the row is empty.
+  const Roaring32* Row(uint64_t row) const;
+  bool Contains(uint64_t row, uint32_t offset) const;
+  // Single-valued fragments: the row the column holds.
+  std::optional<uint64_t> RowOf(uint32_t offset) const;
+
+  // ---- mutation under `owner`; each returns whether the bits changed.
+
+  // Adds a bit. In single-valued modes the column's previous row (if
+  // different) is cleared first.
+  bool Add(OwnerToken owner, uint64_t row, uint32_t offset);
+  // Removes a bit.
+  bool Remove(OwnerToken owner, uint64_t row, uint32_t offset);
+  // Removes a whole row.
+  bool RemoveRow(OwnerToken owner, uint64_t row);
+  // Makes `row` exactly `bits` (kMulti only).
+  bool ReplaceRow(OwnerToken owner, uint64_t row, const Roaring32& bits);
+  // Unions `bits` into `row` (kMulti only).
+  bool AddToRow(OwnerToken owner, uint64_t row, const Roaring32& bits);
+  // Removes the columns in `cols` from every row.
+  bool RemoveColumns(OwnerToken owner, const Roaring32& cols);
+
+  // Approximate heap bytes held (rows and side table; shared parts counted).
+  size_t MemoryBytes() const;
+
+ private:
+  Roaring32* MutableRow(OwnerToken owner, uint64_t row);
+  void DropIfEmpty(OwnerToken owner, uint64_t row);
+
+  Mode mode_ = Mode::kMulti;
+  PersistentMap<RowPtr> rows_;
+  ColumnRows column_rows_;  // kMutex only
+};
+
+}  // namespace featurebase::internal
+
+#endif  // FEATUREBASE_LIB_CORE_FRAGMENT_H_

@@ -1,0 +1,756 @@
+#include "featurebase/index.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "featurebase/shard.h"
+#include "fmt/format.h"
+#include "lib/bitmap/bitmap_internal.h"
+#include "lib/core/index_state.h"
+#include "lib/core/time_views.h"
+#include "lib/util/status_macros.h"
+#include "lib/util/status_util.h"
+
+namespace featurebase {
+namespace internal {
+namespace {
+
+absl::Status FieldNotFound(std::string_view op, std::string_view field) {
+  return absl::NotFoundError(
+      fmt::format("{}: field \"{}\" not found", op, field));
+}
+
+bool IsBsi(FieldType t) {
+  return t == FieldType::kInt || t == FieldType::kDecimal ||
+         t == FieldType::kTimestamp;
+}
+
+// The row id that `v` names in field `f`, for operation `op`.
+absl::StatusOr<uint64_t> ResolveRow(const FieldState& f, const Value& v,
+                                    std::string_view op) {
+  const FieldType type = f.options.type;
+  auto wrong = [&](std::string_view want) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: field \"{}\" ({}) takes {}, not {}", op, f.name,
+                    FieldTypeName(type), want, v.DebugString()));
+  };
+  if (type == FieldType::kBool) {
+    if (v.kind() != Value::Kind::kBool) return wrong("true or false");
+    return v.boolean() ? 1 : 0;
+  }
+  if (IsBsi(type)) return wrong("a comparison, not a row");
+  if (v.kind() != Value::Kind::kId) return wrong("a row id");
+  if (v.id() > kMaxRowId) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: row id {} for field \"{}\" over the maximum {}", op,
+                    v.id(), f.name, kMaxRowId));
+  }
+  return v.id();
+}
+
+// Appends each shard's bits of `row` in `views` of field `f` to `by_shard`.
+void CollectRow(const FieldState& f, std::span<const uint64_t> views,
+                uint64_t row,
+                std::map<uint64_t, std::vector<const Roaring32*>>* by_shard) {
+  for (uint64_t vk : views) {
+    const View* view = f.views.Find(vk);
+    if (view == nullptr) continue;
+    view->ForEach([&](uint64_t shard, const Fragment& frag) {
+      if (const Roaring32* r = frag.Row(row)) (*by_shard)[shard].push_back(r);
+      return true;
+    });
+  }
+}
+
+Bitmap UnionByShard(
+    const std::map<uint64_t, std::vector<const Roaring32*>>& by_shard) {
+  std::vector<BitmapChunk> chunks;
+  chunks.reserve(by_shard.size());
+  for (const auto& [shard, parts] : by_shard) {
+    chunks.push_back({shard, Roaring32::OrMany(parts)});
+  }
+  return BitmapAccess::FromChunks(std::move(chunks));
+}
+
+// The time views of the coarsest unit present in `f` (FeatureBase's
+// minMaxViews considers that unit).
+std::vector<uint64_t> CoarsestTimeViews(const FieldState& f) {
+  std::vector<uint64_t> out;
+  int digits = 0;
+  f.views.ForEachFrom(uint64_t{4} << 40, [&](uint64_t key, const View& v) {
+    if (v.empty()) return true;
+    if (digits == 0) digits = TimeViewDigits(key);
+    if (TimeViewDigits(key) != digits) return false;
+    out.push_back(key);
+    return true;
+  });
+  return out;
+}
+
+// The views a read of `f` over `range` must union.
+absl::StatusOr<std::vector<uint64_t>> ReadViews(const FieldState& f,
+                                                const TimeRange& range,
+                                                std::string_view op) {
+  if (!range.empty() && f.options.type != FieldType::kTime) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: field \"{}\" is not a time-field", op, f.name));
+  }
+  if (f.options.type != FieldType::kTime)
+    return std::vector<uint64_t>{kStandardView};
+  if (range.empty()) {
+    if (f.has_standard_view()) return std::vector<uint64_t>{kStandardView};
+    return CoarsestTimeViews(f);
+  }
+  const std::vector<uint64_t> coarsest = CoarsestTimeViews(f);
+  if (coarsest.empty()) return std::vector<uint64_t>{};
+  absl::CivilSecond from = TimeViewStart(coarsest.front());
+  absl::CivilSecond to = TimeViewEnd(coarsest.back());
+  if (range.from) {
+    auto c = ToCivil(*range.from);
+    if (!c.ok()) return Annotate(c.status(), fmt::format("{}: from", op));
+    from = *c;
+  }
+  if (range.to) {
+    auto c = ToCivil(*range.to);
+    if (!c.ok()) return Annotate(c.status(), fmt::format("{}: to", op));
+    to = *c;
+  }
+  std::vector<uint64_t> views;
+  for (uint64_t vk : ViewsByTimeRange(f.options.time_quantum, from, to)) {
+    if (f.views.Find(vk) != nullptr) views.push_back(vk);
+  }
+  return views;
+}
+
+absl::Status ValidateFieldOptions(std::string_view name,
+                                  const FieldOptions& o) {
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(
+        fmt::format("create field \"{}\": {}", name, why));
+  };
+  if (o.type == FieldType::kTime) {
+    if (o.time_quantum.empty()) return bad("a time field needs a time quantum");
+    FB_RETURN_IF_ERROR(TimeQuantum::Parse(o.time_quantum.ToString()).status());
+    if (o.ttl < absl::ZeroDuration()) return bad("negative ttl");
+  } else {
+    if (!o.time_quantum.empty())
+      return bad("only time fields take a time quantum");
+    if (o.no_standard_view)
+      return bad("only time fields can skip the standard view");
+    if (o.ttl != absl::ZeroDuration())
+      return bad("only time fields take a ttl");
+  }
+  if (o.type == FieldType::kBool && o.keys)
+    return bad("bool fields cannot have keys");
+  if (IsBsi(o.type)) {
+    return absl::UnimplementedError(
+        fmt::format("create field \"{}\": {} fields are not available yet",
+                    name, FieldTypeName(o.type)));
+  }
+  if (o.keys) {
+    return absl::UnimplementedError(fmt::format(
+        "create field \"{}\": keyed fields are not available yet", name));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+class IndexImpl {
+ public:
+  IndexImpl(std::string name, IndexOptions options) {
+    auto s = std::make_shared<IndexState>();
+    s->name = std::move(name);
+    s->options = options;
+    state_ = std::move(s);
+  }
+
+  std::shared_ptr<const IndexState> Current() const {
+    absl::MutexLock lock(&state_mu_);
+    return state_;
+  }
+
+  static std::shared_ptr<const Snapshot> MakeSnapshot(
+      std::shared_ptr<const IndexState> s) {
+    return std::shared_ptr<const Snapshot>(new Snapshot(std::move(s)));
+  }
+
+  // Runs `f` on a transaction over the current version; publishes the
+  // result if `f` succeeds, discards everything if it fails.
+  template <typename R, typename F>
+  absl::StatusOr<R> Write(F&& f) {
+    absl::MutexLock writer(&write_mu_);
+    Txn txn(*Current(), ++last_owner_);
+    absl::StatusOr<R> result = f(txn);
+    if (result.ok()) {
+      auto next = txn.Finish();
+      absl::MutexLock lock(&state_mu_);
+      state_ = std::move(next);
+    }
+    return result;
+  }
+
+  absl::Status CreateField(std::string_view name, const FieldOptions& options) {
+    FB_RETURN_IF_ERROR(ValidateName("field", name));
+    FB_RETURN_IF_ERROR(ValidateFieldOptions(name, options));
+    return Write<bool>([&](Txn& txn) -> absl::StatusOr<bool> {
+             if (txn.state().FindField(name) != nullptr) {
+               return absl::AlreadyExistsError(fmt::format(
+                   "create field \"{}\": field already exists", name));
+             }
+             auto f = std::make_shared<FieldState>();
+             f->owner = txn.owner();
+             f->name = std::string(name);
+             f->options = options;
+             txn.mutable_state()->fields.emplace(std::string(name),
+                                                 std::move(f));
+             return true;
+           })
+        .status();
+  }
+
+  absl::StatusOr<bool> Set(uint64_t col, std::string_view field, const Value& v,
+                           std::optional<absl::Time> ts) {
+    return Write<bool>([&](Txn& txn) -> absl::StatusOr<bool> {
+      const FieldState* f = txn.state().FindField(field);
+      if (f == nullptr) return FieldNotFound("set", field);
+      FB_ASSIGN_OR_RETURN(const uint64_t row, ResolveRow(*f, v, "set"));
+      std::vector<uint64_t> time_views;
+      if (f->options.type == FieldType::kTime) {
+        if (ts) {
+          auto civil = ToCivil(*ts);
+          if (!civil.ok())
+            return Annotate(civil.status(),
+                            fmt::format("set: field \"{}\"", field));
+          time_views = ViewsForTime(f->options.time_quantum, *civil);
+        } else if (!f->has_standard_view()) {
+          return absl::InvalidArgumentError(
+              fmt::format("set: time field \"{}\" has no standard view and "
+                          "needs a timestamp",
+                          field));
+        }
+      } else if (ts) {
+        return absl::InvalidArgumentError(fmt::format(
+            "set: field \"{}\" is not a time-field: no timestamp allowed",
+            field));
+      }
+      FieldState* mf = txn.MutableField(field);
+      const uint64_t shard = ShardOf(col);
+      const uint32_t off = OffsetInShard(col);
+      const OwnerToken owner = txn.owner();
+      bool changed = false;
+      if (mf->has_standard_view()) {
+        changed |=
+            txn.MutableFragment(mf, kStandardView, shard)->Add(owner, row, off);
+      }
+      for (uint64_t tv : time_views) {
+        changed |= txn.MutableFragment(mf, tv, shard)->Add(owner, row, off);
+      }
+      if (mf->tracks_existence()) {
+        txn.MutableFragment(mf, kExistenceView, shard)->Add(owner, 0, off);
+      }
+      if (txn.state().options.track_existence)
+        txn.MutableExists(shard)->Add(owner, 0, off);
+      return changed;
+    });
+  }
+
+  absl::StatusOr<bool> Clear(uint64_t col, std::string_view field,
+                             const Value& v) {
+    return Write<bool>([&](Txn& txn) -> absl::StatusOr<bool> {
+      const FieldState* f = txn.state().FindField(field);
+      if (f == nullptr) return FieldNotFound("clear", field);
+      FB_ASSIGN_OR_RETURN(const uint64_t row, ResolveRow(*f, v, "clear"));
+      const uint64_t shard = ShardOf(col);
+      const uint32_t off = OffsetInShard(col);
+      // Views holding the bit, found on the unchanged base before copying.
+      std::vector<uint64_t> views;
+      f->views.ForEach([&](uint64_t vk, const View& view) {
+        if (vk == kExistenceView) return true;
+        const Fragment* frag = view.Find(shard);
+        if (frag != nullptr && frag->Contains(row, off)) views.push_back(vk);
+        return true;
+      });
+      if (views.empty()) return false;
+      FieldState* mf = txn.MutableField(field);
+      for (uint64_t vk : views)
+        txn.MutableFragment(mf, vk, shard)->Remove(txn.owner(), row, off);
+      const bool single = mf->mode() != Fragment::Mode::kMulti;
+      if (single && mf->tracks_existence()) {
+        txn.MutableFragment(mf, kExistenceView, shard)
+            ->Remove(txn.owner(), 0, off);
+      }
+      return true;
+    });
+  }
+
+  absl::StatusOr<bool> ClearRow(std::string_view field, const Value& v) {
+    return Write<bool>([&](Txn& txn) -> absl::StatusOr<bool> {
+      const FieldState* f = txn.state().FindField(field);
+      if (f == nullptr) return FieldNotFound("clear row", field);
+      FB_ASSIGN_OR_RETURN(const uint64_t row, ResolveRow(*f, v, "clear row"));
+      std::vector<std::pair<uint64_t, uint64_t>> hits;  // (view, shard)
+      f->views.ForEach([&](uint64_t vk, const View& view) {
+        if (vk == kExistenceView) return true;
+        view.ForEach([&](uint64_t shard, const Fragment& frag) {
+          if (frag.Row(row) != nullptr) hits.emplace_back(vk, shard);
+          return true;
+        });
+        return true;
+      });
+      if (hits.empty()) return false;
+      FieldState* mf = txn.MutableField(field);
+      for (auto [vk, shard] : hits)
+        txn.MutableFragment(mf, vk, shard)->RemoveRow(txn.owner(), row);
+      return true;
+    });
+  }
+
+  absl::Status Store(std::string_view field, const Value& v,
+                     const Bitmap& columns) {
+    return Write<bool>([&](Txn& txn) -> absl::StatusOr<bool> {
+             const FieldState* f = txn.state().FindField(field);
+             if (f == nullptr) return FieldNotFound("store", field);
+             if (f->options.type != FieldType::kSet) {
+               return absl::InvalidArgumentError(
+                   fmt::format("store: can't Store() on a {} field (\"{}\")",
+                               FieldTypeName(f->options.type), field));
+             }
+             FB_ASSIGN_OR_RETURN(const uint64_t row,
+                                 ResolveRow(*f, v, "store"));
+             std::vector<uint64_t> shards;
+             if (const View* view = f->views.Find(kStandardView)) {
+               view->ForEach([&](uint64_t shard, const Fragment& frag) {
+                 if (frag.Row(row) != nullptr) shards.push_back(shard);
+                 return true;
+               });
+             }
+             for (const auto& c : BitmapAccess::Chunks(columns))
+               shards.push_back(c.key);
+             std::sort(shards.begin(), shards.end());
+             shards.erase(std::unique(shards.begin(), shards.end()),
+                          shards.end());
+             FieldState* mf = txn.MutableField(field);
+             const Roaring32 empty;
+             for (uint64_t shard : shards) {
+               const Roaring32* bits = BitmapAccess::Shard(columns, shard);
+               txn.MutableFragment(mf, kStandardView, shard)
+                   ->ReplaceRow(txn.owner(), row, bits ? *bits : empty);
+               if (bits != nullptr) {
+                 txn.MutableFragment(mf, kExistenceView, shard)
+                     ->AddToRow(txn.owner(), 0, *bits);
+               }
+             }
+             return true;
+           })
+        .status();
+  }
+
+  absl::StatusOr<bool> Delete(const Bitmap& columns) {
+    return Write<bool>([&](Txn& txn) -> absl::StatusOr<bool> {
+      bool changed = false;
+      std::vector<std::string> names;
+      for (const auto& [name, f] : txn.state().fields) names.push_back(name);
+      for (const auto& chunk : BitmapAccess::Chunks(columns)) {
+        for (const std::string& name : names) {
+          std::vector<uint64_t> views;
+          txn.state().FindField(name)->views.ForEach(
+              [&](uint64_t vk, const View& view) {
+                if (view.Find(chunk.key) != nullptr) views.push_back(vk);
+                return true;
+              });
+          if (views.empty()) continue;
+          FieldState* mf = txn.MutableField(name);
+          for (uint64_t vk : views) {
+            changed |= txn.MutableFragment(mf, vk, chunk.key)
+                           ->RemoveColumns(txn.owner(), chunk.bits);
+          }
+        }
+        if (txn.state().exists.Find(chunk.key) != nullptr) {
+          changed |= txn.MutableExists(chunk.key)->RemoveColumns(txn.owner(),
+                                                                 chunk.bits);
+        }
+      }
+      return changed;
+    });
+  }
+
+  absl::StatusOr<uint64_t> ApplyTtl(absl::Time now) {
+    return Write<uint64_t>([&](Txn& txn) -> absl::StatusOr<uint64_t> {
+      uint64_t dropped = 0;
+      std::vector<std::string> names;
+      for (const auto& [name, f] : txn.state().fields) {
+        if (f->options.type == FieldType::kTime &&
+            f->options.ttl > absl::ZeroDuration()) {
+          names.push_back(name);
+        }
+      }
+      for (const std::string& name : names) {
+        const FieldState* f = txn.state().FindField(name);
+        const absl::CivilSecond cutoff =
+            absl::ToCivilSecond(now - f->options.ttl, absl::UTCTimeZone());
+        std::vector<uint64_t> expired;
+        f->views.ForEach([&](uint64_t vk, const View&) {
+          if (IsTimeView(vk) && TimeViewEnd(vk) < cutoff) expired.push_back(vk);
+          return true;
+        });
+        if (expired.empty()) continue;
+        FieldState* mf = txn.MutableField(name);
+        for (uint64_t vk : expired) mf->views.Erase(txn.owner(), vk);
+        dropped += expired.size();
+      }
+      return dropped;
+    });
+  }
+
+ private:
+  absl::Mutex write_mu_;  // one writer at a time
+  OwnerToken last_owner_ = 0;
+  mutable absl::Mutex state_mu_;  // guards the pointer swap only
+  std::shared_ptr<const IndexState> state_;
+};
+
+}  // namespace internal
+
+using internal::BitmapAccess;
+using internal::BitmapChunk;
+using internal::FieldState;
+using internal::Fragment;
+using internal::Roaring32;
+using internal::RowPtr;
+using internal::View;
+
+// ---------------------------------------------------------------- Index
+
+StatusOr<std::unique_ptr<Index>> Index::Create(std::string_view name,
+                                               const IndexOptions& options) {
+  FB_RETURN_IF_ERROR(ValidateName("index", name));
+  if (options.keys) {
+    return absl::UnimplementedError(fmt::format(
+        "create index \"{}\": keyed indexes are not available yet", name));
+  }
+  return std::unique_ptr<Index>(new Index(
+      std::make_unique<internal::IndexImpl>(std::string(name), options)));
+}
+
+Index::Index(std::unique_ptr<internal::IndexImpl> impl)
+    : impl_(std::move(impl)) {}
+Index::~Index() = default;
+
+const std::string& Index::name() const { return impl_->Current()->name; }
+const IndexOptions& Index::options() const { return impl_->Current()->options; }
+
+Status Index::CreateField(std::string_view name, const FieldOptions& options) {
+  return impl_->CreateField(name, options);
+}
+
+std::shared_ptr<const Snapshot> Index::GetSnapshot() const {
+  return internal::IndexImpl::MakeSnapshot(impl_->Current());
+}
+
+StatusOr<bool> Index::Set(uint64_t column, std::string_view field,
+                          const Value& row,
+                          std::optional<absl::Time> timestamp) {
+  return impl_->Set(column, field, row, timestamp);
+}
+
+StatusOr<bool> Index::Clear(uint64_t column, std::string_view field,
+                            const Value& row) {
+  return impl_->Clear(column, field, row);
+}
+
+StatusOr<bool> Index::ClearRow(std::string_view field, const Value& row) {
+  return impl_->ClearRow(field, row);
+}
+
+Status Index::Store(std::string_view field, const Value& row,
+                    const Bitmap& columns) {
+  return impl_->Store(field, row, columns);
+}
+
+StatusOr<bool> Index::Delete(const Bitmap& columns) {
+  return impl_->Delete(columns);
+}
+
+StatusOr<uint64_t> Index::ApplyTtl(absl::Time now) {
+  return impl_->ApplyTtl(now);
+}
+
+// ---------------------------------------------------------------- Snapshot
+
+Snapshot::Snapshot(std::shared_ptr<const internal::IndexState> state)
+    : state_(std::move(state)) {}
+Snapshot::~Snapshot() = default;
+
+uint64_t Snapshot::version() const { return state_->version; }
+const std::string& Snapshot::index_name() const { return state_->name; }
+
+std::vector<FieldInfo> Snapshot::Fields() const {
+  std::vector<FieldInfo> out;
+  for (const auto& [name, f] : state_->fields)
+    out.push_back({name, f->options});
+  return out;
+}
+
+StatusOr<FieldInfo> Snapshot::Field(std::string_view name) const {
+  const FieldState* f = state_->FindField(name);
+  if (f == nullptr) return internal::FieldNotFound("field", name);
+  return FieldInfo{f->name, f->options};
+}
+
+StatusOr<Bitmap> Snapshot::Row(std::string_view field, const Value& row,
+                               const TimeRange& range) const {
+  const FieldState* f = state_->FindField(field);
+  if (f == nullptr) return internal::FieldNotFound("row", field);
+  FB_ASSIGN_OR_RETURN(const uint64_t id, internal::ResolveRow(*f, row, "row"));
+  FB_ASSIGN_OR_RETURN(const std::vector<uint64_t> views,
+                      internal::ReadViews(*f, range, "row"));
+  std::map<uint64_t, std::vector<const Roaring32*>> by_shard;
+  internal::CollectRow(*f, views, id, &by_shard);
+  return internal::UnionByShard(by_shard);
+}
+
+StatusOr<std::vector<uint64_t>> Snapshot::Rows(
+    std::string_view field, const RowsOptions& options) const {
+  const FieldState* f = state_->FindField(field);
+  if (f == nullptr) return internal::FieldNotFound("rows", field);
+  if (internal::IsBsi(f->options.type)) {
+    return absl::InvalidArgumentError(
+        fmt::format("rows: field \"{}\" is a {} field", field,
+                    FieldTypeName(f->options.type)));
+  }
+  FB_ASSIGN_OR_RETURN(const std::vector<uint64_t> views,
+                      internal::ReadViews(*f, options.range, "rows"));
+  if (options.previous && *options.previous == UINT64_MAX)
+    return std::vector<uint64_t>{};
+  const uint64_t from = options.previous ? *options.previous + 1 : 0;
+  std::vector<uint64_t> out;
+  for (uint64_t vk : views) {
+    const View* view = f->views.Find(vk);
+    if (view == nullptr) continue;
+    auto scan = [&](const Fragment& frag, std::optional<uint32_t> off) {
+      frag.rows().ForEachFrom(from, [&](uint64_t row, const RowPtr& p) {
+        if (!off || p->bits.Contains(*off)) out.push_back(row);
+        return true;
+      });
+    };
+    if (options.column) {
+      if (const Fragment* frag = view->Find(ShardOf(*options.column))) {
+        scan(*frag, OffsetInShard(*options.column));
+      }
+    } else {
+      view->ForEach([&](uint64_t, const Fragment& frag) {
+        scan(frag, std::nullopt);
+        return true;
+      });
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (options.limit > 0 && out.size() > options.limit)
+    out.resize(options.limit);
+  return out;
+}
+
+namespace {
+
+// The view whose rows TopN/MinRow/MaxRow read: standard, or for a time
+// field without one, its coarsest time views.
+std::vector<uint64_t> CountViews(const FieldState& f) {
+  if (f.has_standard_view()) return {internal::kStandardView};
+  return internal::CoarsestTimeViews(f);
+}
+
+absl::Status RowFieldOnly(const FieldState& f, std::string_view op) {
+  if (internal::IsBsi(f.options.type)) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: field \"{}\" is a {} field", op, f.name,
+                    FieldTypeName(f.options.type)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+StatusOr<std::vector<RowCount>> Snapshot::TopN(std::string_view field,
+                                               uint64_t n,
+                                               const Bitmap* filter) const {
+  const FieldState* f = state_->FindField(field);
+  if (f == nullptr) return internal::FieldNotFound("topn", field);
+  FB_RETURN_IF_ERROR(RowFieldOnly(*f, "topn"));
+  // Per row, per shard: a fused count (or the cardinality), summed.
+  absl::flat_hash_map<uint64_t, uint64_t> counts;
+  std::vector<uint64_t> views = CountViews(*f);
+  // Time fields without a standard view: rows may repeat across views of
+  // the same unit, so count distinct columns per (row, shard) by union.
+  const bool need_union = views.size() > 1;
+  std::map<std::pair<uint64_t, uint64_t>, std::vector<const Roaring32*>> parts;
+  for (uint64_t vk : views) {
+    const View* view = f->views.Find(vk);
+    if (view == nullptr) continue;
+    view->ForEach([&](uint64_t shard, const Fragment& frag) {
+      const Roaring32* fbits =
+          filter ? BitmapAccess::Shard(*filter, shard) : nullptr;
+      if (filter != nullptr && fbits == nullptr) return true;
+      frag.rows().ForEach([&](uint64_t row, const RowPtr& p) {
+        if (need_union) {
+          parts[{row, shard}].push_back(&p->bits);
+        } else {
+          const uint64_t c = fbits ? Roaring32::AndCardinality(p->bits, *fbits)
+                                   : p->bits.Cardinality();
+          if (c > 0) counts[row] += c;
+        }
+        return true;
+      });
+      return true;
+    });
+  }
+  for (const auto& [key, bits] : parts) {
+    Roaring32 u = Roaring32::OrMany(bits);
+    const Roaring32* fbits =
+        filter ? BitmapAccess::Shard(*filter, key.second) : nullptr;
+    const uint64_t c =
+        fbits ? Roaring32::AndCardinality(u, *fbits) : u.Cardinality();
+    if (c > 0) counts[key.first] += c;
+  }
+  std::vector<RowCount> out;
+  out.reserve(counts.size());
+  for (const auto& [row, c] : counts) out.push_back({row, c});
+  auto better = [](const RowCount& a, const RowCount& b) {
+    return a.count != b.count ? a.count > b.count : a.row < b.row;
+  };
+  if (n > 0 && n < out.size()) {
+    std::partial_sort(out.begin(), out.begin() + n, out.end(), better);
+    out.resize(n);
+  } else {
+    std::sort(out.begin(), out.end(), better);
+  }
+  return out;
+}
+
+namespace {
+
+StatusOr<std::optional<RowCount>> ExtremeRow(const FieldState& f,
+                                             const Bitmap* filter, bool max,
+                                             std::string_view op) {
+  FB_RETURN_IF_ERROR(RowFieldOnly(f, op));
+  std::optional<uint64_t> best;
+  std::vector<std::pair<uint64_t, const Fragment*>> frags;
+  for (uint64_t vk : CountViews(f)) {
+    const View* view = f.views.Find(vk);
+    if (view == nullptr) continue;
+    view->ForEach([&](uint64_t shard, const Fragment& frag) {
+      if (frag.empty()) return true;
+      frags.emplace_back(shard, &frag);
+      if (filter == nullptr) {
+        const uint64_t r = max ? frag.rows().MaxKey() : frag.rows().MinKey();
+        if (!best || (max ? r > *best : r < *best)) best = r;
+        return true;
+      }
+      const Roaring32* fbits = BitmapAccess::Shard(*filter, shard);
+      if (fbits == nullptr) return true;
+      std::optional<uint64_t> local;
+      frag.rows().ForEach([&](uint64_t row, const RowPtr& p) {
+        if (Roaring32::Intersects(p->bits, *fbits)) {
+          local = row;
+          if (!max) return false;  // ascending: the first hit is the minimum
+        }
+        return true;
+      });
+      if (local && (!best || (max ? *local > *best : *local < *best)))
+        best = local;
+      return true;
+    });
+  }
+  if (!best) return std::optional<RowCount>();
+  // FeatureBase reports count 1 without a filter; with one, the number of
+  // filtered records in that row.
+  if (filter == nullptr) return std::optional<RowCount>(RowCount{*best, 1});
+  uint64_t count = 0;
+  for (auto [shard, frag] : frags) {
+    const Roaring32* fbits = BitmapAccess::Shard(*filter, shard);
+    const Roaring32* r = frag->Row(*best);
+    if (fbits != nullptr && r != nullptr)
+      count += Roaring32::AndCardinality(*r, *fbits);
+  }
+  return std::optional<RowCount>(RowCount{*best, count});
+}
+
+}  // namespace
+
+StatusOr<std::optional<RowCount>> Snapshot::MinRow(std::string_view field,
+                                                   const Bitmap* filter) const {
+  const FieldState* f = state_->FindField(field);
+  if (f == nullptr) return internal::FieldNotFound("minrow", field);
+  return ExtremeRow(*f, filter, false, "minrow");
+}
+
+StatusOr<std::optional<RowCount>> Snapshot::MaxRow(std::string_view field,
+                                                   const Bitmap* filter) const {
+  const FieldState* f = state_->FindField(field);
+  if (f == nullptr) return internal::FieldNotFound("maxrow", field);
+  return ExtremeRow(*f, filter, true, "maxrow");
+}
+
+StatusOr<Bitmap> Snapshot::All() const {
+  if (!state_->options.track_existence) {
+    return absl::FailedPreconditionError(
+        "index does not support existence tracking");
+  }
+  std::vector<BitmapChunk> chunks;
+  state_->exists.ForEach([&](uint64_t shard, const Fragment& frag) {
+    if (const Roaring32* r = frag.Row(0)) chunks.push_back({shard, r->Copy()});
+    return true;
+  });
+  return BitmapAccess::FromChunks(std::move(chunks));
+}
+
+StatusOr<Bitmap> Snapshot::Not(const Bitmap& x) const {
+  FB_ASSIGN_OR_RETURN(Bitmap all, All());
+  all -= x;
+  return all;
+}
+
+StatusOr<Bitmap> Snapshot::NotNull(std::string_view field) const {
+  const FieldState* f = state_->FindField(field);
+  if (f == nullptr) return internal::FieldNotFound("not null", field);
+  if (!f->tracks_existence()) {
+    return absl::InvalidArgumentError(
+        fmt::format("not null: field \"{}\" does not track existence", field));
+  }
+  std::map<uint64_t, std::vector<const Roaring32*>> by_shard;
+  internal::CollectRow(*f, std::vector<uint64_t>{internal::kExistenceView}, 0,
+                       &by_shard);
+  return internal::UnionByShard(by_shard);
+}
+
+StatusOr<Bitmap> Snapshot::Null(std::string_view field) const {
+  FB_ASSIGN_OR_RETURN(Bitmap not_null, NotNull(field));
+  return Not(not_null);
+}
+
+StatusOr<std::vector<uint64_t>> Snapshot::RowsOfColumn(std::string_view field,
+                                                       uint64_t column) const {
+  RowsOptions o;
+  o.column = column;
+  return Rows(field, o);
+}
+
+StatusOr<std::vector<std::string>> Snapshot::ViewNames(
+    std::string_view field) const {
+  const FieldState* f = state_->FindField(field);
+  if (f == nullptr) return internal::FieldNotFound("views", field);
+  std::vector<std::string> out;
+  f->views.ForEach([&](uint64_t vk, const View& v) {
+    if (!v.empty()) out.push_back(internal::ViewName(vk));
+    return true;
+  });
+  return out;
+}
+
+}  // namespace featurebase

@@ -1,0 +1,133 @@
+// The immutable version of an index that a Snapshot holds, and the
+// transaction that builds the next one.
+//
+// IndexState -> fields (by name) -> FieldState -> views (PersistentMap by
+// view key, see time_views.h) -> View (PersistentMap by shard) -> Fragment
+// -> rows. Every level is shared between versions; a Txn copies only the
+// path to what it changes, stamping copies with its owner token.
+#ifndef FEATUREBASE_LIB_CORE_INDEX_STATE_H_
+#define FEATUREBASE_LIB_CORE_INDEX_STATE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "featurebase/field.h"
+#include "featurebase/index.h"
+#include "lib/core/fragment.h"
+#include "lib/core/persistent_map.h"
+#include "lib/core/time_views.h"
+
+namespace featurebase::internal {
+
+// FeatureBase positions are row·2^20 + column offset in 64 bits, so row ids
+// stop at 2^44 - 1; featurebase_core keeps that bound.
+inline constexpr uint64_t kMaxRowId = (uint64_t{1} << 44) - 1;
+
+using View = PersistentMap<Fragment>;  // shard -> fragment
+
+struct FieldState {
+  OwnerToken owner = 0;
+  std::string name;
+  FieldOptions options;
+  PersistentMap<View> views;  // view key -> view
+
+  // Mutex and bool fields hold one row per column.
+  Fragment::Mode mode() const {
+    switch (options.type) {
+      case FieldType::kMutex:
+        return Fragment::Mode::kMutex;
+      case FieldType::kBool:
+        return Fragment::Mode::kBool;
+      default:
+        return Fragment::Mode::kMulti;
+    }
+  }
+  bool has_standard_view() const {
+    return !(options.type == FieldType::kTime && options.no_standard_view);
+  }
+  // FeatureBase's ActuallyTrackingExistence: set, mutex and bool fields, and
+  // time fields that keep a standard view.
+  bool tracks_existence() const {
+    switch (options.type) {
+      case FieldType::kSet:
+      case FieldType::kMutex:
+      case FieldType::kBool:
+        return true;
+      case FieldType::kTime:
+        return has_standard_view();
+      default:
+        return false;
+    }
+  }
+  const Fragment* FindFragment(uint64_t view, uint64_t shard) const {
+    const View* v = views.Find(view);
+    return v == nullptr ? nullptr : v->Find(shard);
+  }
+};
+
+struct IndexState {
+  uint64_t version = 0;
+  std::string name;
+  IndexOptions options;
+  std::map<std::string, std::shared_ptr<FieldState>, std::less<>> fields;
+  View exists;  // shard -> fragment whose row 0 lists existing records
+
+  const FieldState* FindField(std::string_view name) const {
+    auto it = fields.find(name);
+    return it == fields.end() ? nullptr : it->second.get();
+  }
+};
+
+// Builds the next IndexState from a base one. Single-threaded.
+class Txn {
+ public:
+  Txn(const IndexState& base, OwnerToken owner)
+      : next_(std::make_shared<IndexState>(base)), owner_(owner) {}
+
+  OwnerToken owner() const { return owner_; }
+  const IndexState& state() const { return *next_; }
+  IndexState* mutable_state() { return next_.get(); }
+
+  // The field, copied into this transaction on first use; null if absent.
+  FieldState* MutableField(std::string_view name) {
+    auto it = next_->fields.find(name);
+    if (it == next_->fields.end()) return nullptr;
+    if (it->second->owner != owner_) {
+      auto copy = std::make_shared<FieldState>(*it->second);
+      copy->owner = owner_;
+      it->second = std::move(copy);
+    }
+    return it->second.get();
+  }
+
+  // The fragment of (field, view, shard), created empty when absent.
+  Fragment* MutableFragment(FieldState* field, uint64_t view, uint64_t shard) {
+    View* v = field->views.Mutate(owner_, view);
+    bool inserted = false;
+    Fragment* f = v->Mutate(owner_, shard, &inserted);
+    if (inserted)
+      *f = Fragment(view == kExistenceView ? Fragment::Mode::kMulti
+                                           : field->mode());
+    return f;
+  }
+
+  Fragment* MutableExists(uint64_t shard) {
+    return next_->exists.Mutate(owner_, shard);
+  }
+
+  std::shared_ptr<const IndexState> Finish() {
+    ++next_->version;
+    return std::move(next_);
+  }
+
+ private:
+  std::shared_ptr<IndexState> next_;
+  OwnerToken owner_;
+};
+
+}  // namespace featurebase::internal
+
+#endif  // FEATUREBASE_LIB_CORE_INDEX_STATE_H_
