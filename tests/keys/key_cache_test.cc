@@ -1,0 +1,140 @@
+#include "featurebase/key_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+
+#include "tests/util/seed.h"
+
+namespace featurebase {
+namespace {
+
+// "prefix" + decimal n (GCC 12 warns falsely on operator+ of a literal and
+// a temporary string).
+template <typename N>
+std::string Cat(std::string_view prefix, N n) {
+  std::string s(prefix);
+  s += std::to_string(n);
+  return s;
+}
+
+using featurebase::testing::SeedTrace;
+using featurebase::testing::TestSeeds;
+
+TEST(KeyCacheTest, HitsAndMissesAreCounted) {
+  KeyCache c;
+  EXPECT_FALSE(c.Lookup("a").has_value());
+  c.Insert("a", 7);
+  EXPECT_EQ(c.Lookup("a"), 7u);
+  EXPECT_EQ(c.Lookup("a"), 7u);
+  EXPECT_FALSE(c.Lookup("b").has_value());
+  EXPECT_EQ(c.hits(), 2u);
+  EXPECT_EQ(c.misses(), 2u);
+}
+
+TEST(KeyCacheTest, EntrySurvivesExactlyCacheLengthUnusedBatches) {
+  for (uint64_t len : {0u, 1u, 3u, 64u}) {
+    SCOPED_TRACE(Cat("cache_length ", len));
+    KeyCache c(len);
+    c.Insert("k", 1);
+    for (uint64_t i = 0; i < len; ++i) c.EndBatch();
+    EXPECT_EQ(c.Lookup("k"), 1u);  // unused for len batches: kept
+    for (uint64_t i = 0; i <= len; ++i) c.EndBatch();
+    EXPECT_FALSE(c.Lookup("k").has_value());  // unused for len + 1: gone
+  }
+}
+
+TEST(KeyCacheTest, DefaultKeepsEntriesUsedInEarlierBatches) {
+  // FeatureBase's unsigned `lastUsed - cycle > maxAge` evicts an entry one
+  // batch after its use; ours keeps it for 64 batches.
+  KeyCache c;
+  EXPECT_EQ(c.cache_length(), 64u);
+  c.Insert("k", 5);
+  c.EndBatch();
+  c.EndBatch();
+  EXPECT_EQ(c.Lookup("k"), 5u);
+  EXPECT_EQ(c.size(), 1u);
+}
+
+TEST(KeyCacheTest, UseRefreshesAnEntry) {
+  KeyCache c(2);
+  c.Insert("k", 1);
+  for (int i = 0; i < 10; ++i) {
+    c.EndBatch();
+    c.EndBatch();
+    ASSERT_EQ(c.Lookup("k"), 1u) << "round " << i;
+  }
+}
+
+TEST(KeyCacheTest, SweepReclaimsExpiredEntries) {
+  KeyCache c(4);
+  for (int i = 0; i < 100; ++i) c.Insert(Cat("k", i), i + 1);
+  for (int i = 0; i < 10; ++i) c.EndBatch();
+  EXPECT_EQ(c.size(), 0u);
+}
+
+TEST(KeyCacheTest, EraseAndClear) {
+  KeyCache c;
+  c.Insert("a", 1);
+  c.Insert("b", 2);
+  EXPECT_TRUE(c.Erase("a"));
+  EXPECT_FALSE(c.Erase("a"));
+  EXPECT_FALSE(c.Lookup("a").has_value());
+  c.Clear();
+  EXPECT_EQ(c.size(), 0u);
+  EXPECT_FALSE(c.Lookup("b").has_value());
+}
+
+TEST(KeyCacheTest, InsertReplacesAnId) {
+  KeyCache c;
+  c.Insert("a", 1);
+  c.Insert("a", 9);
+  EXPECT_EQ(c.Lookup("a"), 9u);
+}
+
+// Differential: a model that remembers each key's id and last use.
+TEST(KeyCacheTest, MatchesModelUnderRandomBatches) {
+  for (uint64_t seed : TestSeeds()) {
+    SCOPED_TRACE(SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    const uint64_t len = rng() % 6;
+    KeyCache c(len);
+    std::map<std::string, std::pair<uint64_t, uint64_t>> model;  // id, used
+    uint64_t cycle = 0, hits = 0, misses = 0;
+    for (int step = 0; step < 3000; ++step) {
+      const std::string key = Cat("k", rng() % 40);
+      switch (rng() % 4) {
+        case 0: {
+          c.EndBatch();
+          ++cycle;
+          break;
+        }
+        case 1: {
+          const uint64_t id = rng() % 1000 + 1;
+          c.Insert(key, id);
+          model[key] = {id, cycle};
+          break;
+        }
+        default: {
+          auto it = model.find(key);
+          std::optional<uint64_t> want;
+          if (it != model.end() && cycle - it->second.second <= len) {
+            want = it->second.first;
+            it->second.second = cycle;
+            ++hits;
+          } else {
+            ++misses;
+          }
+          ASSERT_EQ(c.Lookup(key), want) << "step " << step;
+        }
+      }
+    }
+    EXPECT_EQ(c.hits(), hits);
+    EXPECT_EQ(c.misses(), misses);
+  }
+}
+
+}  // namespace
+}  // namespace featurebase

@@ -1,0 +1,609 @@
+#include "featurebase/translate.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "featurebase/partitioner.h"
+#include "featurebase/shard.h"
+#include "lib/util/checksum.h"
+#include "tests/util/seed.h"
+
+namespace featurebase {
+namespace {
+
+// "prefix" + decimal n (GCC 12 warns falsely on operator+ of a literal and
+// a temporary string).
+template <typename N>
+std::string Cat(std::string_view prefix, N n) {
+  std::string s(prefix);
+  s += std::to_string(n);
+  return s;
+}
+
+using featurebase::testing::SeedTrace;
+using featurebase::testing::TestSeeds;
+
+std::vector<std::string_view> Views(const std::vector<std::string>& keys) {
+  return {keys.begin(), keys.end()};
+}
+
+std::vector<uint64_t> Create(KeyTranslator& t,
+                             const std::vector<std::string>& keys,
+                             std::string* log = nullptr) {
+  std::vector<uint64_t> ids(keys.size());
+  EXPECT_TRUE(t.CreateKeys(Views(keys), ids, log).ok());
+  return ids;
+}
+
+std::vector<uint64_t> Find(const KeyTranslator& t,
+                           const std::vector<std::string>& keys) {
+  std::vector<uint64_t> ids(keys.size());
+  EXPECT_TRUE(t.FindKeys(Views(keys), ids).ok());
+  return ids;
+}
+
+std::string Snapshot(const KeyTranslator& t) {
+  std::string s;
+  t.EncodeSnapshot(&s);
+  return s;
+}
+
+std::vector<std::string> NumberedKeys(int n, const std::string& prefix) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < n; ++i) keys.push_back(Cat(prefix, i));
+  return keys;
+}
+
+// ---------------------------------------------------------------- basics
+
+TEST(TranslateTest, RowIdsAreSequentialFromOne) {
+  // FeatureBase's TestExecutor_Execute_MinMaxRow/RowKey.
+  auto t = KeyTranslator::NewRowTranslator();
+  const std::vector<std::string> keys = {
+      "seven-thousand", "fifty", "ten-thousand", "one", "five-thousand"};
+  EXPECT_EQ(Create(*t, keys), (std::vector<uint64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(Find(*t, keys), (std::vector<uint64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(t->TranslateId(4).value(), "one");
+  EXPECT_EQ(t->size(), 5u);
+  EXPECT_EQ(t->sequence(), 5u);
+}
+
+TEST(TranslateTest, EmptyKeyIsNullNotAnError) {
+  auto t = KeyTranslator::NewColumnTranslator();
+  const std::vector<std::string> keys = {"", "a", ""};
+  const auto ids = Create(*t, keys);
+  EXPECT_EQ(ids[0], 0u);
+  EXPECT_NE(ids[1], 0u);
+  EXPECT_EQ(ids[2], 0u);
+  EXPECT_EQ(t->FindKey("").value(), 0u);
+  EXPECT_EQ(t->CreateKey("").value(), 0u);
+  EXPECT_EQ(t->TranslateId(0).value(), "");
+  EXPECT_EQ(t->size(), 1u);
+}
+
+TEST(TranslateTest, OversizedKeyIsRejectedAndNothingIsCreated) {
+  auto t = KeyTranslator::NewColumnTranslator();
+  const std::vector<std::string> keys = {"a", std::string(65537, 'x'), "b"};
+  std::vector<uint64_t> ids(3);
+  std::string log;
+  const Status s = t->CreateKeys(Views(keys), ids, &log);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(s.message()),
+            "create keys: key of 65537 bytes over the 65536-byte limit at "
+            "position 1");
+  EXPECT_EQ(t->size(), 0u);
+  EXPECT_TRUE(log.empty());
+  EXPECT_EQ(t->FindKeys(Views(keys), ids).code(),
+            absl::StatusCode::kInvalidArgument);
+  // Exactly 64 KiB is allowed.
+  const std::string big(65536, 'y');
+  const uint64_t id = t->CreateKey(big).value();
+  EXPECT_NE(id, 0u);
+  EXPECT_EQ(t->TranslateId(id).value(), big);
+}
+
+TEST(TranslateTest, SizeMismatchIsInvalidArgument) {
+  auto t = KeyTranslator::NewColumnTranslator();
+  const std::vector<std::string> keys = {"a", "b"};
+  std::vector<uint64_t> ids(1);
+  EXPECT_EQ(t->CreateKeys(Views(keys), ids).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(t->FindKeys(Views(keys), ids).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(TranslateTest, MissingKeysFindZeroAndUnknownIdsAreNotFound) {
+  auto t = KeyTranslator::NewColumnTranslator();
+  Create(*t, {"a", "b"});
+  EXPECT_EQ(Find(*t, {"c", "a", "d"})[0], 0u);
+  EXPECT_EQ(t->size(), 2u);  // Find creates nothing
+  const uint64_t a = t->FindKey("a").value();
+  std::vector<std::string> keys;
+  const Status s = t->TranslateIds(std::vector<uint64_t>{a, 0, 12345}, &keys);
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(std::string(s.message()),
+            "translate ids: id 12345 has no key at position 2");
+}
+
+TEST(TranslateTest, DuplicatesInOneBatchShareAnId) {
+  auto t = KeyTranslator::NewColumnTranslator();
+  std::string log;
+  const auto ids = Create(*t, {"x", "y", "x", "x"}, &log);
+  EXPECT_EQ(ids[0], ids[2]);
+  EXPECT_EQ(ids[0], ids[3]);
+  EXPECT_NE(ids[0], ids[1]);
+  EXPECT_EQ(t->size(), 2u);
+  EXPECT_EQ(t->sequence(), 2u);
+}
+
+// ---------------------------------------------------------------- ids
+
+TEST(TranslateTest, ColumnIdsLieInShardsOwnedByTheKeysPartition) {
+  HashPartitioner p;
+  auto t = KeyTranslator::NewColumnTranslator(p);
+  const auto keys = NumberedKeys(50000, "user-");
+  const auto ids = Create(*t, keys);
+  std::map<uint32_t, std::vector<uint64_t>> by_partition;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const uint32_t part = p.KeyPartition(keys[i]);
+    ASSERT_EQ(p.ShardPartition(ShardOf(ids[i])), part) << keys[i];
+    by_partition[part].push_back(ids[i]);
+  }
+  // Each partition's ids are consecutive from the first column of its first
+  // shard (1 if that shard is 0).
+  for (const auto& [part, pids] : by_partition) {
+    const uint64_t first_shard = p.NextShardOf(part, 0);
+    uint64_t want = first_shard == 0 ? 1 : ShardStart(first_shard);
+    for (uint64_t id : pids) ASSERT_EQ(id, want++) << "partition " << part;
+  }
+}
+
+TEST(TranslateTest, PartitionMovesToItsNextShardWhenOneIsFull) {
+  // Two partitions, enough keys that both fill their first shard.
+  HashPartitioner p = HashPartitioner::Create(2).value();
+  auto t = KeyTranslator::NewColumnTranslator(p);
+  const auto keys = NumberedKeys(2300000, "k");
+  const auto ids = Create(*t, keys);
+  for (uint32_t part = 0; part < 2; ++part) {
+    // The id sequence of the partition: every column of its shards in order,
+    // skipping column 0.
+    uint64_t shard = p.NextShardOf(part, 0);
+    uint64_t want = shard == 0 ? 1 : ShardStart(shard);
+    size_t n = 0;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (p.KeyPartition(keys[i]) != part) continue;
+      ASSERT_EQ(ids[i], want) << "partition " << part << " key " << i;
+      ++n;
+      if (OffsetInShard(++want) == 0) {
+        want = ShardStart(p.NextShardOf(part, shard + 1));
+        shard = ShardOf(want);
+      }
+    }
+    EXPECT_GT(n, size_t{kShardWidth});
+  }
+}
+
+TEST(TranslateTest, FreedIdsAreReusedLowestFirst) {
+  auto t = KeyTranslator::NewRowTranslator();
+  Create(*t, NumberedKeys(10, "r"));  // ids 1..10
+  std::string log;
+  EXPECT_EQ(
+      t->DeleteIds(std::vector<uint64_t>{7, 3, 9, 3, 0, 99}, &log).value(), 3u);
+  EXPECT_EQ(t->size(), 7u);
+  EXPECT_EQ(t->FindKey("r2").value(), 0u);  // r2 had id 3
+  EXPECT_EQ(t->TranslateId(3).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Create(*t, {"new1", "new2", "r2", "new3", "new4"}),
+            (std::vector<uint64_t>{3, 7, 9, 11, 12}));
+  EXPECT_EQ(t->TranslateId(9).value(), "r2");
+}
+
+TEST(TranslateTest, DeletedColumnIdIsReusedInItsPartition) {
+  HashPartitioner p;
+  auto t = KeyTranslator::NewColumnTranslator(p);
+  const auto keys = NumberedKeys(2000, "c");
+  const auto ids = Create(*t, keys);
+  ASSERT_EQ(t->DeleteIds({&ids[5], 1}).value(), 1u);
+  // The next new key of that partition gets the freed id.
+  const uint32_t part = p.KeyPartition(keys[5]);
+  for (int i = 0;; ++i) {
+    const std::string k = Cat("fresh", i);
+    if (p.KeyPartition(k) != part) continue;
+    EXPECT_EQ(t->CreateKey(k).value(), ids[5]);
+    break;
+  }
+}
+
+// ---------------------------------------------------------------- model
+
+// The documented allocation rule, computed from the partitioner alone.
+class AllocModel {
+ public:
+  explicit AllocModel(const HashPartitioner& p) : p_(p) {}
+  uint64_t Next(uint32_t part) {
+    auto& st = state_[part];
+    if (!st.free.empty()) {
+      const uint64_t id = *st.free.begin();
+      st.free.erase(st.free.begin());
+      return id;
+    }
+    if (st.next == 0) {
+      const uint64_t s = p_.NextShardOf(part, 0);
+      st.next = s == 0 ? 1 : ShardStart(s);
+    } else if (OffsetInShard(st.next) == 0) {
+      st.next = ShardStart(p_.NextShardOf(part, ShardOf(st.next)));
+    }
+    return st.next++;
+  }
+  void Free(uint32_t part, uint64_t id) { state_[part].free.insert(id); }
+
+ private:
+  struct State {
+    uint64_t next = 0;
+    std::set<uint64_t> free;
+  };
+  HashPartitioner p_;
+  std::map<uint32_t, State> state_;
+};
+
+class KeyGen {
+ public:
+  explicit KeyGen(uint64_t seed) : rng_(seed) {}
+  std::string Next() {
+    switch (rng_() % 8) {
+      case 0:
+        return "";
+      case 1: {  // binary bytes, any length up to 100
+        std::string k(rng_() % 100 + 1, '\0');
+        for (char& c : k) c = char(rng_());
+        return k;
+      }
+      case 2:  // long keys
+        return std::string(rng_() % 3000 + 100, char('a' + rng_() % 26));
+      default:  // a small space so that keys repeat
+        return Cat("key-", rng_() % 3000);
+    }
+  }
+  std::mt19937_64& rng() { return rng_; }
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+void CheckSame(const KeyTranslator& t,
+               const std::unordered_map<std::string, uint64_t>& model) {
+  ASSERT_EQ(t.size(), model.size());
+  std::vector<std::string> keys;
+  std::vector<uint64_t> want;
+  for (const auto& [k, id] : model) {
+    keys.push_back(k);
+    want.push_back(id);
+  }
+  ASSERT_EQ(Find(t, keys), want);
+  std::vector<std::string> back;
+  ASSERT_TRUE(t.TranslateIds(want, &back).ok());
+  ASSERT_EQ(back, keys);
+}
+
+TEST(TranslateTest, MatchesUnorderedMapUnderRandomOperations) {
+  for (uint64_t seed : TestSeeds()) {
+    SCOPED_TRACE(SeedTrace(seed));
+    KeyGen gen(seed);
+    auto& rng = gen.rng();
+    const uint32_t nparts = std::vector<uint32_t>{1, 2, 7, 256}[rng() % 4];
+    HashPartitioner p = HashPartitioner::Create(nparts).value();
+    auto t = KeyTranslator::NewColumnTranslator(p);
+    std::unordered_map<std::string, uint64_t> model;
+    std::unordered_map<uint64_t, std::string> by_id;
+    AllocModel alloc(p);
+    std::string log;
+    std::string snap_at_half;
+    for (int step = 0; step < 300; ++step) {
+      const int op = rng() % 10;
+      if (op < 5) {  // create a batch
+        std::vector<std::string> keys(rng() % 200);
+        for (auto& k : keys) k = gen.Next();
+        const auto ids = Create(*t, keys, &log);
+        for (size_t i = 0; i < keys.size(); ++i) {
+          if (keys[i].empty()) {
+            ASSERT_EQ(ids[i], 0u);
+            continue;
+          }
+          auto [it, fresh] = model.try_emplace(keys[i], 0);
+          if (fresh) {
+            it->second = alloc.Next(p.KeyPartition(keys[i]));
+            by_id[it->second] = keys[i];
+          }
+          ASSERT_EQ(ids[i], it->second) << "step " << step << " key " << i;
+        }
+      } else if (op < 7) {  // find a batch (some missing)
+        std::vector<std::string> keys(rng() % 100);
+        for (auto& k : keys) k = gen.Next();
+        const auto ids = Find(*t, keys);
+        for (size_t i = 0; i < keys.size(); ++i) {
+          auto it = model.find(keys[i]);
+          ASSERT_EQ(ids[i], it == model.end() ? 0 : it->second)
+              << "step " << step;
+        }
+      } else if (op < 9) {  // delete some ids (some unknown)
+        std::vector<uint64_t> ids;
+        size_t want = 0;
+        std::set<uint64_t> seen;
+        for (int i = rng() % 30; i > 0 && !by_id.empty(); --i) {
+          auto it = by_id.begin();
+          std::advance(it, rng() % by_id.size());
+          ids.push_back(it->first);
+          if (rng() % 4 == 0) ids.push_back(rng() % 1000000 + 1);
+        }
+        for (uint64_t id : ids) {
+          if (!seen.insert(id).second) continue;
+          auto it = by_id.find(id);
+          if (it == by_id.end()) continue;
+          ++want;
+          alloc.Free(p.KeyPartition(it->second), id);
+          model.erase(it->second);
+          by_id.erase(it);
+        }
+        ASSERT_EQ(t->DeleteIds(ids, &log).value(), want) << "step " << step;
+      } else {  // snapshot round trip replaces the translator
+        const std::string s = Snapshot(*t);
+        auto decoded = KeyTranslator::DecodeSnapshot(s);
+        ASSERT_TRUE(decoded.ok()) << decoded.status();
+        ASSERT_EQ(Snapshot(**decoded), s);
+        ASSERT_EQ((*decoded)->sequence(), t->sequence());
+        t = std::move(decoded).value();
+      }
+      if (step == 150) snap_at_half = Snapshot(*t);
+      if (step % 25 == 0) {
+        ASSERT_NO_FATAL_FAILURE(CheckSame(*t, model));
+      }
+    }
+    ASSERT_NO_FATAL_FAILURE(CheckSame(*t, model));
+    // The whole log rebuilds the same state from nothing, and from the
+    // mid-way snapshot (the log overlaps it).
+    const std::string final_snapshot = Snapshot(*t);
+    auto replay = KeyTranslator::NewColumnTranslator(p);
+    ASSERT_TRUE(replay->ApplyLog(log).ok());
+    EXPECT_EQ(replay->sequence(), t->sequence());
+    ASSERT_NO_FATAL_FAILURE(CheckSame(*replay, model));
+    auto from_half = KeyTranslator::DecodeSnapshot(snap_at_half).value();
+    ASSERT_TRUE(from_half->ApplyLog(log).ok());
+    ASSERT_NO_FATAL_FAILURE(CheckSame(*from_half, model));
+    EXPECT_EQ(from_half->sequence(), t->sequence());
+  }
+}
+
+// ---------------------------------------------------------------- persistence
+
+TEST(TranslateTest, SnapshotRoundTripPreservesAllocationState) {
+  auto t = KeyTranslator::NewColumnTranslator();
+  const auto ids = Create(*t, NumberedKeys(5000, "s"));
+  ASSERT_EQ(t->DeleteIds({ids.data(), 100}).value(), 100u);
+  const std::string s = Snapshot(*t);
+  auto d = KeyTranslator::DecodeSnapshot(s).value();
+  EXPECT_EQ(d->size(), 4900u);
+  EXPECT_EQ(d->sequence(), 5100u);
+  EXPECT_EQ(d->partitioner(), t->partitioner());
+  // Both give the same ids to the same new keys (freed ids first).
+  const auto more = NumberedKeys(300, "more");
+  EXPECT_EQ(Create(*d, more), Create(*t, more));
+  EXPECT_EQ(Snapshot(*d), Snapshot(*t));
+}
+
+TEST(TranslateTest, EmptySnapshotRoundTrips) {
+  auto t = KeyTranslator::NewRowTranslator();
+  auto d = KeyTranslator::DecodeSnapshot(Snapshot(*t)).value();
+  EXPECT_EQ(d->size(), 0u);
+  EXPECT_EQ(d->partitioner().partitions(), 1u);
+  EXPECT_EQ(d->CreateKey("a").value(), 1u);
+}
+
+TEST(TranslateTest, SnapshotIsReclaimingDeletedKeyBytes) {
+  auto t = KeyTranslator::NewRowTranslator();
+  const auto ids = Create(*t, NumberedKeys(20000, "long-key-padding-"));
+  ASSERT_EQ(t->DeleteIds(ids).value(), ids.size());
+  size_t dead_bytes = 0;
+  for (const auto& k : NumberedKeys(20000, "long-key-padding-")) {
+    dead_bytes += k.size();
+  }
+  EXPECT_EQ(t->KeyBytes(), 0u);
+  auto d = KeyTranslator::DecodeSnapshot(Snapshot(*t)).value();
+  EXPECT_GE(t->MemoryBytes() - d->MemoryBytes(), dead_bytes);
+}
+
+std::string SmallSnapshot() {
+  auto t =
+      KeyTranslator::NewColumnTranslator(HashPartitioner::Create(4).value());
+  const auto ids = Create(*t, {"alpha", "beta", "gamma", "delta", "eps"});
+  EXPECT_TRUE(t->DeleteIds({&ids[1], 1}).ok());
+  return Snapshot(*t);
+}
+
+TEST(TranslateTest, TruncatedSnapshotIsDataLoss) {
+  const std::string s = SmallSnapshot();
+  for (size_t n = 0; n < s.size(); ++n) {
+    auto d = KeyTranslator::DecodeSnapshot(std::string_view(s).substr(0, n));
+    ASSERT_EQ(d.status().code(), absl::StatusCode::kDataLoss) << "length " << n;
+  }
+  EXPECT_EQ(KeyTranslator::DecodeSnapshot(s + "x").status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST(TranslateTest, FlippedSnapshotByteIsDataLoss) {
+  const std::string s = SmallSnapshot();
+  for (size_t i = 0; i < s.size(); ++i) {
+    for (uint8_t mask : {0x01, 0x80, 0xFF}) {
+      std::string c = s;
+      c[i] = char(c[i] ^ mask);
+      auto d = KeyTranslator::DecodeSnapshot(c);
+      ASSERT_EQ(d.status().code(), absl::StatusCode::kDataLoss)
+          << "byte " << i << " mask " << int(mask);
+    }
+  }
+}
+
+// Corrupt bodies with a valid checksum exercise the structural checks: each
+// decode is DataLoss or a translator that re-encodes to exactly those bytes.
+TEST(TranslateTest, ResealedCorruptSnapshotIsDataLossOrConsistent) {
+  const std::string s = SmallSnapshot();
+  // Frame rule (docs/format.md): XXH3-64 (seed 0) of the body at offset 16.
+  auto reseal = [](std::string c) {
+    const uint64_t sum = internal::Checksum64(std::string_view(c).substr(24));
+    std::memcpy(c.data() + 16, &sum, 8);
+    return c;
+  };
+  size_t ok = 0, loss = 0;
+  for (size_t i = 24; i < s.size(); ++i) {
+    for (uint8_t mask : {0x01, 0x02, 0x10, 0x80, 0xFF}) {
+      std::string c = s;
+      c[i] = char(c[i] ^ mask);
+      c = reseal(c);
+      auto d = KeyTranslator::DecodeSnapshot(c);
+      if (d.ok()) {
+        ++ok;
+        ASSERT_EQ(Snapshot(**d), c) << "byte " << i;
+      } else {
+        ++loss;
+        ASSERT_EQ(d.status().code(), absl::StatusCode::kDataLoss)
+            << "byte " << i << ": " << d.status();
+      }
+    }
+  }
+  EXPECT_GT(loss, 0u);
+}
+
+TEST(TranslateTest, LogTruncatedAtEveryLengthIsDataLossOrAFramePrefix) {
+  auto t = KeyTranslator::NewColumnTranslator();
+  std::string log;
+  std::vector<size_t> frame_ends;
+  for (int b = 0; b < 3; ++b) {
+    Create(*t, NumberedKeys(3, Cat("batch", b) + "-"), &log);
+    frame_ends.push_back(log.size());
+  }
+  ASSERT_EQ(
+      t->DeleteIds(std::vector<uint64_t>{t->FindKey("batch0-1").value()}, &log)
+          .value(),
+      1u);
+  frame_ends.push_back(log.size());
+  for (size_t n = 0; n <= log.size(); ++n) {
+    auto r = KeyTranslator::NewColumnTranslator();
+    const Status s = r->ApplyLog(std::string_view(log).substr(0, n));
+    const bool boundary =
+        n == 0 ||
+        std::find(frame_ends.begin(), frame_ends.end(), n) != frame_ends.end();
+    if (boundary) {
+      ASSERT_TRUE(s.ok()) << "length " << n << ": " << s;
+    } else {
+      ASSERT_EQ(s.code(), absl::StatusCode::kDataLoss) << "length " << n;
+    }
+  }
+  for (size_t i = 0; i < log.size(); ++i) {
+    std::string c = log;
+    c[i] = char(c[i] ^ 0x20);
+    auto r = KeyTranslator::NewColumnTranslator();
+    ASSERT_EQ(r->ApplyLog(c).code(), absl::StatusCode::kDataLoss)
+        << "byte " << i;
+  }
+}
+
+TEST(TranslateTest, LogWithAGapIsDataLoss) {
+  auto t = KeyTranslator::NewRowTranslator();
+  std::string first, second;
+  Create(*t, {"a", "b"}, &first);
+  Create(*t, {"c"}, &second);
+  auto r = KeyTranslator::NewRowTranslator();
+  const Status s = r->ApplyLog(second);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(std::string(s.message()).find("gap"), std::string::npos) << s;
+  ASSERT_TRUE(r->ApplyLog(first).ok());
+  ASSERT_TRUE(r->ApplyLog(first).ok());  // already applied: skipped
+  ASSERT_TRUE(r->ApplyLog(second).ok());
+  EXPECT_EQ(Snapshot(*r), Snapshot(*t));
+}
+
+TEST(TranslateTest, LogThatDoesNotReproduceIsDataLoss) {
+  // A log written against one state applied to another.
+  auto a = KeyTranslator::NewRowTranslator();
+  std::string log;
+  Create(*a, {"x"}, &log);
+  auto b = KeyTranslator::NewRowTranslator();
+  Create(*b, {"y"});
+  // b is at sequence 1, so the frame is skipped: nothing to reproduce.
+  EXPECT_TRUE(b->ApplyLog(log).ok());
+  std::string log2;
+  Create(*a, {"z"}, &log2);  // sequence 2, id 2 for "z"
+  auto c = KeyTranslator::NewRowTranslator();
+  Create(*c, {"z"});  // c gives "z" id 1 at sequence 1
+  EXPECT_EQ(c->ApplyLog(log2).code(), absl::StatusCode::kDataLoss);
+}
+
+// ---------------------------------------------------------------- memory
+
+TEST(TranslateTest, OverheadPerKeyIsAtMost32Bytes) {
+  auto t = KeyTranslator::NewColumnTranslator();
+  std::mt19937_64 rng(42);
+  std::vector<std::string> keys(1000000);
+  for (auto& k : keys) {
+    k.resize(16);
+    for (char& c : k) c = char('a' + rng() % 26);
+  }
+  Create(*t, keys);
+  const double overhead =
+      double(t->MemoryBytes() - t->KeyBytes()) / double(t->size());
+  EXPECT_LE(overhead, 32.0);
+  RecordProperty("overhead_bytes_per_key", std::to_string(overhead));
+}
+
+// ---------------------------------------------------------------- threads
+
+TEST(TranslateTest, ReadersSeeStableIdsWhileAWriterCreates) {
+  auto t = KeyTranslator::NewColumnTranslator();
+  const auto keys = NumberedKeys(200000, "w");
+  std::atomic<bool> done{false};
+  std::atomic<size_t> checked{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) {
+    readers.emplace_back([&, r] {
+      std::mt19937_64 rng(r);
+      std::vector<uint64_t> first_seen(keys.size(), 0);
+      std::vector<std::string> back;
+      while (!done.load()) {
+        const size_t base = rng() % (keys.size() - 64);
+        std::vector<std::string_view> batch(keys.begin() + base,
+                                            keys.begin() + base + 64);
+        std::vector<uint64_t> ids(64);
+        ASSERT_TRUE(t->FindKeys(batch, ids).ok());
+        for (size_t i = 0; i < 64; ++i) {
+          if (ids[i] == 0) continue;
+          uint64_t& seen = first_seen[base + i];
+          if (seen == 0) seen = ids[i];
+          ASSERT_EQ(seen, ids[i]);
+          ASSERT_EQ(t->TranslateId(ids[i]).value(), keys[base + i]);
+        }
+        checked += 64;
+      }
+    });
+  }
+  for (size_t base = 0; base < keys.size(); base += 10000) {
+    std::vector<std::string_view> batch(keys.begin() + base,
+                                        keys.begin() + base + 10000);
+    std::vector<uint64_t> ids(batch.size());
+    ASSERT_TRUE(t->CreateKeys(batch, ids).ok());
+  }
+  done = true;
+  for (auto& th : readers) th.join();
+  EXPECT_EQ(t->size(), keys.size());
+  EXPECT_GT(checked.load(), 0u);
+}
+
+}  // namespace
+}  // namespace featurebase
