@@ -1,5 +1,6 @@
 #include "lib/core/fragment.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace featurebase::internal {
@@ -39,6 +40,24 @@ Roaring32* Fragment::MutableRow(OwnerToken owner, uint64_t row) {
     *p = std::move(copy);
   }
   return &(*p)->bits;
+}
+
+uint64_t Fragment::AddToRowMany(OwnerToken owner, uint64_t row,
+                                std::span<const uint32_t> offsets) {
+  const Roaring32* existing = Row(row);
+  if (existing == nullptr) {
+    // A new row: build it directly instead of copying an empty one.
+    auto fresh = std::make_shared<RowBits>();
+    fresh->owner = owner;
+    fresh->bits = Roaring32::FromValues(offsets);
+    const uint64_t n = fresh->bits.Cardinality();
+    rows_.Put(owner, row, std::move(fresh));
+    return n;
+  }
+  const uint64_t before = existing->Cardinality();
+  Roaring32* r = MutableRow(owner, row);
+  r->AddMany(offsets);
+  return r->Cardinality() - before;
 }
 
 void Fragment::DropIfEmpty(OwnerToken owner, uint64_t row) {
@@ -102,6 +121,72 @@ bool Fragment::AddToRow(OwnerToken owner, uint64_t row, const Roaring32& bits) {
   if (bits.IsEmpty() || (r != nullptr && bits.IsSubsetOf(*r))) return false;
   MutableRow(owner, row)->OrInPlace(bits);
   return true;
+}
+
+namespace {
+
+// Applies `f(row, offsets)` to each run of equal rows of sorted pairs.
+template <typename F>
+void ForEachRowRun(const std::vector<std::pair<uint64_t, uint32_t>>& sorted,
+                   F&& f) {
+  std::vector<uint32_t> offsets;
+  for (size_t i = 0; i < sorted.size();) {
+    size_t j = i;
+    offsets.clear();
+    while (j < sorted.size() && sorted[j].first == sorted[i].first) {
+      offsets.push_back(sorted[j++].second);
+    }
+    f(sorted[i].first, offsets);
+    i = j;
+  }
+}
+
+}  // namespace
+
+uint64_t Fragment::AddBulk(OwnerToken owner,
+                           std::vector<std::pair<uint64_t, uint32_t>> bits) {
+  uint64_t changed = 0;
+  if (mode_ == Mode::kMulti) {
+    std::sort(bits.begin(), bits.end());
+    bits.erase(std::unique(bits.begin(), bits.end()), bits.end());
+    ForEachRowRun(bits,
+                  [&](uint64_t row, const std::vector<uint32_t>& offsets) {
+                    changed += AddToRowMany(owner, row, offsets);
+                  });
+    return changed;
+  }
+  // Last write per offset wins: stable sort by offset, keep each run's last.
+  std::stable_sort(bits.begin(), bits.end(), [](const auto& a, const auto& b) {
+    return a.second < b.second;
+  });
+  std::vector<std::pair<uint64_t, uint32_t>> adds, removes;
+  adds.reserve(bits.size());
+  for (size_t i = 0; i < bits.size(); ++i) {
+    if (i + 1 < bits.size() && bits[i + 1].second == bits[i].second) continue;
+    const auto [row, offset] = bits[i];
+    const std::optional<uint64_t> old = RowOf(offset);
+    if (old == row) continue;
+    if (old) removes.emplace_back(*old, offset);
+    adds.emplace_back(row, offset);
+    if (mode_ == Mode::kMutex) column_rows_.Set(owner, offset, row);
+  }
+  std::sort(removes.begin(), removes.end());
+  std::sort(adds.begin(), adds.end());
+  ForEachRowRun(removes,
+                [&](uint64_t row, const std::vector<uint32_t>& offsets) {
+                  // Every offset is in the row (it came from RowOf), so a
+                  // removal that covers the whole row drops it without copying
+                  // it first.
+                  if (Row(row)->Cardinality() == offsets.size()) {
+                    rows_.Erase(owner, row);
+                    return;
+                  }
+                  MutableRow(owner, row)->RemoveMany(offsets);
+                });
+  ForEachRowRun(adds, [&](uint64_t row, const std::vector<uint32_t>& offsets) {
+    AddToRowMany(owner, row, offsets);
+  });
+  return adds.size();
 }
 
 bool Fragment::RemoveColumns(OwnerToken owner, const Roaring32& cols) {

@@ -14,6 +14,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
+#include <utility>
+#include <vector>
 
 #include "lib/bitmap/roaring32.h"
 #include "lib/core/column_rows.h"
@@ -60,6 +63,13 @@ class Fragment {
   bool ReplaceRow(OwnerToken owner, uint64_t row, const Roaring32& bits);
   // Unions `bits` into `row` (kMulti only).
   bool AddToRow(OwnerToken owner, uint64_t row, const Roaring32& bits);
+  // Adds many bits at once: `bits` holds (row, offset) pairs in any order.
+  // Single-valued modes keep the last pair per offset and clear each
+  // offset's previous row. Work is grouped by row (AddMany/RemoveMany), so
+  // each touched row is copied and updated once. O(n log n + rows touched).
+  // Returns the number of bits that changed.
+  uint64_t AddBulk(OwnerToken owner,
+                   std::vector<std::pair<uint64_t, uint32_t>> bits);
   // Removes the columns in `cols` from every row.
   bool RemoveColumns(OwnerToken owner, const Roaring32& cols);
 
@@ -69,6 +79,9 @@ class Fragment {
  private:
   Roaring32* MutableRow(OwnerToken owner, uint64_t row);
   void DropIfEmpty(OwnerToken owner, uint64_t row);
+  // Adds sorted `offsets` to `row`; returns how many were new.
+  uint64_t AddToRowMany(OwnerToken owner, uint64_t row,
+                        std::span<const uint32_t> offsets);
 
   Mode mode_ = Mode::kMulti;
   PersistentMap<RowPtr> rows_;

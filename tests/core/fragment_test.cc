@@ -1,0 +1,81 @@
+#include "lib/core/fragment.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "featurebase/shard.h"
+#include "tests/util/seed.h"
+
+namespace featurebase::internal {
+namespace {
+
+using featurebase::testing::SeedTrace;
+using featurebase::testing::TestSeeds;
+
+std::map<uint64_t, std::set<uint32_t>> Dump(const Fragment& f) {
+  std::map<uint64_t, std::set<uint32_t>> out;
+  f.rows().ForEach([&](uint64_t row, const RowPtr& p) {
+    EXPECT_FALSE(p->bits.IsEmpty()) << "empty row " << row << " kept";
+    p->bits.ForEach([&](uint32_t o) { out[row].insert(o); });
+    return true;
+  });
+  return out;
+}
+
+// AddBulk must equal the same pairs applied one by one, in every mode, and
+// leave earlier versions untouched.
+TEST(FragmentTest, AddBulkEqualsSequentialAdds) {
+  for (uint64_t seed : TestSeeds()) {
+    SCOPED_TRACE(SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    for (auto mode : {Fragment::Mode::kMulti, Fragment::Mode::kMutex,
+                      Fragment::Mode::kBool}) {
+      SCOPED_TRACE(int(mode));
+      Fragment bulk(mode), single(mode);
+      OwnerToken owner = 0;
+      for (int round = 0; round < 20; ++round) {
+        const Fragment before = bulk;
+        const auto before_dump = Dump(before);
+        std::vector<std::pair<uint64_t, uint32_t>> pairs;
+        const uint64_t rows =
+            mode == Fragment::Mode::kBool ? 2 : 1 + rng() % 50;
+        for (int i = 0; i < 300; ++i) {
+          pairs.emplace_back(rng() % rows, uint32_t(rng() % 2000));
+        }
+        ++owner;
+        uint64_t changed = 0;
+        for (auto [r, o] : pairs) changed += single.Add(owner, r, o);
+        ++owner;
+        const uint64_t bulk_changed = bulk.AddBulk(owner, pairs);
+        if (mode == Fragment::Mode::kMulti) {
+          EXPECT_EQ(bulk_changed, changed);
+        } else {
+          // Single-valued: the number of offsets whose row differs now.
+          uint64_t moved = 0;
+          for (uint32_t o = 0; o < 2000; ++o)
+            moved += before.RowOf(o) != bulk.RowOf(o);
+          EXPECT_EQ(bulk_changed, moved);
+        }
+        ASSERT_EQ(Dump(bulk), Dump(single)) << "round " << round;
+        ASSERT_EQ(Dump(before), before_dump) << "an older version changed";
+        if (mode != Fragment::Mode::kMulti) {
+          for (uint32_t o = 0; o < 2000; ++o)
+            ASSERT_EQ(bulk.RowOf(o), single.RowOf(o));
+        }
+        // Interleave removals so rows empty out and side tables clear.
+        ++owner;
+        for (int i = 0; i < 50; ++i) {
+          const uint64_t r = rng() % rows;
+          const uint32_t o = uint32_t(rng() % 2000);
+          ASSERT_EQ(bulk.Remove(owner, r, o), single.Remove(owner, r, o));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace featurebase::internal
