@@ -23,6 +23,7 @@
 #include "featurebase/bitmap.h"
 #include "featurebase/field.h"
 #include "featurebase/status.h"
+#include "featurebase/translate.h"
 #include "featurebase/value.h"
 
 namespace featurebase {
@@ -38,6 +39,8 @@ struct IndexOptions {
   // Keep the index-level existence row (which records exist): needed by
   // Not, All and `== null`. Default true, as FeatureBase's HTTP API.
   bool track_existence = true;
+  // Keyed indexes: the number of key partitions (partitioner.h), 1..65536.
+  uint32_t partitions = HashPartitioner::kDefaultPartitions;
 };
 
 // A [from, to) time range for time fields; a missing bound means the
@@ -90,7 +93,8 @@ class Snapshot {
   std::vector<FieldInfo> Fields() const;
   StatusOr<FieldInfo> Field(std::string_view name) const;
 
-  // Records holding `row` in set/mutex/bool/time fields (Row(f=row)). For
+  // Records holding `row` in set/mutex/bool/time fields (Row(f=row)); `row`
+  // is a Value::Key on keyed fields (an unknown key is an empty row). For
   // time fields with a non-empty range: the union of FeatureBase's minimal
   // cover of quantum views; without a range: the standard view (or every
   // view when the field has no standard view).
@@ -130,6 +134,12 @@ class Snapshot {
   StatusOr<std::vector<uint64_t>> RowsOfColumn(std::string_view field,
                                                uint64_t column) const;
 
+  // Key translators (thread-safe, shared by every version: keys are only
+  // ever added, or freed by Delete): the index's record keys (null unless
+  // the index is keyed) and a keyed field's row keys (null otherwise).
+  const KeyTranslator* ColumnKeys() const;
+  StatusOr<const KeyTranslator*> RowKeys(std::string_view field) const;
+
   // Names of the views of a field, e.g. "standard", "existence",
   // "standard_2017", "standard_201701" (for tests and tools).
   StatusOr<std::vector<std::string>> ViewNames(std::string_view field) const;
@@ -156,6 +166,11 @@ class Index {
   // (e.g. a time field without quantum, keys on a bool field), AlreadyExists
   // if the name is taken. Immediate and atomic.
   Status CreateField(std::string_view name, const FieldOptions& options);
+
+  // Keyed indexes: the record id of `key`, created when new (partition-local,
+  // see translate.h). FailedPrecondition on an index without keys;
+  // InvalidArgument for an empty key or one over 64 KiB.
+  StatusOr<uint64_t> ColumnId(std::string_view key);
 
   // The current version, for any number of reads that must agree.
   std::shared_ptr<const Snapshot> GetSnapshot() const;
@@ -187,8 +202,8 @@ class Index {
   Status Store(std::string_view field, const Value& row, const Bitmap& columns);
 
   // Delete(columns): removes the records entirely: from every row of every
-  // view of every field, from field existence and from index existence.
-  // Returns whether anything changed.
+  // view of every field, from field existence and from index existence; a
+  // keyed index frees their keys. Returns whether anything changed.
   StatusOr<bool> Delete(const Bitmap& columns);
 
   // Drops time views of fields with a TTL whose end is before now - ttl.

@@ -30,9 +30,13 @@ bool IsBsi(FieldType t) {
          t == FieldType::kTimestamp;
 }
 
-// The row id that `v` names in field `f`, for operation `op`.
-absl::StatusOr<uint64_t> ResolveRow(const FieldState& f, const Value& v,
-                                    std::string_view op) {
+// The row id that `v` names in field `f`, for operation `op`. Keyed fields
+// take Value::Key: `create` makes new keys (writes); otherwise an unknown key
+// yields nullopt (an empty row, nothing to clear).
+absl::StatusOr<std::optional<uint64_t>> ResolveRow(const FieldState& f,
+                                                   const Value& v,
+                                                   std::string_view op,
+                                                   bool create = false) {
   const FieldType type = f.options.type;
   auto wrong = [&](std::string_view want) {
     return absl::InvalidArgumentError(
@@ -41,16 +45,25 @@ absl::StatusOr<uint64_t> ResolveRow(const FieldState& f, const Value& v,
   };
   if (type == FieldType::kBool) {
     if (v.kind() != Value::Kind::kBool) return wrong("true or false");
-    return v.boolean() ? 1 : 0;
+    return std::optional<uint64_t>(v.boolean() ? 1 : 0);
   }
   if (IsBsi(type)) return wrong("a comparison, not a row");
+  if (f.row_keys) {
+    if (v.kind() != Value::Kind::kKey) return wrong("a row key");
+    absl::StatusOr<uint64_t> id =
+        create ? f.row_keys->CreateKey(v.key()) : f.row_keys->FindKey(v.key());
+    if (!id.ok())
+      return Annotate(id.status(), fmt::format("{}: field \"{}\"", op, f.name));
+    if (*id == 0) return std::optional<uint64_t>();
+    return std::optional<uint64_t>(*id);
+  }
   if (v.kind() != Value::Kind::kId) return wrong("a row id");
   if (v.id() > kMaxRowId) {
     return absl::InvalidArgumentError(
         fmt::format("{}: row id {} for field \"{}\" over the maximum {}", op,
                     v.id(), f.name, kMaxRowId));
   }
-  return v.id();
+  return std::optional<uint64_t>(v.id());
 }
 
 // Appends each shard's bits of `row` in `views` of field `f` to `by_shard`.
@@ -147,14 +160,13 @@ absl::Status ValidateFieldOptions(std::string_view name,
   }
   if (o.type == FieldType::kBool && o.keys)
     return bad("bool fields cannot have keys");
+  if (IsBsi(o.type) && o.keys) {
+    return bad("int, decimal and timestamp fields cannot have keys");
+  }
   if (IsBsi(o.type)) {
     return absl::UnimplementedError(
         fmt::format("create field \"{}\": {} fields are not available yet",
                     name, FieldTypeName(o.type)));
-  }
-  if (o.keys) {
-    return absl::UnimplementedError(fmt::format(
-        "create field \"{}\": keyed fields are not available yet", name));
   }
   return absl::OkStatus();
 }
@@ -163,10 +175,13 @@ absl::Status ValidateFieldOptions(std::string_view name,
 
 class IndexImpl {
  public:
-  IndexImpl(std::string name, IndexOptions options) {
+  IndexImpl(std::string name, IndexOptions options,
+            HashPartitioner partitioner) {
     auto s = std::make_shared<IndexState>();
     s->name = std::move(name);
     s->options = options;
+    if (options.keys)
+      s->column_keys = KeyTranslator::NewColumnTranslator(partitioner);
     state_ = std::move(s);
   }
 
@@ -207,6 +222,7 @@ class IndexImpl {
              f->owner = txn.owner();
              f->name = std::string(name);
              f->options = options;
+             if (options.keys) f->row_keys = KeyTranslator::NewRowTranslator();
              txn.mutable_state()->fields.emplace(std::string(name),
                                                  std::move(f));
              return true;
@@ -219,7 +235,13 @@ class IndexImpl {
     return Write<bool>([&](Txn& txn) -> absl::StatusOr<bool> {
       const FieldState* f = txn.state().FindField(field);
       if (f == nullptr) return FieldNotFound("set", field);
-      FB_ASSIGN_OR_RETURN(const uint64_t row, ResolveRow(*f, v, "set"));
+      if (v.is_null()) {
+        return absl::InvalidArgumentError(
+            fmt::format("set: null value for field \"{}\"", field));
+      }
+      FB_ASSIGN_OR_RETURN(const std::optional<uint64_t> resolved,
+                          ResolveRow(*f, v, "set", /*create=*/true));
+      const uint64_t row = *resolved;
       std::vector<uint64_t> time_views;
       if (f->options.type == FieldType::kTime) {
         if (ts) {
@@ -265,7 +287,10 @@ class IndexImpl {
     return Write<bool>([&](Txn& txn) -> absl::StatusOr<bool> {
       const FieldState* f = txn.state().FindField(field);
       if (f == nullptr) return FieldNotFound("clear", field);
-      FB_ASSIGN_OR_RETURN(const uint64_t row, ResolveRow(*f, v, "clear"));
+      FB_ASSIGN_OR_RETURN(const std::optional<uint64_t> resolved,
+                          ResolveRow(*f, v, "clear"));
+      if (!resolved) return false;
+      const uint64_t row = *resolved;
       const uint64_t shard = ShardOf(col);
       const uint32_t off = OffsetInShard(col);
       // Views holding the bit, found on the unchanged base before copying.
@@ -293,7 +318,10 @@ class IndexImpl {
     return Write<bool>([&](Txn& txn) -> absl::StatusOr<bool> {
       const FieldState* f = txn.state().FindField(field);
       if (f == nullptr) return FieldNotFound("clear row", field);
-      FB_ASSIGN_OR_RETURN(const uint64_t row, ResolveRow(*f, v, "clear row"));
+      FB_ASSIGN_OR_RETURN(const std::optional<uint64_t> resolved,
+                          ResolveRow(*f, v, "clear row"));
+      if (!resolved) return false;
+      const uint64_t row = *resolved;
       std::vector<std::pair<uint64_t, uint64_t>> hits;  // (view, shard)
       f->views.ForEach([&](uint64_t vk, const View& view) {
         if (vk == kExistenceView) return true;
@@ -321,8 +349,9 @@ class IndexImpl {
                    fmt::format("store: can't Store() on a {} field (\"{}\")",
                                FieldTypeName(f->options.type), field));
              }
-             FB_ASSIGN_OR_RETURN(const uint64_t row,
-                                 ResolveRow(*f, v, "store"));
+             FB_ASSIGN_OR_RETURN(const std::optional<uint64_t> resolved,
+                                 ResolveRow(*f, v, "store", /*create=*/true));
+             const uint64_t row = *resolved;
              std::vector<uint64_t> shards;
              if (const View* view = f->views.Find(kStandardView)) {
                view->ForEach([&](uint64_t shard, const Fragment& frag) {
@@ -430,12 +459,13 @@ using internal::View;
 StatusOr<std::unique_ptr<Index>> Index::Create(std::string_view name,
                                                const IndexOptions& options) {
   FB_RETURN_IF_ERROR(ValidateName("index", name));
-  if (options.keys) {
-    return absl::UnimplementedError(fmt::format(
-        "create index \"{}\": keyed indexes are not available yet", name));
+  auto partitioner = HashPartitioner::Create(options.partitions);
+  if (!partitioner.ok()) {
+    return internal::Annotate(partitioner.status(),
+                              fmt::format("create index \"{}\"", name));
   }
-  return std::unique_ptr<Index>(new Index(
-      std::make_unique<internal::IndexImpl>(std::string(name), options)));
+  return std::unique_ptr<Index>(new Index(std::make_unique<internal::IndexImpl>(
+      std::string(name), options, *partitioner)));
 }
 
 Index::Index(std::unique_ptr<internal::IndexImpl> impl)
@@ -447,6 +477,16 @@ const IndexOptions& Index::options() const { return impl_->Current()->options; }
 
 Status Index::CreateField(std::string_view name, const FieldOptions& options) {
   return impl_->CreateField(name, options);
+}
+
+StatusOr<uint64_t> Index::ColumnId(std::string_view key) {
+  const auto state = impl_->Current();
+  if (!state->column_keys) {
+    return absl::FailedPreconditionError(
+        fmt::format("column key: index \"{}\" does not use keys", state->name));
+  }
+  if (key.empty()) return absl::InvalidArgumentError("column key: empty key");
+  return state->column_keys->CreateKey(key);
 }
 
 std::shared_ptr<const Snapshot> Index::GetSnapshot() const {
@@ -474,7 +514,15 @@ Status Index::Store(std::string_view field, const Value& row,
 }
 
 StatusOr<bool> Index::Delete(const Bitmap& columns) {
-  return impl_->Delete(columns);
+  FB_ASSIGN_OR_RETURN(bool changed, impl_->Delete(columns));
+  // Keys are freed after the records are gone from the published version,
+  // so a new key can never land on a record that still has bits.
+  if (const auto& keys = impl_->Current()->column_keys) {
+    const std::vector<uint64_t> ids = columns.ToVector();
+    FB_ASSIGN_OR_RETURN(const size_t freed, keys->DeleteIds(ids));
+    changed |= freed > 0;
+  }
+  return changed;
 }
 
 StatusOr<uint64_t> Index::ApplyTtl(absl::Time now) {
@@ -507,11 +555,13 @@ StatusOr<Bitmap> Snapshot::Row(std::string_view field, const Value& row,
                                const TimeRange& range) const {
   const FieldState* f = state_->FindField(field);
   if (f == nullptr) return internal::FieldNotFound("row", field);
-  FB_ASSIGN_OR_RETURN(const uint64_t id, internal::ResolveRow(*f, row, "row"));
+  FB_ASSIGN_OR_RETURN(const std::optional<uint64_t> id,
+                      internal::ResolveRow(*f, row, "row"));
   FB_ASSIGN_OR_RETURN(const std::vector<uint64_t> views,
                       internal::ReadViews(*f, range, "row"));
+  if (!id) return Bitmap();
   std::map<uint64_t, std::vector<const Roaring32*>> by_shard;
-  internal::CollectRow(*f, views, id, &by_shard);
+  internal::CollectRow(*f, views, *id, &by_shard);
   return internal::UnionByShard(by_shard);
 }
 
@@ -739,6 +789,16 @@ StatusOr<std::vector<uint64_t>> Snapshot::RowsOfColumn(std::string_view field,
   RowsOptions o;
   o.column = column;
   return Rows(field, o);
+}
+
+const KeyTranslator* Snapshot::ColumnKeys() const {
+  return state_->column_keys.get();
+}
+
+StatusOr<const KeyTranslator*> Snapshot::RowKeys(std::string_view field) const {
+  const FieldState* f = state_->FindField(field);
+  if (f == nullptr) return internal::FieldNotFound("row keys", field);
+  return static_cast<const KeyTranslator*>(f->row_keys.get());
 }
 
 StatusOr<std::vector<std::string>> Snapshot::ViewNames(

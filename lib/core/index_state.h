@@ -16,6 +16,7 @@
 
 #include "featurebase/field.h"
 #include "featurebase/index.h"
+#include "featurebase/translate.h"
 #include "lib/core/fragment.h"
 #include "lib/core/persistent_map.h"
 #include "lib/core/time_views.h"
@@ -33,6 +34,8 @@ struct FieldState {
   std::string name;
   FieldOptions options;
   PersistentMap<View> views;  // view key -> view
+  std::shared_ptr<KeyTranslator>
+      row_keys;  // keyed fields only; shared by versions
 
   // Mutex and bool fields hold one row per column.
   Fragment::Mode mode() const {
@@ -74,6 +77,8 @@ struct IndexState {
   IndexOptions options;
   std::map<std::string, std::shared_ptr<FieldState>, std::less<>> fields;
   View exists;  // shard -> fragment whose row 0 lists existing records
+  std::shared_ptr<KeyTranslator>
+      column_keys;  // keyed indexes only; shared by versions
 
   const FieldState* FindField(std::string_view name) const {
     auto it = fields.find(name);

@@ -610,3 +610,57 @@ TEST(IndexTest, BadWritesAndReadsChangeNothing) {
 
 }  // namespace
 }  // namespace featurebase
+
+namespace featurebase {
+namespace {
+
+TEST(IndexKeysTest, KeyedFieldsTranslateRows) {
+  auto index = *Index::Create("i");
+  FieldOptions o = FieldOptions::Mutex();
+  o.keys = true;
+  ASSERT_TRUE(index->CreateField("zone", o).ok());
+  ASSERT_TRUE(index->Set(1, "zone", Value::Key("midtown")).ok());
+  ASSERT_TRUE(index->Set(2, "zone", Value::Key("soho")).ok());
+  ASSERT_TRUE(index->Set(1, "zone", Value::Key("soho")).ok());
+  auto snap = index->GetSnapshot();
+  EXPECT_EQ(snap->Row("zone", Value::Key("soho"))->ToVector(),
+            (std::vector<uint64_t>{1, 2}));
+  EXPECT_TRUE(snap->Row("zone", Value::Key("midtown"))->IsEmpty());
+  EXPECT_TRUE(snap->Row("zone", Value::Key("unknown"))->IsEmpty());
+  // Row keys get ids 1, 2, ... in creation order (FeatureBase's rule).
+  EXPECT_EQ(*(*snap->RowKeys("zone"))->FindKey("midtown"), 1u);
+  EXPECT_EQ(*(*snap->RowKeys("zone"))->FindKey("soho"), 2u);
+  EXPECT_FALSE(*index->Clear(1, "zone", Value::Key("unknown")));
+  auto id_on_keyed = index->Set(3, "zone", Value::Id(1));
+  EXPECT_EQ(id_on_keyed.status().code(), absl::StatusCode::kInvalidArgument);
+  auto too_long = index->Set(3, "zone", Value::Key(std::string(70000, 'k')));
+  EXPECT_EQ(too_long.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(IndexKeysTest, KeyedIndexAllocatesPartitionLocalIdsAndFreesOnDelete) {
+  auto index = *Index::Create("i", IndexOptions{.keys = true});
+  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
+  auto a = index->ColumnId("alice");
+  auto b = index->ColumnId("bob");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*index->ColumnId("alice"), *a);
+  const KeyTranslator* keys = index->GetSnapshot()->ColumnKeys();
+  ASSERT_NE(keys, nullptr);
+  const HashPartitioner& p = keys->partitioner();
+  EXPECT_EQ(p.ShardPartition(ShardOf(*a)), p.KeyPartition("alice"));
+  ASSERT_TRUE(index->Set(*a, "s", Value::Id(1)).ok());
+  EXPECT_TRUE(*index->Delete(Bitmap::Of({*a})));
+  EXPECT_EQ(*keys->FindKey("alice"), 0u);
+  EXPECT_EQ(index->ColumnId("").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto plain = *Index::Create("j");
+  EXPECT_EQ(plain->ColumnId("x").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Index::Create("k", IndexOptions{.keys = true, .partitions = 0})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace featurebase
