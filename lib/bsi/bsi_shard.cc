@@ -1,0 +1,685 @@
+#include "lib/bsi/bsi_shard.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cassert>
+
+#include "absl/status/status.h"
+#include "featurebase/shard.h"
+#include "fmt/format.h"
+#include "lib/util/endian.h"
+#include "lib/util/status_util.h"
+
+namespace featurebase::internal {
+namespace {
+
+using uint128 = unsigned __int128;
+
+constexpr uint64_t kAllOnes = ~uint64_t{0};
+constexpr uint8_t kFormatVersion = 1;
+
+// Largest magnitude `d` planes can hold: 2^d - 1.
+uint64_t MaxMagnitude(int d) {
+  return d >= 64 ? kAllOnes : (uint64_t{1} << d) - 1;
+}
+bool Bit(uint64_t u, int i) { return ((u >> i) & 1) != 0; }
+int BitWidth(uint64_t u) { return int(std::bit_width(u)); }
+
+// |v| without overflow (|INT64_MIN| = 2^63).
+uint64_t Magnitude(int64_t v) {
+  return v < 0 ? uint64_t{0} - uint64_t(v) : uint64_t(v);
+}
+// -m as an int64; m <= 2^63.
+int64_t Negated(uint64_t m) { return int64_t(uint64_t{0} - m); }
+
+const BsiShard::Row& EmptyRow() {
+  static const auto* row =
+      new BsiShard::Row(std::make_shared<const Roaring32>());
+  return *row;
+}
+
+BsiShard::Row MakeRow(Roaring32 r) {
+  if (r.IsEmpty()) return EmptyRow();
+  return std::make_shared<const Roaring32>(std::move(r));
+}
+
+// Collects matches either as a bitmap or as a count. When counting, every
+// part added must be disjoint from the others.
+class Matches {
+ public:
+  explicit Matches(bool count_only) : count_only_(count_only) {}
+
+  // Adds a ∩ b.
+  void AddAnd(const Roaring32& a, const Roaring32& b) {
+    if (count_only_) {
+      count_ += Roaring32::AndCardinality(a, b);
+    } else {
+      Merge(Roaring32::And(a, b));
+    }
+  }
+  // Adds a − b.
+  void AddAndNot(const Roaring32& a, const Roaring32& b) {
+    if (count_only_) {
+      count_ += Roaring32::AndNotCardinality(a, b);
+    } else {
+      Merge(Roaring32::AndNot(a, b));
+    }
+  }
+  void AddSet(Roaring32 s) {
+    if (count_only_) {
+      count_ += s.Cardinality();
+    } else {
+      Merge(std::move(s));
+    }
+  }
+
+  uint64_t count() const { return count_; }
+  Roaring32 TakeBits() { return std::move(bits_); }
+
+ private:
+  void Merge(Roaring32 s) {
+    if (bits_.IsEmpty()) {
+      bits_ = std::move(s);
+    } else if (!s.IsEmpty()) {
+      bits_.OrInPlace(s);
+    }
+  }
+
+  bool count_only_;
+  uint64_t count_ = 0;
+  Roaring32 bits_;
+};
+
+// The unsigned kernels of FeatureBase's fragment.go, over the magnitude
+// planes of a shard limited to depth `d`. Each takes the candidate set by
+// value and shrinks it in place. Unlike FeatureBase, the candidate set also
+// drops the columns already matched, so that the parts handed to Matches are
+// disjoint (fused counts add up) and later planes see fewer columns.
+class Kernels {
+ public:
+  explicit Kernels(const BsiShard& s) : s_(s) {}
+
+  // Columns of `set` whose magnitude equals u.
+  Roaring32 EqUnsigned(Roaring32 set, uint64_t u, int d) const {
+    if (BitWidth(u) > d) return Roaring32();
+    for (int i = d - 1; i >= 0 && !set.IsEmpty(); --i) {
+      if (Bit(u, i)) {
+        set.AndInPlace(s_.Plane(i));
+      } else {
+        set.AndNotInPlace(s_.Plane(i));
+      }
+    }
+    return set;
+  }
+
+  // Columns of `set` with magnitude < u (<= u if eq): rangeLTUnsigned.
+  void LtUnsigned(Roaring32 set, uint64_t u, bool eq, int d,
+                  Matches* out) const {
+    const uint64_t max = MaxMagnitude(d);
+    if (BitWidth(u) > d || (u == max && eq)) {
+      out->AddSet(std::move(set));
+      return;
+    }
+    if (u == max) {
+      // Everything but the all-ones magnitude.
+      Roaring32 ones = set.Copy();
+      for (int i = 0; i < d && !ones.IsEmpty(); ++i) {
+        ones.AndInPlace(s_.Plane(i));
+      }
+      set.AndNotInPlace(ones);
+      out->AddSet(std::move(set));
+      return;
+    }
+    if (eq) ++u;  // u < max: no overflow
+    for (int i = d - 1; i >= 0 && u > 0 && !set.IsEmpty(); --i) {
+      const Roaring32& plane = s_.Plane(i);
+      if (Bit(u, i)) {
+        // A zero where u has a one: smaller, whatever follows.
+        out->AddAndNot(set, plane);
+        u &= ~(uint64_t{1} << i);
+        if (u == 0) break;
+        set.AndInPlace(plane);
+      } else {
+        set.AndNotInPlace(plane);
+      }
+    }
+  }
+
+  // Columns of `set` with magnitude > u (>= u if eq): rangeGTUnsigned.
+  void GtUnsigned(Roaring32 set, uint64_t u, bool eq, int d,
+                  Matches* out) const {
+    if (eq) {
+      if (u == 0) {
+        out->AddSet(std::move(set));
+        return;
+      }
+      --u;
+    }
+    if (u == 0) {
+      // Everything but magnitude zero.
+      Roaring32 zeros = set.Copy();
+      for (int i = 0; i < d && !zeros.IsEmpty(); ++i) {
+        zeros.AndNotInPlace(s_.Plane(i));
+      }
+      set.AndNotInPlace(zeros);
+      out->AddSet(std::move(set));
+      return;
+    }
+    if (BitWidth(u) > d) return;  // nothing is bigger
+    if (d < 64) u |= kAllOnes << d;
+    for (int i = d - 1; i >= 0 && u != kAllOnes && !set.IsEmpty(); --i) {
+      const Roaring32& plane = s_.Plane(i);
+      if (Bit(u, i)) {
+        set.AndInPlace(plane);
+      } else {
+        // A one where u has a zero: bigger, whatever follows.
+        out->AddAnd(set, plane);
+        u |= uint64_t{1} << i;
+        if (u == kAllOnes) break;
+        set.AndNotInPlace(plane);
+      }
+    }
+  }
+
+  // Columns of `set` with lo <= magnitude <= hi, lo < hi:
+  // rangeBetweenUnsigned.
+  void BetweenUnsigned(Roaring32 set, uint64_t lo, uint64_t hi, int d,
+                       Matches* out) const {
+    if (hi > MaxMagnitude(d)) {
+      GtUnsigned(std::move(set), lo, true, d, out);
+      return;
+    }
+    if (lo == 0) {
+      LtUnsigned(std::move(set), hi, true, d, out);
+      return;
+    }
+    // The bits above the highest differing bit must equal lo's (= hi's).
+    const int diff = BitWidth(lo ^ hi);
+    for (int i = d - 1; i >= diff && !set.IsEmpty(); --i) {
+      if (Bit(lo, i)) {
+        set.AndInPlace(s_.Plane(i));
+      } else {
+        set.AndNotInPlace(s_.Plane(i));
+      }
+    }
+    const uint64_t low = MaxMagnitude(diff);
+    Matches at_least_lo(false);
+    GtUnsigned(std::move(set), lo & low, true, diff, &at_least_lo);
+    LtUnsigned(at_least_lo.TakeBits(), hi & low, true, diff, out);
+  }
+
+  // Smallest / largest magnitude in non-empty `set` and the columns with it.
+  std::pair<uint64_t, Roaring32> MinUnsigned(Roaring32 set, int d) const {
+    uint64_t mag = 0;
+    for (int i = d - 1; i >= 0; --i) {
+      const Roaring32& plane = s_.Plane(i);
+      if (!Roaring32::Intersects(set, plane)) continue;
+      Roaring32 zeros = Roaring32::AndNot(set, plane);
+      if (zeros.IsEmpty()) {
+        mag |= uint64_t{1} << i;
+      } else {
+        set = std::move(zeros);
+      }
+    }
+    return {mag, std::move(set)};
+  }
+  std::pair<uint64_t, Roaring32> MaxUnsigned(Roaring32 set, int d) const {
+    uint64_t mag = 0;
+    for (int i = d - 1; i >= 0; --i) {
+      Roaring32 ones = Roaring32::And(set, s_.Plane(i));
+      if (!ones.IsEmpty()) {
+        mag |= uint64_t{1} << i;
+        set = std::move(ones);
+      }
+    }
+    return {mag, std::move(set)};
+  }
+
+ private:
+  const BsiShard& s_;
+};
+
+// The columns with a value within `filter`, split by sign.
+struct Signed {
+  Roaring32 pos;  // stored value >= 0
+  Roaring32 neg;  // stored value < 0
+};
+
+}  // namespace
+
+int BsiDepthOf(int64_t stored) { return BitWidth(Magnitude(stored)); }
+
+BsiShard::BsiShard() : exists_(EmptyRow()), sign_(EmptyRow()) {}
+
+const BsiShard::Row& BsiShard::row(int r) const {
+  if (r == 0) return exists_;
+  if (r == 1) return sign_;
+  if (r >= 2 && r - 2 < depth()) return planes_[r - 2];
+  return EmptyRow();
+}
+
+const Roaring32& BsiShard::Plane(int i) const {
+  if (i >= 0 && i < depth()) return *planes_[i];
+  return *EmptyRow();
+}
+
+namespace {
+
+// `old` minus `touched` plus `adds`; `old` itself when nothing changes.
+BsiShard::Row Rewrite(const BsiShard::Row& old, const Roaring32& touched,
+                      std::span<const uint32_t> adds) {
+  const bool hit = Roaring32::Intersects(*old, touched);
+  if (!hit && adds.empty()) return old;
+  Roaring32 r = hit ? Roaring32::AndNot(*old, touched) : old->Copy();
+  r.AddMany(adds);
+  r.RunOptimize();
+  return MakeRow(std::move(r));
+}
+
+}  // namespace
+
+BsiShard BsiShard::Apply(const BsiShard& base,
+                         std::span<const std::pair<uint32_t, int64_t>> sets,
+                         const Roaring32* clears) {
+  std::vector<uint32_t> offsets;
+  std::vector<uint32_t> negatives;
+  std::array<std::vector<uint32_t>, kBsiMaxDepth> plane_adds;
+  offsets.reserve(sets.size());
+  int need = 0;
+  for (const auto& [offset, stored] : sets) {
+    assert(offset < kShardWidth);
+    assert(offsets.empty() || offsets.back() < offset);
+    offsets.push_back(offset);
+    if (stored < 0) negatives.push_back(offset);
+    uint64_t m = Magnitude(stored);
+    need = std::max(need, BitWidth(m));
+    for (; m != 0; m &= m - 1) {
+      plane_adds[std::countr_zero(m)].push_back(offset);
+    }
+  }
+  Roaring32 touched = Roaring32::FromValues(offsets);
+  if (clears != nullptr) touched.OrInPlace(*clears);
+
+  BsiShard out;
+  out.exists_ = Rewrite(base.exists_, touched, offsets);
+  out.sign_ = Rewrite(base.sign_, touched, negatives);
+  const int depth = std::max(base.depth(), need);
+  out.planes_.resize(depth);
+  for (int i = 0; i < depth; ++i) {
+    out.planes_[i] = Rewrite(base.row(2 + i), touched, plane_adds[i]);
+  }
+  while (!out.planes_.empty() && out.planes_.back()->IsEmpty()) {
+    out.planes_.pop_back();
+  }
+  return out;
+}
+
+absl::StatusOr<BsiShard> BsiShard::FromRows(Roaring32 exists, Roaring32 sign,
+                                            std::vector<Roaring32> planes) {
+  if (planes.size() > size_t(kBsiMaxDepth)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "bsi shard: {} planes, at most {}", planes.size(), kBsiMaxDepth));
+  }
+  if (auto max = exists.Maximum(); max && *max >= kShardWidth) {
+    return absl::InvalidArgumentError(
+        fmt::format("bsi shard: offset {} is not below 2^20", *max));
+  }
+  if (!sign.IsSubsetOf(exists)) {
+    return absl::InvalidArgumentError(
+        "bsi shard: sign row has columns without a value");
+  }
+  std::vector<const Roaring32*> ptrs;
+  for (size_t i = 0; i < planes.size(); ++i) {
+    if (!planes[i].IsSubsetOf(exists)) {
+      return absl::InvalidArgumentError(
+          fmt::format("bsi shard: plane {} has columns without a value", i));
+    }
+    ptrs.push_back(&planes[i]);
+  }
+  if (!sign.IsEmpty() &&
+      Roaring32::AndNotCardinality(sign, Roaring32::OrMany(ptrs)) != 0) {
+    return absl::InvalidArgumentError(
+        "bsi shard: negative sign on a zero magnitude");
+  }
+  while (!planes.empty() && planes.back().IsEmpty()) planes.pop_back();
+  BsiShard out;
+  out.exists_ = MakeRow(std::move(exists));
+  out.sign_ = MakeRow(std::move(sign));
+  for (Roaring32& p : planes) out.planes_.push_back(MakeRow(std::move(p)));
+  return out;
+}
+
+std::optional<int64_t> BsiShard::Value(uint32_t offset) const {
+  if (!exists_->Contains(offset)) return std::nullopt;
+  uint64_t m = 0;
+  for (int i = 0; i < depth(); ++i) {
+    if (planes_[i]->Contains(offset)) m |= uint64_t{1} << i;
+  }
+  return sign_->Contains(offset) ? Negated(m) : int64_t(m);
+}
+
+namespace {
+
+Roaring32 Consider(const Roaring32& exists, const Roaring32* filter) {
+  return filter != nullptr ? Roaring32::And(*filter, exists) : exists.Copy();
+}
+
+Signed SplitSigns(const Roaring32& exists, const Roaring32& sign,
+                  const Roaring32* filter) {
+  Signed s;
+  s.pos = Consider(exists, filter);
+  if (Roaring32::Intersects(s.pos, sign)) {
+    s.neg = Roaring32::And(s.pos, sign);
+    s.pos.AndNotInPlace(sign);
+  }
+  return s;
+}
+
+// The signed predicates (fragment.go rangeEQ, rangeLT, rangeGT,
+// rangeBetween) on top of the unsigned kernels.
+void Eq(const BsiShard& s, int64_t p, const Roaring32* filter, Matches* out) {
+  Signed sp = SplitSigns(s.Exists(), s.Sign(), filter);
+  out->AddSet(Kernels(s).EqUnsigned(
+      p < 0 ? std::move(sp.neg) : std::move(sp.pos), Magnitude(p), s.depth()));
+}
+
+void Lt(const BsiShard& s, int64_t p, bool eq, const Roaring32* filter,
+        Matches* out) {
+  if (p == 1 && !eq) {
+    p = 0;
+    eq = true;
+  }
+  const Kernels k(s);
+  const int d = s.depth();
+  Signed sp = SplitSigns(s.Exists(), s.Sign(), filter);
+  if (p == 0) {
+    out->AddSet(std::move(sp.neg));
+    if (eq) out->AddSet(k.EqUnsigned(std::move(sp.pos), 0, d));
+  } else if (p < 0) {
+    k.GtUnsigned(std::move(sp.neg), Magnitude(p), eq, d, out);
+  } else {
+    k.LtUnsigned(std::move(sp.pos), uint64_t(p), eq, d, out);
+    out->AddSet(std::move(sp.neg));
+  }
+}
+
+void Gt(const BsiShard& s, int64_t p, bool eq, const Roaring32* filter,
+        Matches* out) {
+  if (p == -1 && !eq) {
+    p = 0;
+    eq = true;
+  }
+  const Kernels k(s);
+  const int d = s.depth();
+  Signed sp = SplitSigns(s.Exists(), s.Sign(), filter);
+  if (p >= 0) {
+    k.GtUnsigned(std::move(sp.pos), uint64_t(p), eq, d, out);
+  } else {
+    out->AddSet(std::move(sp.pos));
+    k.LtUnsigned(std::move(sp.neg), Magnitude(p), eq, d, out);
+  }
+}
+
+void RangeInto(const BsiShard& s, BsiOp op, int64_t p, const Roaring32* filter,
+               Matches* out) {
+  switch (op) {
+    case BsiOp::kEq:
+      Eq(s, p, filter, out);
+      return;
+    case BsiOp::kNeq: {
+      Roaring32 all = Consider(s.Exists(), filter);
+      Matches eq(false);
+      Eq(s, p, filter, &eq);
+      all.AndNotInPlace(eq.TakeBits());
+      out->AddSet(std::move(all));
+      return;
+    }
+    case BsiOp::kLt:
+    case BsiOp::kLte:
+      Lt(s, p, op == BsiOp::kLte, filter, out);
+      return;
+    case BsiOp::kGt:
+    case BsiOp::kGte:
+      Gt(s, p, op == BsiOp::kGte, filter, out);
+      return;
+  }
+}
+
+}  // namespace
+
+Roaring32 BsiShard::NotNull(const Roaring32* filter) const {
+  return Consider(*exists_, filter);
+}
+
+uint64_t BsiShard::CountNotNull(const Roaring32* filter) const {
+  return filter != nullptr ? Roaring32::AndCardinality(*filter, *exists_)
+                           : exists_->Cardinality();
+}
+
+Roaring32 BsiShard::Range(BsiOp op, int64_t predicate,
+                          const Roaring32* filter) const {
+  Matches m(false);
+  RangeInto(*this, op, predicate, filter, &m);
+  return m.TakeBits();
+}
+
+uint64_t BsiShard::CountRange(BsiOp op, int64_t predicate,
+                              const Roaring32* filter) const {
+  if (op == BsiOp::kEq || op == BsiOp::kNeq) {
+    Matches eq(true);
+    Eq(*this, predicate, filter, &eq);
+    return op == BsiOp::kEq ? eq.count() : CountNotNull(filter) - eq.count();
+  }
+  Matches m(true);
+  RangeInto(*this, op, predicate, filter, &m);
+  return m.count();
+}
+
+Roaring32 BsiShard::Between(int64_t lo, int64_t hi,
+                            const Roaring32* filter) const {
+  if (lo > hi) return Roaring32();
+  if (lo == hi) return Range(BsiOp::kEq, lo, filter);
+  const Kernels k(*this);
+  const int d = depth();
+  Signed sp = SplitSigns(*exists_, *sign_, filter);
+  Matches m(false);
+  if (lo >= 0) {
+    k.BetweenUnsigned(std::move(sp.pos), uint64_t(lo), uint64_t(hi), d, &m);
+  } else if (hi < 0) {
+    k.BetweenUnsigned(std::move(sp.neg), Magnitude(hi), Magnitude(lo), d, &m);
+  } else {
+    k.LtUnsigned(std::move(sp.pos), uint64_t(hi), true, d, &m);
+    k.LtUnsigned(std::move(sp.neg), Magnitude(lo), true, d, &m);
+  }
+  return m.TakeBits();
+}
+
+BsiSum BsiShard::Sum(const Roaring32* filter) const {
+  BsiSum r;
+  // pos = filter ∩ exists − sign and neg = filter ∩ exists ∩ sign are the
+  // only materialized sets (<= 128 KiB each, cache resident); every plane
+  // is then read once by a fused AND-count.
+  Roaring32 owned;
+  const Roaring32* pos = exists_.get();
+  if (filter != nullptr) {
+    owned = Roaring32::And(*filter, *exists_);
+    pos = &owned;
+  }
+  r.count = pos->Cardinality();
+  if (r.count == 0) return r;
+  Roaring32 neg;
+  const bool has_neg = Roaring32::Intersects(*pos, *sign_);
+  if (has_neg) {
+    neg = Roaring32::And(*pos, *sign_);
+    if (filter != nullptr) {
+      owned.AndNotInPlace(*sign_);
+    } else {
+      owned = Roaring32::AndNot(*exists_, *sign_);
+    }
+    pos = &owned;
+  }
+  uint128 psum = 0, nsum = 0;
+  for (int i = 0; i < depth(); ++i) {
+    psum += uint128(Roaring32::AndCardinality(*pos, *planes_[i])) << i;
+    if (has_neg) {
+      nsum += uint128(Roaring32::AndCardinality(neg, *planes_[i])) << i;
+    }
+  }
+  r.sum = __int128(psum) - __int128(nsum);
+  return r;
+}
+
+std::optional<BsiExtreme> BsiShard::Min(const Roaring32* filter) const {
+  Roaring32 c = Consider(*exists_, filter);
+  if (c.IsEmpty()) return std::nullopt;
+  const Kernels k(*this);
+  if (Roaring32::Intersects(c, *sign_)) {
+    c.AndInPlace(*sign_);
+    auto [mag, cols] = k.MaxUnsigned(std::move(c), depth());
+    return BsiExtreme{Negated(mag), cols.Cardinality()};
+  }
+  auto [mag, cols] = k.MinUnsigned(std::move(c), depth());
+  return BsiExtreme{int64_t(mag), cols.Cardinality()};
+}
+
+std::optional<BsiExtreme> BsiShard::Max(const Roaring32* filter) const {
+  Roaring32 c = Consider(*exists_, filter);
+  if (c.IsEmpty()) return std::nullopt;
+  const Kernels k(*this);
+  if (Roaring32::Intersects(c, *sign_)) {
+    Roaring32 pos = Roaring32::AndNot(c, *sign_);
+    if (pos.IsEmpty()) {
+      auto [mag, cols] = k.MinUnsigned(std::move(c), depth());
+      return BsiExtreme{Negated(mag), cols.Cardinality()};
+    }
+    c = std::move(pos);
+  }
+  auto [mag, cols] = k.MaxUnsigned(std::move(c), depth());
+  return BsiExtreme{int64_t(mag), cols.Cardinality()};
+}
+
+std::vector<std::pair<uint32_t, int64_t>> BsiShard::Values(
+    const Roaring32* filter) const {
+  const Roaring32 c = Consider(*exists_, filter);
+  std::vector<uint32_t> cols;
+  c.AppendTo(&cols);
+  std::vector<uint64_t> mags(cols.size(), 0);
+  std::vector<uint32_t> hits;
+  // Marks bit `bit` of the magnitude of every column in `row`: a merge of
+  // two ascending lists.
+  auto mark = [&](const Roaring32& row, uint64_t bit) {
+    hits.clear();
+    Roaring32::And(c, row).AppendTo(&hits);
+    size_t j = 0;
+    for (uint32_t v : hits) {
+      while (cols[j] < v) ++j;
+      mags[j] |= bit;
+    }
+  };
+  for (int i = 0; i < depth(); ++i) mark(*planes_[i], uint64_t{1} << i);
+  std::vector<std::pair<uint32_t, int64_t>> out(cols.size());
+  for (size_t j = 0; j < cols.size(); ++j) out[j] = {cols[j], int64_t(mags[j])};
+  hits.clear();
+  Roaring32::And(c, *sign_).AppendTo(&hits);
+  size_t j = 0;
+  for (uint32_t v : hits) {
+    while (cols[j] < v) ++j;
+    out[j].second = Negated(mags[j]);
+  }
+  return out;
+}
+
+std::vector<int64_t> BsiShard::Distinct(const Roaring32* filter) const {
+  std::vector<int64_t> out;
+  for (const auto& [offset, v] : Values(filter)) out.push_back(v);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+bool BsiShard::Equals(const BsiShard& other) const {
+  if (!exists_->Equals(*other.exists_) || !sign_->Equals(*other.sign_)) {
+    return false;
+  }
+  for (int i = 0; i < std::max(depth(), other.depth()); ++i) {
+    if (!Plane(i).Equals(other.Plane(i))) return false;
+  }
+  return true;
+}
+
+size_t BsiShard::MemoryBytes() const {
+  size_t n = exists_->MemoryBytes() + sign_->MemoryBytes();
+  for (const Row& p : planes_) n += p->MemoryBytes();
+  return n;
+}
+
+void BsiShard::Encode(std::string* out) const {
+  out->push_back(char(kFormatVersion));
+  out->push_back(char(depth()));
+  auto put = [out](const Roaring32& r) {
+    PutFixed<uint32_t>(out, uint32_t(r.PortableSize()));
+    r.AppendPortable(out);
+  };
+  put(*exists_);
+  put(*sign_);
+  for (const Row& p : planes_) put(*p);
+}
+
+absl::StatusOr<BsiShard> BsiShard::Decode(std::string_view bytes) {
+  if (bytes.size() < 2) {
+    return absl::DataLossError(fmt::format(
+        "decode bsi shard: truncated header (need 2, have {})", bytes.size()));
+  }
+  if (uint8_t(bytes[0]) != kFormatVersion) {
+    return absl::DataLossError(
+        fmt::format("decode bsi shard: unknown version {}", uint8_t(bytes[0])));
+  }
+  const int depth = uint8_t(bytes[1]);
+  if (depth > kBsiMaxDepth) {
+    return absl::DataLossError(fmt::format(
+        "decode bsi shard: depth {} above {}", depth, kBsiMaxDepth));
+  }
+  size_t pos = 2;
+  std::vector<Roaring32> rows;
+  for (int r = 0; r < 2 + depth; ++r) {
+    if (bytes.size() - pos < 4) {
+      return absl::DataLossError(fmt::format(
+          "decode bsi shard: truncated length of row {} at offset {} (need "
+          "4, have {})",
+          r, pos, bytes.size() - pos));
+    }
+    const uint32_t len = LoadFixed<uint32_t>(bytes.data() + pos);
+    pos += 4;
+    if (bytes.size() - pos < len) {
+      return absl::DataLossError(fmt::format(
+          "decode bsi shard: truncated row {} at offset {} (need {}, have {})",
+          r, pos, len, bytes.size() - pos));
+    }
+    auto row =
+        Roaring32::DecodePortable(bytes.substr(pos, len), kShardWidth - 1);
+    if (!row.ok()) {
+      return Annotate(
+          row.status(),
+          fmt::format("decode bsi shard: row {} at offset {}", r, pos));
+    }
+    rows.push_back(*std::move(row));
+    pos += len;
+  }
+  if (pos != bytes.size()) {
+    return absl::DataLossError(
+        fmt::format("decode bsi shard: {} trailing bytes at offset {}",
+                    bytes.size() - pos, pos));
+  }
+  Roaring32 exists = std::move(rows[0]);
+  Roaring32 sign = std::move(rows[1]);
+  rows.erase(rows.begin(), rows.begin() + 2);
+  auto shard = FromRows(std::move(exists), std::move(sign), std::move(rows));
+  if (!shard.ok()) {
+    return absl::DataLossError(
+        fmt::format("decode {}", Message(shard.status())));
+  }
+  return shard;
+}
+
+}  // namespace featurebase::internal

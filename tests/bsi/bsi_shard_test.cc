@@ -1,0 +1,363 @@
+// BsiShard against a naive model: a vector<optional<int64_t>> of stored
+// values per column, driven by seeded random batches of sets and clears.
+#include "lib/bsi/bsi_shard.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "tests/util/seed.h"
+
+namespace featurebase::internal {
+namespace {
+
+constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+
+// Offsets used by the tests: a dense run (bitset containers) and a sparse
+// spread over many containers (array containers).
+std::vector<uint32_t> Universe() {
+  std::vector<uint32_t> u;
+  for (uint32_t i = 0; i < 5000; ++i) u.push_back(i);
+  for (uint32_t i = 0; i < 3000; ++i) u.push_back(70000 + i * 331);
+  return u;
+}
+
+struct Model {
+  std::vector<uint32_t> offsets = Universe();
+  std::vector<std::optional<int64_t>> values =
+      std::vector<std::optional<int64_t>>(offsets.size());
+};
+
+bool Compare(int64_t v, BsiOp op, int64_t p) {
+  switch (op) {
+    case BsiOp::kEq:
+      return v == p;
+    case BsiOp::kNeq:
+      return v != p;
+    case BsiOp::kLt:
+      return v < p;
+    case BsiOp::kLte:
+      return v <= p;
+    case BsiOp::kGt:
+      return v > p;
+    case BsiOp::kGte:
+      return v >= p;
+  }
+  return false;
+}
+
+constexpr BsiOp kOps[] = {BsiOp::kEq,  BsiOp::kNeq, BsiOp::kLt,
+                          BsiOp::kLte, BsiOp::kGt,  BsiOp::kGte};
+
+std::vector<uint32_t> ToVector(const Roaring32& r) {
+  std::vector<uint32_t> v;
+  r.AppendTo(&v);
+  return v;
+}
+
+// A random stored value whose magnitude has at most `bits` bits, with the
+// extremes mixed in.
+int64_t RandomStored(std::mt19937_64& rng, int bits) {
+  switch (rng() % 16) {
+    case 0:
+      return kMin;
+    case 1:
+      return kMax;
+    case 2:
+      return 0;
+    default:
+      break;
+  }
+  const uint64_t mask = bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+  uint64_t m = rng() & mask;
+  if (bits >= 64) return int64_t(m);
+  return rng() % 3 == 0 ? -int64_t(m) : int64_t(m);
+}
+
+// Predicate values worth trying against a model: values present, their
+// neighbours, zero, bit-depth edges and the int64 extremes.
+std::vector<int64_t> Probes(const Model& m, const BsiShard& s,
+                            std::mt19937_64& rng) {
+  std::vector<int64_t> p = {0, 1, -1, 2, -2, kMin, kMax, kMin + 1, kMax - 1};
+  for (int d : {s.depth() - 1, s.depth(), s.depth() + 1}) {
+    if (d < 0 || d > 62) continue;
+    const int64_t e = int64_t{1} << d;
+    for (int64_t x : {e, e - 1, -e, -(e - 1)}) p.push_back(x);
+  }
+  for (int i = 0; i < 6; ++i) {
+    const auto& v = m.values[rng() % m.values.size()];
+    if (!v) continue;
+    p.push_back(*v);
+    if (*v != kMax) p.push_back(*v + 1);
+    if (*v != kMin) p.push_back(*v - 1);
+  }
+  return p;
+}
+
+Roaring32 RandomFilter(const Model& m, std::mt19937_64& rng) {
+  Roaring32 f;
+  const int density = int(rng() % 4);  // 0: sparse .. 3: almost all
+  for (uint32_t o : m.offsets) {
+    if (int(rng() % 4) <= density - (density == 3 ? 0 : 1)) f.Add(o);
+  }
+  return f;
+}
+
+void CheckAgainstModel(const Model& m, const BsiShard& s,
+                       std::mt19937_64& rng) {
+  // Values, depth, NotNull.
+  std::vector<uint32_t> not_null;
+  int need = 0;
+  for (size_t i = 0; i < m.offsets.size(); ++i) {
+    ASSERT_EQ(s.Value(m.offsets[i]), m.values[i]) << "offset " << m.offsets[i];
+    if (m.values[i]) {
+      not_null.push_back(m.offsets[i]);
+      need = std::max(need, BsiDepthOf(*m.values[i]));
+    }
+  }
+  ASSERT_EQ(ToVector(s.NotNull(nullptr)), not_null);
+  ASSERT_EQ(s.depth(), need) << "top planes must be trimmed";
+
+  for (int with_filter = 0; with_filter < 2; ++with_filter) {
+    SCOPED_TRACE(with_filter ? "with filter" : "no filter");
+    Roaring32 filter_bits = RandomFilter(m, rng);
+    const Roaring32* filter = with_filter ? &filter_bits : nullptr;
+    std::vector<std::pair<uint32_t, int64_t>> present;
+    for (size_t i = 0; i < m.offsets.size(); ++i) {
+      if (m.values[i] && (!filter || filter->Contains(m.offsets[i]))) {
+        present.push_back({m.offsets[i], *m.values[i]});
+      }
+    }
+    ASSERT_EQ(s.Values(filter), present);
+    ASSERT_EQ(s.CountNotNull(filter), present.size());
+
+    // Every comparison.
+    for (int64_t p : Probes(m, s, rng)) {
+      for (BsiOp op : kOps) {
+        std::vector<uint32_t> want;
+        for (const auto& [o, v] : present) {
+          if (Compare(v, op, p)) want.push_back(o);
+        }
+        SCOPED_TRACE(::testing::Message()
+                     << "op " << int(op) << " predicate " << p);
+        ASSERT_EQ(ToVector(s.Range(op, p, filter)), want);
+        ASSERT_EQ(s.CountRange(op, p, filter), want.size());
+      }
+    }
+    // Between, including inverted and single-value ranges.
+    std::vector<int64_t> probes = Probes(m, s, rng);
+    for (int i = 0; i < 40; ++i) {
+      int64_t lo = probes[rng() % probes.size()];
+      int64_t hi = probes[rng() % probes.size()];
+      if (i % 5 == 0) hi = lo;
+      std::vector<uint32_t> want;
+      for (const auto& [o, v] : present) {
+        if (lo <= v && v <= hi) want.push_back(o);
+      }
+      SCOPED_TRACE(::testing::Message() << "between " << lo << " " << hi);
+      ASSERT_EQ(ToVector(s.Between(lo, hi, filter)), want);
+    }
+
+    // Aggregates.
+    __int128 sum = 0;
+    std::optional<BsiExtreme> min, max;
+    std::set<int64_t> distinct;
+    for (const auto& [o, v] : present) {
+      sum += v;
+      distinct.insert(v);
+      if (!min || v < min->value) min = BsiExtreme{v, 0};
+      if (!max || v > max->value) max = BsiExtreme{v, 0};
+      (void)o;
+    }
+    for (const auto& [o, v] : present) {
+      if (v == min->value) ++min->count;
+      if (v == max->value) ++max->count;
+    }
+    const BsiSum got = s.Sum(filter);
+    ASSERT_TRUE(got.sum == sum);
+    ASSERT_EQ(got.count, present.size());
+    ASSERT_EQ(s.Min(filter), min);
+    ASSERT_EQ(s.Max(filter), max);
+    ASSERT_EQ(s.Distinct(filter),
+              std::vector<int64_t>(distinct.begin(), distinct.end()));
+  }
+}
+
+TEST(BsiShardTest, MatchesModelUnderRandomSetsAndClears) {
+  for (uint64_t seed : testing::TestSeeds(4)) {
+    SCOPED_TRACE(testing::SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    Model m;
+    BsiShard s;
+    for (int step = 0; step < 24; ++step) {
+      // Magnitudes grow mid-stream: 3 bits first, 64 at the end.
+      const int bits = std::min(64, 3 + step * 3);
+      std::map<uint32_t, int64_t> sets;
+      Roaring32 clears;
+      const size_t n = rng() % 600;
+      for (size_t i = 0; i < n; ++i) {
+        const size_t j = rng() % m.offsets.size();
+        sets[m.offsets[j]] = RandomStored(rng, bits);
+      }
+      const size_t c = rng() % 200;
+      for (size_t i = 0; i < c; ++i) {
+        clears.Add(m.offsets[rng() % m.offsets.size()]);
+      }
+      std::vector<std::pair<uint32_t, int64_t>> batch(sets.begin(), sets.end());
+      for (size_t i = 0; i < m.offsets.size(); ++i) {
+        if (clears.Contains(m.offsets[i])) m.values[i].reset();
+        if (auto it = sets.find(m.offsets[i]); it != sets.end()) {
+          m.values[i] = it->second;
+        }
+      }
+      if (step % 3 == 0) {
+        s = BsiShard::Apply(s, batch, &clears);
+      } else {
+        // The same in two writes: clears first, then sets.
+        s = BsiShard::Apply(s, {}, &clears);
+        s = BsiShard::Apply(s, batch, nullptr);
+      }
+      SCOPED_TRACE(::testing::Message() << "step " << step);
+      CheckAgainstModel(m, s, rng);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(BsiShardTest, RewriteLeavesNoStaleBitsAndTrimsDepth) {
+  BsiShard s;
+  const std::pair<uint32_t, int64_t> big[] = {{7, -(int64_t{1} << 40) - 5},
+                                              {9, 3}};
+  s = BsiShard::Apply(s, big, nullptr);
+  EXPECT_EQ(s.depth(), 41);
+  const std::pair<uint32_t, int64_t> small[] = {{7, 2}};
+  s = BsiShard::Apply(s, small, nullptr);
+  EXPECT_EQ(s.Value(7), 2);
+  EXPECT_EQ(s.Value(9), 3);
+  EXPECT_EQ(s.depth(), 2);
+  EXPECT_FALSE(s.Sign().Contains(7));
+  for (int i = 2; i < 64; ++i) EXPECT_FALSE(s.Plane(i).Contains(7));
+  Roaring32 clear = Roaring32::FromValues(std::vector<uint32_t>{7, 9});
+  s = BsiShard::Apply(s, {}, &clear);
+  EXPECT_EQ(s.depth(), 0);
+  EXPECT_TRUE(s.Exists().IsEmpty());
+  EXPECT_FALSE(s.Min(nullptr).has_value());
+  EXPECT_EQ(s.Sum(nullptr).count, 0u);
+}
+
+TEST(BsiShardTest, ApplySharesUntouchedRows) {
+  std::vector<std::pair<uint32_t, int64_t>> sets;
+  for (uint32_t i = 0; i < 1000; ++i) sets.push_back({i, int64_t(i) * 37});
+  const BsiShard a = BsiShard::Apply(BsiShard(), sets, nullptr);
+  // Column 5000 gets value 1: exists and plane 0 change, nothing else.
+  const std::pair<uint32_t, int64_t> one[] = {{5000, 1}};
+  const BsiShard b = BsiShard::Apply(a, one, nullptr);
+  EXPECT_NE(a.row(0), b.row(0));
+  EXPECT_EQ(a.row(1), b.row(1));
+  EXPECT_NE(a.row(2), b.row(2));
+  for (int r = 3; r < 2 + a.depth(); ++r) EXPECT_EQ(a.row(r), b.row(r)) << r;
+  // The old version is untouched.
+  EXPECT_FALSE(a.Value(5000).has_value());
+  EXPECT_EQ(b.Value(5000), 1);
+}
+
+TEST(BsiShardTest, ClearAndSetOfTheSameColumnSets) {
+  const std::pair<uint32_t, int64_t> v[] = {{3, -9}};
+  Roaring32 clear = Roaring32::FromValues(std::vector<uint32_t>{3});
+  const BsiShard s = BsiShard::Apply(BsiShard(), v, &clear);
+  EXPECT_EQ(s.Value(3), -9);
+}
+
+TEST(BsiShardTest, MinMaxCountTies) {
+  const std::pair<uint32_t, int64_t> v[] = {{1, -4}, {2, 7}, {3, -4},
+                                            {4, 7},  {5, 7}, {6, 0}};
+  const BsiShard s = BsiShard::Apply(BsiShard(), v, nullptr);
+  EXPECT_EQ(s.Min(nullptr), (BsiExtreme{-4, 2}));
+  EXPECT_EQ(s.Max(nullptr), (BsiExtreme{7, 3}));
+  Roaring32 f = Roaring32::FromValues(std::vector<uint32_t>{1, 6});
+  EXPECT_EQ(s.Max(&f), (BsiExtreme{0, 1}));
+  Roaring32 neg = Roaring32::FromValues(std::vector<uint32_t>{1, 3});
+  EXPECT_EQ(s.Max(&neg), (BsiExtreme{-4, 2}));
+  Roaring32 none = Roaring32::FromValues(std::vector<uint32_t>{100});
+  EXPECT_FALSE(s.Max(&none).has_value());
+}
+
+TEST(BsiShardTest, EncodeDecodeRoundTrips) {
+  std::mt19937_64 rng(7);
+  std::vector<std::pair<uint32_t, int64_t>> sets;
+  for (uint32_t i = 0; i < 20000; i += 1 + rng() % 5) {
+    sets.push_back({i, RandomStored(rng, 40)});
+  }
+  const BsiShard s = BsiShard::Apply(BsiShard(), sets, nullptr);
+  std::string bytes;
+  s.Encode(&bytes);
+  auto back = BsiShard::Decode(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->Equals(s));
+  EXPECT_EQ(back->depth(), s.depth());
+  std::string again;
+  back->Encode(&again);
+  EXPECT_EQ(again, bytes);
+
+  std::string empty;
+  BsiShard().Encode(&empty);
+  auto e = BsiShard::Decode(empty);
+  ASSERT_TRUE(e.ok());
+  EXPECT_TRUE(e->Equals(BsiShard()));
+}
+
+TEST(BsiShardTest, DecodeRejectsTruncationAndCorruption) {
+  const std::pair<uint32_t, int64_t> v[] = {
+      {1, -4}, {2, 70000}, {3, -4}, {40000, 123456789}, {5, 0}};
+  const BsiShard s = BsiShard::Apply(BsiShard(), v, nullptr);
+  std::string bytes;
+  s.Encode(&bytes);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    auto r = BsiShard::Decode(std::string_view(bytes).substr(0, n));
+    ASSERT_FALSE(r.ok()) << "length " << n;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << r.status();
+  }
+  EXPECT_EQ(BsiShard::Decode(bytes + "x").status().code(),
+            absl::StatusCode::kDataLoss);
+  // A flipped byte is DataLoss or a structurally valid shard, never a crash.
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    for (uint8_t mask : {0x01, 0x80, 0xFF}) {
+      std::string bad = bytes;
+      bad[i] = char(uint8_t(bad[i]) ^ mask);
+      auto r = BsiShard::Decode(bad);
+      if (!r.ok()) {
+        EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+      } else {
+        EXPECT_TRUE(r->Sign().IsSubsetOf(r->Exists()));
+      }
+    }
+  }
+}
+
+TEST(BsiShardTest, FromRowsChecksInvariants) {
+  auto bits = [](std::vector<uint32_t> v) { return Roaring32::FromValues(v); };
+  std::vector<Roaring32> planes;
+  planes.push_back(bits({1}));
+  EXPECT_TRUE(
+      BsiShard::FromRows(bits({1, 2}), bits({1}), std::move(planes)).ok());
+  planes.clear();
+  planes.push_back(bits({3}));
+  EXPECT_FALSE(
+      BsiShard::FromRows(bits({1, 2}), bits({}), std::move(planes)).ok());
+  planes.clear();
+  planes.push_back(bits({1}));
+  // Column 2 is negative with magnitude zero.
+  EXPECT_FALSE(
+      BsiShard::FromRows(bits({1, 2}), bits({2}), std::move(planes)).ok());
+  EXPECT_FALSE(BsiShard::FromRows(bits({1u << 20}), bits({}), {}).ok());
+}
+
+}  // namespace
+}  // namespace featurebase::internal
