@@ -114,7 +114,10 @@ class KeyTable {
   uint64_t tombstones = 0;
 
  private:
-  std::unique_ptr<uint64_t[]> slots_;
+  struct FreeSlots {
+    void operator()(uint64_t* p) const;
+  };
+  std::unique_ptr<uint64_t[], FreeSlots> slots_;
   uint64_t capacity_ = 0;
 };
 
