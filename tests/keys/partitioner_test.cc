@@ -73,6 +73,14 @@ uint32_t RefShard(uint64_t shard, uint32_t n) {
   return RefReduce(RefHash(le, 8), n);
 }
 
+TEST(PartitionerTest, FirstShardsMatchPublishedValues) {
+  HashPartitioner p;
+  EXPECT_EQ(p.NextShardOf(0, 0), 45u);
+  EXPECT_EQ(p.NextShardOf(1, 0), 603u);
+  EXPECT_EQ(p.NextShardOf(255, 0), 1116u);
+  EXPECT_EQ(p.NextShardOf(152, 0), 0u);
+}
+
 TEST(PartitionerTest, SeedIsTheDocumentedAsciiConstant) {
   const char be[] = "FBpart01";
   uint64_t v = 0;

@@ -168,6 +168,25 @@ TEST(TranslateTest, ColumnIdsLieInShardsOwnedByTheKeysPartition) {
   }
 }
 
+TEST(TranslateTest, FirstIdsMatchTheDocumentedExamples) {
+  // docs/partitioner.md: partition 0 starts at shard 45, partition 152 owns
+  // shard 0 and starts at id 1.
+  HashPartitioner p;
+  auto t = KeyTranslator::NewColumnTranslator(p);
+  bool saw0 = false, saw152 = false;
+  for (int i = 0; !(saw0 && saw152); ++i) {
+    const std::string k = Cat("doc-", i);
+    const uint32_t part = p.KeyPartition(k);
+    if (part == 0 && !saw0) {
+      EXPECT_EQ(t->CreateKey(k).value(), 45u * kShardWidth);
+      saw0 = true;
+    } else if (part == 152 && !saw152) {
+      EXPECT_EQ(t->CreateKey(k).value(), 1u);
+      saw152 = true;
+    }
+  }
+}
+
 TEST(TranslateTest, PartitionMovesToItsNextShardWhenOneIsFull) {
   // Two partitions, enough keys that both fill their first shard.
   HashPartitioner p = HashPartitioner::Create(2).value();
