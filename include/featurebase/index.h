@@ -31,6 +31,7 @@ namespace featurebase {
 namespace internal {
 struct IndexState;
 class IndexImpl;
+class SnapshotAccess;
 }  // namespace internal
 
 struct IndexOptions {
@@ -146,6 +147,7 @@ class Snapshot {
 
  private:
   friend class internal::IndexImpl;
+  friend class internal::SnapshotAccess;
   explicit Snapshot(std::shared_ptr<const internal::IndexState> state);
   std::shared_ptr<const internal::IndexState> state_;
 };

@@ -18,7 +18,6 @@
 
 namespace featurebase {
 namespace internal {
-namespace {
 
 absl::Status FieldNotFound(std::string_view op, std::string_view field) {
   return absl::NotFoundError(
@@ -36,7 +35,7 @@ bool IsBsi(FieldType t) {
 absl::StatusOr<std::optional<uint64_t>> ResolveRow(const FieldState& f,
                                                    const Value& v,
                                                    std::string_view op,
-                                                   bool create = false) {
+                                                   bool create) {
   const FieldType type = f.options.type;
   auto wrong = [&](std::string_view want) {
     return absl::InvalidArgumentError(
@@ -139,6 +138,8 @@ absl::StatusOr<std::vector<uint64_t>> ReadViews(const FieldState& f,
   }
   return views;
 }
+
+namespace {
 
 absl::Status ValidateFieldOptions(std::string_view name,
                                   const FieldOptions& o) {

@@ -12,8 +12,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "absl/status/statusor.h"
 #include "featurebase/field.h"
 #include "featurebase/index.h"
 #include "featurebase/translate.h"
@@ -84,6 +88,33 @@ struct IndexState {
     auto it = fields.find(name);
     return it == fields.end() ? nullptr : it->second.get();
   }
+};
+
+// ---- helpers shared by the index and the query executor (index.cc)
+
+bool IsBsi(FieldType t);
+// NotFound "<op>: field "<name>" not found".
+absl::Status FieldNotFound(std::string_view op, std::string_view field);
+// The row id that `v` names in field `f` for operation `op`: Value::Id for
+// plain fields, Value::Key for keyed ones (created when `create`, else an
+// unknown key is nullopt), Value::Bool for bool fields. InvalidArgument for
+// a value of the wrong kind or a row id over kMaxRowId.
+absl::StatusOr<std::optional<uint64_t>> ResolveRow(const FieldState& f,
+                                                   const Value& v,
+                                                   std::string_view op,
+                                                   bool create = false);
+// The time views of the coarsest unit present in `f`.
+std::vector<uint64_t> CoarsestTimeViews(const FieldState& f);
+// The views a read of `f` over `range` unions (standard, or FeatureBase's
+// cover of the range). InvalidArgument for a range on a non-time field.
+absl::StatusOr<std::vector<uint64_t>> ReadViews(const FieldState& f,
+                                                const TimeRange& range,
+                                                std::string_view op);
+
+// The state behind a public Snapshot, for the query executor.
+class SnapshotAccess {
+ public:
+  static const IndexState& State(const Snapshot& s) { return *s.state_; }
 };
 
 // Builds the next IndexState from a base one. Single-threaded.
