@@ -75,14 +75,18 @@ class KeyTranslator {
   // empty keys). Duplicates in `keys` get the same id. When `log` is not
   // null, appends log frames for the keys created. InvalidArgument (nothing
   // created) if ids.size() != keys.size() or a key is over kMaxKeyBytes;
-  // ResourceExhausted if a partition runs out of 64-bit ids (keys before the
-  // failing one stay created and logged). O(keys) expected.
+  // ResourceExhausted if a partition runs out of 64-bit ids or the key arena
+  // reaches 1 TiB (keys before the failing one stay created and logged).
+  // O(keys) expected.
   Status CreateKeys(std::span<const std::string_view> keys,
                     std::span<uint64_t> ids, std::string* log = nullptr);
 
   // ids[i] = the id of keys[i], or 0 when keys[i] is empty or has no id.
   // Creates nothing. InvalidArgument if ids.size() != keys.size() or a key
   // is over kMaxKeyBytes. Hashes and prefetches keys in blocks: the fast path.
+  // Takes the reader lock per kWriteChunk keys, so a concurrent writer's
+  // chunks may land between two chunks of one call (an id, once given, never
+  // changes until its key is deleted).
   Status FindKeys(std::span<const std::string_view> keys,
                   std::span<uint64_t> ids) const;
 

@@ -395,6 +395,8 @@ uint64_t KeyStore::FindOrCreate(std::string_view key, uint64_t h,
   *created = false;
   const uint64_t found = Probe(key, h, table_.Home(h), &insert_at);
   if (found != 0) return found;
+  // Offsets have 40 bits: stop before the arena outgrows them (1 TiB).
+  if (arena_.Full()) return 0;
   const uint32_t p = partitioner_.PartitionOfHash(h);
   const uint64_t id = Allocate(p);
   if (id == 0) return 0;

@@ -56,6 +56,10 @@ class KeyArena {
   char* MutableAt(uint64_t offset) {
     return blocks_[offset >> kBlockBits].data() + (offset & (kBlockBytes - 1));
   }
+  // Whether the arena reached the 2^40-byte offset limit (less one block).
+  bool Full() const {
+    return blocks_.size() >= (size_t{1} << (40 - kBlockBits)) - 1;
+  }
   // Reserves room for `bytes` more record bytes (a hint for bulk decode).
   void Reserve(size_t bytes);
   size_t MemoryBytes() const;
@@ -152,7 +156,8 @@ class KeyStore {
   void SwapTable(KeyTable&& table) { table_ = std::move(table); }
 
   // The id of `key` (non-empty, hash `h`), creating it if absent (then
-  // *created = true). Returns 0 when the key's partition has no id left.
+  // *created = true). Returns 0 when the key's partition has no id left or
+  // the arena is full (2^40 bytes).
   // Precondition: !NeedsGrowth(1).
   uint64_t FindOrCreate(std::string_view key, uint64_t h, bool* created);
   // Deletes the key of `id` and frees the id; false if `id` has no key.

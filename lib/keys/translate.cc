@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
+#include <shared_mutex>
 #include <utility>
 
 #include "absl/synchronization/mutex.h"
@@ -138,6 +140,36 @@ class LogFrame {
   uint32_t count_ = 0;
 };
 
+// A reader/writer lock: absl::Mutex (writer-preferring, so a stream of
+// readers cannot starve the writer). Debian's abseil is built without
+// ThreadSanitizer annotations, so TSan cannot see absl::Mutex's
+// happens-before edges; TSan builds use std::shared_mutex (pthread, which
+// TSan intercepts) with the same locking discipline, so that the race check
+// means something.
+class RwLock {
+ public:
+#if defined(__SANITIZE_THREAD__)
+  void lock() { mu_.lock(); }
+  void unlock() { mu_.unlock(); }
+  void lock_shared() const { mu_.lock_shared(); }
+  void unlock_shared() const { mu_.unlock_shared(); }
+
+ private:
+  mutable std::shared_mutex mu_;
+#else
+  void lock() { mu_.Lock(); }
+  void unlock() { mu_.Unlock(); }
+  void lock_shared() const { mu_.ReaderLock(); }
+  void unlock_shared() const { mu_.ReaderUnlock(); }
+
+ private:
+  mutable absl::Mutex mu_;
+#endif
+};
+
+using ReaderLock = std::shared_lock<const RwLock>;
+using WriterLock = std::unique_lock<RwLock>;
+
 }  // namespace
 
 // The translator's state and its two locks. `write_mu_` serializes writers;
@@ -154,12 +186,12 @@ class TranslatorState {
   void Reserve(size_t extra) {
     if (!store_->NeedsGrowth(extra)) return;
     KeyTable grown = store_->GrownTable(extra);
-    absl::WriterMutexLock lock(&mu_);
+    WriterLock lock(mu_);
     store_->SwapTable(std::move(grown));
   }
 
-  absl::Mutex write_mu_;
-  mutable absl::Mutex mu_;
+  RwLock write_mu_;  // only ever taken exclusively
+  mutable RwLock mu_;
   std::unique_ptr<KeyStore> store_;
   uint64_t sequence_;  // guarded by mu_ (written under both locks)
 };
@@ -189,7 +221,7 @@ Status KeyTranslator::CreateKeys(std::span<const std::string_view> keys,
                                  std::span<uint64_t> ids, std::string* log) {
   FB_RETURN_IF_ERROR(internal::ValidateKeys(keys, ids.size(), "create keys"));
   TranslatorState& st = *state_;
-  absl::MutexLock write_lock(&st.write_mu_);
+  internal::WriterLock write_lock(st.write_mu_);
   std::vector<uint64_t> hashes(std::min(keys.size(), kWriteChunk));
   for (size_t base = 0; base < keys.size(); base += kWriteChunk) {
     const size_t m = std::min(kWriteChunk, keys.size() - base);
@@ -200,7 +232,7 @@ Status KeyTranslator::CreateKeys(std::span<const std::string_view> keys,
     internal::LogFrame frame(log, st.sequence_ + 1);
     absl::Status status;
     {
-      absl::WriterMutexLock lock(&st.mu_);
+      internal::WriterLock lock(st.mu_);
       internal::KeyStore& store = *st.store_;
       constexpr size_t kAhead = 8;
       for (size_t i = 0; i < m; ++i) {
@@ -235,25 +267,33 @@ Status KeyTranslator::CreateKeys(std::span<const std::string_view> keys,
 Status KeyTranslator::FindKeys(std::span<const std::string_view> keys,
                                std::span<uint64_t> ids) const {
   FB_RETURN_IF_ERROR(internal::ValidateKeys(keys, ids.size(), "find keys"));
-  absl::ReaderMutexLock lock(&state_->mu_);
-  state_->store_->FindMany(keys.data(), keys.size(), ids.data());
+  // The reader lock is taken per chunk so that a large lookup never holds
+  // off the writer (and, behind it, other readers) for long.
+  for (size_t base = 0; base < keys.size(); base += kWriteChunk) {
+    const size_t m = std::min(kWriteChunk, keys.size() - base);
+    internal::ReaderLock lock(state_->mu_);
+    state_->store_->FindMany(keys.data() + base, m, ids.data() + base);
+  }
   return absl::OkStatus();
 }
 
 Status KeyTranslator::TranslateIds(std::span<const uint64_t> ids,
                                    std::vector<std::string>* keys) const {
   keys->resize(ids.size());
-  absl::ReaderMutexLock lock(&state_->mu_);
   const internal::KeyStore& store = *state_->store_;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    std::string_view key;
-    if (ids[i] == 0) {
-      (*keys)[i].clear();
-    } else if (store.KeyOf(ids[i], &key)) {
-      (*keys)[i].assign(key);
-    } else {
-      return absl::NotFoundError(fmt::format(
-          "translate ids: id {} has no key at position {}", ids[i], i));
+  for (size_t base = 0; base < ids.size(); base += kWriteChunk) {
+    const size_t end = std::min(ids.size(), base + kWriteChunk);
+    internal::ReaderLock lock(state_->mu_);  // per chunk, as in FindKeys
+    for (size_t i = base; i < end; ++i) {
+      std::string_view key;
+      if (ids[i] == 0) {
+        (*keys)[i].clear();
+      } else if (store.KeyOf(ids[i], &key)) {
+        (*keys)[i].assign(key);
+      } else {
+        return absl::NotFoundError(fmt::format(
+            "translate ids: id {} has no key at position {}", ids[i], i));
+      }
     }
   }
   return absl::OkStatus();
@@ -262,13 +302,13 @@ Status KeyTranslator::TranslateIds(std::span<const uint64_t> ids,
 StatusOr<size_t> KeyTranslator::DeleteIds(std::span<const uint64_t> ids,
                                           std::string* log) {
   TranslatorState& st = *state_;
-  absl::MutexLock write_lock(&st.write_mu_);
+  internal::WriterLock write_lock(st.write_mu_);
   size_t deleted = 0;
   for (size_t base = 0; base < ids.size(); base += kWriteChunk) {
     const size_t m = std::min(kWriteChunk, ids.size() - base);
     internal::LogFrame frame(log, st.sequence_ + 1);
     {
-      absl::WriterMutexLock lock(&st.mu_);
+      internal::WriterLock lock(st.mu_);
       for (size_t i = 0; i < m; ++i) {
         const uint64_t id = ids[base + i];
         if (id != 0 && st.store_->Delete(id)) {
@@ -303,7 +343,7 @@ StatusOr<std::string> KeyTranslator::TranslateId(uint64_t id) const {
 }
 
 void KeyTranslator::EncodeSnapshot(std::string* out) const {
-  absl::ReaderMutexLock lock(&state_->mu_);
+  internal::ReaderLock lock(state_->mu_);
   const size_t at = out->size();
   out->append(internal::kHeaderBytes, '\0');
   state_->store_->EncodeBody(state_->sequence_, out);
@@ -330,7 +370,7 @@ StatusOr<std::unique_ptr<KeyTranslator>> KeyTranslator::DecodeSnapshot(
 
 Status KeyTranslator::ApplyLog(std::string_view bytes) {
   TranslatorState& st = *state_;
-  absl::MutexLock write_lock(&st.write_mu_);
+  internal::WriterLock write_lock(st.write_mu_);
   struct Entry {
     uint8_t type;
     uint64_t id;
@@ -395,7 +435,7 @@ Status KeyTranslator::ApplyLog(std::string_view bytes) {
                                       first, st.sequence_));
     }
     st.Reserve(count - skip);
-    absl::WriterMutexLock lock(&st.mu_);
+    internal::WriterLock lock(st.mu_);
     for (uint64_t i = skip; i < count; ++i) {
       const Entry& e = entries[i];
       if (e.type == internal::kLogCreate) {
@@ -420,12 +460,12 @@ Status KeyTranslator::ApplyLog(std::string_view bytes) {
 }
 
 uint64_t KeyTranslator::size() const {
-  absl::ReaderMutexLock lock(&state_->mu_);
+  internal::ReaderLock lock(state_->mu_);
   return state_->store_->size();
 }
 
 uint64_t KeyTranslator::sequence() const {
-  absl::ReaderMutexLock lock(&state_->mu_);
+  internal::ReaderLock lock(state_->mu_);
   return state_->sequence_;
 }
 
@@ -434,12 +474,12 @@ const HashPartitioner& KeyTranslator::partitioner() const {
 }
 
 size_t KeyTranslator::MemoryBytes() const {
-  absl::ReaderMutexLock lock(&state_->mu_);
+  internal::ReaderLock lock(state_->mu_);
   return state_->store_->MemoryBytes();
 }
 
 size_t KeyTranslator::KeyBytes() const {
-  absl::ReaderMutexLock lock(&state_->mu_);
+  internal::ReaderLock lock(state_->mu_);
   return state_->store_->key_bytes();
 }
 

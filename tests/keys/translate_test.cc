@@ -612,6 +612,16 @@ TEST(TranslateTest, ReadersSeeStableIdsWhileAWriterCreates) {
       }
     });
   }
+  // A snapshot reader too: every snapshot taken mid-way decodes.
+  readers.emplace_back([&] {
+    while (!done.load()) {
+      std::string s;
+      t->EncodeSnapshot(&s);
+      auto d = KeyTranslator::DecodeSnapshot(s);
+      ASSERT_TRUE(d.ok()) << d.status();
+      ASSERT_LE((*d)->size(), keys.size());
+    }
+  });
   for (size_t base = 0; base < keys.size(); base += 10000) {
     std::vector<std::string_view> batch(keys.begin() + base,
                                         keys.begin() + base + 10000);
