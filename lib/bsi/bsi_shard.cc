@@ -209,31 +209,39 @@ class Kernels {
     LtUnsigned(at_least_lo.TakeBits(), hi & low, true, diff, out);
   }
 
-  // Smallest / largest magnitude in non-empty `set` and the columns with it.
-  std::pair<uint64_t, Roaring32> MinUnsigned(Roaring32 set, int d) const {
+  // Smallest / largest magnitude in non-empty `set` and how many columns
+  // hold it. A fused count per plane decides; the set is narrowed in place
+  // only when the plane splits it, so planes that agree on every candidate
+  // cost one read and no allocation.
+  std::pair<uint64_t, uint64_t> MinUnsigned(Roaring32 set, int d) const {
     uint64_t mag = 0;
+    uint64_t n = set.Cardinality();
     for (int i = d - 1; i >= 0; --i) {
       const Roaring32& plane = s_.Plane(i);
-      if (!Roaring32::Intersects(set, plane)) continue;
-      Roaring32 zeros = Roaring32::AndNot(set, plane);
-      if (zeros.IsEmpty()) {
+      const uint64_t ones = Roaring32::AndCardinality(set, plane);
+      if (ones == n) {
         mag |= uint64_t{1} << i;
-      } else {
-        set = std::move(zeros);
+      } else if (ones != 0) {
+        set.AndNotInPlace(plane);
+        n -= ones;
       }
     }
-    return {mag, std::move(set)};
+    return {mag, n};
   }
-  std::pair<uint64_t, Roaring32> MaxUnsigned(Roaring32 set, int d) const {
+  std::pair<uint64_t, uint64_t> MaxUnsigned(Roaring32 set, int d) const {
     uint64_t mag = 0;
+    uint64_t n = set.Cardinality();
     for (int i = d - 1; i >= 0; --i) {
-      Roaring32 ones = Roaring32::And(set, s_.Plane(i));
-      if (!ones.IsEmpty()) {
-        mag |= uint64_t{1} << i;
-        set = std::move(ones);
+      const Roaring32& plane = s_.Plane(i);
+      const uint64_t ones = Roaring32::AndCardinality(set, plane);
+      if (ones == 0) continue;
+      mag |= uint64_t{1} << i;
+      if (ones != n) {
+        set.AndInPlace(plane);
+        n = ones;
       }
     }
-    return {mag, std::move(set)};
+    return {mag, n};
   }
 
  private:
@@ -519,12 +527,15 @@ BsiSum BsiShard::Sum(const Roaring32* filter) const {
     }
     pos = &owned;
   }
+  const Roaring32* planes[kBsiMaxDepth];
+  for (int i = 0; i < depth(); ++i) planes[i] = planes_[i].get();
+  uint64_t counts[kBsiMaxDepth];
   uint128 psum = 0, nsum = 0;
-  for (int i = 0; i < depth(); ++i) {
-    psum += uint128(Roaring32::AndCardinality(*pos, *planes_[i])) << i;
-    if (has_neg) {
-      nsum += uint128(Roaring32::AndCardinality(neg, *planes_[i])) << i;
-    }
+  Roaring32::AndCardinalityMany(*pos, std::span(planes, depth()), counts);
+  for (int i = 0; i < depth(); ++i) psum += uint128(counts[i]) << i;
+  if (has_neg) {
+    Roaring32::AndCardinalityMany(neg, std::span(planes, depth()), counts);
+    for (int i = 0; i < depth(); ++i) nsum += uint128(counts[i]) << i;
   }
   r.sum = __int128(psum) - __int128(nsum);
   return r;
@@ -536,11 +547,11 @@ std::optional<BsiExtreme> BsiShard::Min(const Roaring32* filter) const {
   const Kernels k(*this);
   if (Roaring32::Intersects(c, *sign_)) {
     c.AndInPlace(*sign_);
-    auto [mag, cols] = k.MaxUnsigned(std::move(c), depth());
-    return BsiExtreme{Negated(mag), cols.Cardinality()};
+    auto [mag, n] = k.MaxUnsigned(std::move(c), depth());
+    return BsiExtreme{Negated(mag), n};
   }
-  auto [mag, cols] = k.MinUnsigned(std::move(c), depth());
-  return BsiExtreme{int64_t(mag), cols.Cardinality()};
+  auto [mag, n] = k.MinUnsigned(std::move(c), depth());
+  return BsiExtreme{int64_t(mag), n};
 }
 
 std::optional<BsiExtreme> BsiShard::Max(const Roaring32* filter) const {
@@ -550,13 +561,13 @@ std::optional<BsiExtreme> BsiShard::Max(const Roaring32* filter) const {
   if (Roaring32::Intersects(c, *sign_)) {
     Roaring32 pos = Roaring32::AndNot(c, *sign_);
     if (pos.IsEmpty()) {
-      auto [mag, cols] = k.MinUnsigned(std::move(c), depth());
-      return BsiExtreme{Negated(mag), cols.Cardinality()};
+      auto [mag, n] = k.MinUnsigned(std::move(c), depth());
+      return BsiExtreme{Negated(mag), n};
     }
     c = std::move(pos);
   }
-  auto [mag, cols] = k.MaxUnsigned(std::move(c), depth());
-  return BsiExtreme{int64_t(mag), cols.Cardinality()};
+  auto [mag, n] = k.MaxUnsigned(std::move(c), depth());
+  return BsiExtreme{int64_t(mag), n};
 }
 
 std::vector<std::pair<uint32_t, int64_t>> BsiShard::Values(
