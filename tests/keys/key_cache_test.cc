@@ -5,7 +5,10 @@
 #include <map>
 #include <random>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "featurebase/translate.h"
 #include "tests/util/seed.h"
 
 namespace featurebase {
@@ -133,6 +136,44 @@ TEST(KeyCacheTest, MatchesModelUnderRandomBatches) {
     }
     EXPECT_EQ(c.hits(), hits);
     EXPECT_EQ(c.misses(), misses);
+  }
+}
+
+// The ingester's flow (issue 6): cache first, the misses in one bulk create,
+// then insert them; the ids always equal the translator's.
+TEST(KeyCacheTest, IngestFlowGivesTheTranslatorsIds) {
+  for (uint64_t seed : TestSeeds(3)) {
+    SCOPED_TRACE(SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    auto t = KeyTranslator::NewColumnTranslator();
+    KeyCache cache(3);
+    for (int batch = 0; batch < 50; ++batch) {
+      std::vector<std::string> keys(200);
+      for (auto& k : keys) k = Cat("user-", rng() % 2000);
+      std::vector<uint64_t> ids(keys.size());
+      std::vector<std::string_view> missing;
+      std::vector<size_t> where;
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (auto id = cache.Lookup(keys[i])) {
+          ids[i] = *id;
+        } else {
+          missing.push_back(keys[i]);
+          where.push_back(i);
+        }
+      }
+      std::vector<uint64_t> created(missing.size());
+      ASSERT_TRUE(t->CreateKeys(missing, created).ok());
+      for (size_t j = 0; j < missing.size(); ++j) {
+        ids[where[j]] = created[j];
+        cache.Insert(missing[j], created[j]);
+      }
+      cache.EndBatch();
+      std::vector<std::string_view> views(keys.begin(), keys.end());
+      std::vector<uint64_t> want(keys.size());
+      ASSERT_TRUE(t->FindKeys(views, want).ok());
+      ASSERT_EQ(ids, want) << "batch " << batch;
+    }
+    EXPECT_GT(cache.hits(), 0u);
   }
 }
 
