@@ -7,11 +7,12 @@
 //   BM_DecodeSnapshot      reopen time of a 10M-key snapshot, extrapolated
 //                          to 100M keys
 // Inputs are built outside the timed loops with fixed seeds. With
-// FB_BENCH_SMOKE=1 every size drops to 100K keys.
+// FB_BENCH_SMOKE=1 every size drops to 100K keys; FB_BENCH_KEYS overrides.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -30,7 +31,12 @@ namespace {
 
 constexpr size_t kKeyBytes = 16;
 
-int64_t StoreKeys() { return bench::SmokeMode() ? 100000 : 10000000; }
+// FB_BENCH_KEYS=<n> overrides the store size (e.g. 50000000 to check that
+// decode time scales linearly; needs about 140 bytes of RAM per key).
+int64_t StoreKeys() {
+  if (const char* n = std::getenv("FB_BENCH_KEYS")) return std::atoll(n);
+  return bench::SmokeMode() ? 100000 : 10000000;
+}
 
 // n random 16-byte keys (any byte values) in one buffer.
 struct KeySet {

@@ -218,6 +218,16 @@ uint64_t KeyStore::RevGet(uint64_t id) const {
   return pages[page][id & (kPageSize - 1)];
 }
 
+void KeyStore::PrefetchRev(uint64_t id) const {
+  const uint64_t shard = id >> kShardWidthExponent;
+  if (shard >= rev_.size()) return;
+  const auto& pages = rev_[shard];
+  const uint64_t page = (id & (kShardWidth - 1)) >> kPageBits;
+  if (page < pages.size() && pages[page] != nullptr) {
+    __builtin_prefetch(&pages[page][id & (kPageSize - 1)], 1);
+  }
+}
+
 void KeyStore::RevSet(uint64_t id, uint64_t value) {
   const uint64_t shard = id >> kShardWidthExponent;
   if (shard >= rev_.size()) rev_.resize(shard + 1);
@@ -572,15 +582,16 @@ StatusOr<std::unique_ptr<KeyStore>> KeyStore::DecodeBody(std::string_view body,
   const uint64_t table_cap = std::max<uint64_t>(16, count * 3 / 2 + 1);
   store->table_ = KeyTable(table_cap);
   store->arena_.Reserve(key_bytes + count * 8);
+  // Software-pipelined: block k + 1 is parsed, hashed and its table slots
+  // and id-map entries prefetched before block k is checked and inserted.
   constexpr size_t kBlock = 32;
   struct Parsed {
     size_t at;
     uint64_t id;
     uint64_t h;
     std::string_view key;
-  } block[kBlock];
-  for (uint64_t i = 0; i < count;) {
-    const size_t m = size_t(std::min<uint64_t>(kBlock, count - i));
+  } blocks[2][kBlock];
+  auto parse = [&](Parsed* block, size_t m) -> absl::Status {
     for (size_t j = 0; j < m; ++j) {
       Parsed& e = block[j];
       e.at = in.offset();
@@ -593,9 +604,25 @@ StatusOr<std::unique_ptr<KeyStore>> KeyStore::DecodeBody(std::string_view body,
       if (!in.ReadBytes(len, &e.key)) return in.Truncated(len);
       e.h = KeyHash(e.key);
       __builtin_prefetch(&store->table_.slots()[store->table_.Home(e.h)]);
+      store->PrefetchRev(e.id);
+    }
+    return absl::OkStatus();
+  };
+  auto block_size = [&](uint64_t i) {
+    return size_t(std::min<uint64_t>(kBlock, count - i));
+  };
+  if (count > 0) {
+    absl::Status s = parse(blocks[0], block_size(0));
+    if (!s.ok()) return s;
+  }
+  for (uint64_t i = 0, k = 0; i < count; ++k) {
+    const size_t m = block_size(i);
+    if (i + m < count) {
+      absl::Status s = parse(blocks[(k + 1) & 1], block_size(i + m));
+      if (!s.ok()) return s;
     }
     for (size_t j = 0; j < m; ++j) {
-      const Parsed& e = block[j];
+      const Parsed& e = blocks[k & 1][j];
       const uint32_t p = store->partitioner_.PartitionOfHash(e.h);
       if (local_of(e.id, p) >= store->parts_[p].hwm) {
         return Corrupt(e.at, fmt::format("id {} not allocated by partition {} "

@@ -187,6 +187,7 @@ class KeyStore {
 
   uint64_t RevGet(uint64_t id) const;
   void RevSet(uint64_t id, uint64_t value);
+  void PrefetchRev(uint64_t id) const;
   // The rank-th shard owned by partition p, scanning shards as needed.
   uint64_t OwnedShard(uint32_t p, uint64_t rank);
   void ScanShard();
