@@ -2,9 +2,7 @@
 
 #include <roaring/roaring.h>
 
-#include <algorithm>
 #include <new>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "fmt/format.h"
@@ -175,98 +173,6 @@ uint64_t Roaring32::XorCardinality(const Roaring32& a, const Roaring32& b) {
 bool Roaring32::Intersects(const Roaring32& a, const Roaring32& b) {
   return roaring_bitmap_intersect(R(a.r_), R(b.r_));
 }
-
-#if defined(BITSET_CONTAINER_TYPE_CODE) && defined(SHARED_CONTAINER_TYPE_CODE)
-namespace {
-
-// |a ∩ b| of two 2^16-bit bitsets, prefetching `next` (the next bitset to
-// be counted, or null) at the pace this one is consumed: one container of
-// look-ahead hides the memory latency that the hardware prefetcher, which
-// restarts at every 8 KiB container, would otherwise expose.
-uint64_t BitsetAndCount(const uint64_t* a, const uint64_t* b,
-                        const uint64_t* next) {
-  constexpr size_t kWords = (1 << 16) / 64;
-#ifdef USEAVX
-  // CRoaring's AVX2 Harley-Seal count, 1 KiB at a time, each step
-  // prefetching the matching 1 KiB of the next container.
-  constexpr size_t kChunk = 128;  // words
-  uint64_t total = 0;
-  for (size_t i = 0; i < kWords; i += kChunk) {
-    if (next != nullptr) {
-      for (size_t l = 0; l < kChunk; l += 8) __builtin_prefetch(next + i + l);
-    }
-    total += avx2_harley_seal_popcount256_and(
-        reinterpret_cast<const __m256i*>(a + i),
-        reinterpret_cast<const __m256i*>(b + i), kChunk / 4);
-  }
-  return total;
-#else
-  uint64_t c0 = 0, c1 = 0;
-  for (size_t i = 0; i < kWords; i += 8) {
-    if (next != nullptr) __builtin_prefetch(next + i);
-    for (size_t k = i; k < i + 8; k += 2) {
-      c0 += uint64_t(__builtin_popcountll(a[k] & b[k]));
-      c1 += uint64_t(__builtin_popcountll(a[k + 1] & b[k + 1]));
-    }
-  }
-  return c0 + c1;
-#endif
-}
-
-}  // namespace
-
-void Roaring32::AndCardinalityMany(const Roaring32& a,
-                                   std::span<const Roaring32* const> bs,
-                                   uint64_t* out) {
-  const roaring_array_t& ra = R(a.r_)->high_low_container;
-  // Plane-major: each b is laid out (mostly) contiguously in allocation
-  // order, which the hardware prefetcher streams best; a's containers
-  // (<= 1 MiB for a 2^20-column shard, 128 KiB here) stay in L2.
-  for (size_t j = 0; j < bs.size(); ++j) {
-    const roaring_array_t& rb = R(bs[j]->r_)->high_low_container;
-    uint64_t total = 0;
-    int32_t ia = 0, ib = 0;
-    while (ia < ra.size && ib < rb.size) {
-      if (ra.keys[ia] < rb.keys[ib]) {
-        ++ia;
-        continue;
-      }
-      if (ra.keys[ia] > rb.keys[ib]) {
-        ++ib;
-        continue;
-      }
-      uint8_t ta = ra.typecodes[ia];
-      uint8_t tb = rb.typecodes[ib];
-      const void* ca = container_unwrap_shared(ra.containers[ia], &ta);
-      const void* cb = container_unwrap_shared(rb.containers[ib], &tb);
-      const uint64_t* next = nullptr;
-      if (ib + 1 < rb.size &&
-          rb.typecodes[ib + 1] == BITSET_CONTAINER_TYPE_CODE) {
-        next = static_cast<const bitset_container_t*>(rb.containers[ib + 1])
-                   ->array;
-      }
-      if (ta == BITSET_CONTAINER_TYPE_CODE &&
-          tb == BITSET_CONTAINER_TYPE_CODE) {
-        total += BitsetAndCount(
-            static_cast<const bitset_container_t*>(ca)->array,
-            static_cast<const bitset_container_t*>(cb)->array, next);
-      } else {
-        total += uint64_t(container_and_cardinality(ca, ta, cb, tb));
-      }
-      ++ia;
-      ++ib;
-    }
-    out[j] = total;
-  }
-}
-#else
-// Without CRoaring 0.2's container internals: one AND-count per bitmap.
-void Roaring32::AndCardinalityMany(const Roaring32& a,
-                                   std::span<const Roaring32* const> bs,
-                                   uint64_t* out) {
-  for (size_t j = 0; j < bs.size(); ++j) out[j] = AndCardinality(a, *bs[j]);
-}
-#endif
 
 bool Roaring32::Equals(const Roaring32& b) const {
   return roaring_bitmap_equals(R(r_), R(b.r_));

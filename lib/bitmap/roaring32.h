@@ -86,14 +86,6 @@ class Roaring32 {
   static uint64_t AndNotCardinality(const Roaring32& a, const Roaring32& b);
   static uint64_t XorCardinality(const Roaring32& a, const Roaring32& b);
   static bool Intersects(const Roaring32& a, const Roaring32& b);
-  // out[j] = |a ∩ *bs[j]| for every j: each b is streamed once, container
-  // by container, with the next container prefetched while the current one
-  // is counted (CRoaring 0.2's AVX2 Harley-Seal on bitset pairs), and `a`
-  // stays in cache across the bs. Same results as AndCardinality per b;
-  // made for BSI sums (a = filter ∩ exists, bs = bit planes).
-  static void AndCardinalityMany(const Roaring32& a,
-                                 std::span<const Roaring32* const> bs,
-                                 uint64_t* out);
 
   bool Equals(const Roaring32& b) const;
   bool IsSubsetOf(const Roaring32& b) const;

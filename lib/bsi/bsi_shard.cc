@@ -506,8 +506,12 @@ Roaring32 BsiShard::Between(int64_t lo, int64_t hi,
 BsiSum BsiShard::Sum(const Roaring32* filter) const {
   BsiSum r;
   // pos = filter ∩ exists − sign and neg = filter ∩ exists ∩ sign are the
-  // only materialized sets (<= 128 KiB each, cache resident); every plane
-  // is then read once by a fused AND-count.
+  // only materialized sets (<= 128 KiB each, cache resident); each plane
+  // then streams from memory once through a fused AND-count (CRoaring's
+  // AVX2 Harley-Seal on bitset pairs; containers absent from the filter
+  // are skipped by key), and the negative count right after re-reads it
+  // from cache. Measured alternatives (a key-major pass over all planes,
+  // software prefetch of the next container) were slower.
   Roaring32 owned;
   const Roaring32* pos = exists_.get();
   if (filter != nullptr) {
@@ -527,15 +531,12 @@ BsiSum BsiShard::Sum(const Roaring32* filter) const {
     }
     pos = &owned;
   }
-  const Roaring32* planes[kBsiMaxDepth];
-  for (int i = 0; i < depth(); ++i) planes[i] = planes_[i].get();
-  uint64_t counts[kBsiMaxDepth];
   uint128 psum = 0, nsum = 0;
-  Roaring32::AndCardinalityMany(*pos, std::span(planes, depth()), counts);
-  for (int i = 0; i < depth(); ++i) psum += uint128(counts[i]) << i;
-  if (has_neg) {
-    Roaring32::AndCardinalityMany(neg, std::span(planes, depth()), counts);
-    for (int i = 0; i < depth(); ++i) nsum += uint128(counts[i]) << i;
+  for (int i = 0; i < depth(); ++i) {
+    psum += uint128(Roaring32::AndCardinality(*pos, *planes_[i])) << i;
+    if (has_neg) {
+      nsum += uint128(Roaring32::AndCardinality(neg, *planes_[i])) << i;
+    }
   }
   r.sum = __int128(psum) - __int128(nsum);
   return r;

@@ -359,44 +359,5 @@ TEST(BsiShardTest, FromRowsChecksInvariants) {
   EXPECT_FALSE(BsiShard::FromRows(bits({1u << 20}), bits({}), {}).ok());
 }
 
-TEST(BsiShardTest, AndCardinalityManyMatchesPairwiseCounts) {
-  std::mt19937_64 rng(11);
-  // Bitset, array and run containers on both sides, keys on one side only.
-  auto make = [&](int kind) {
-    Roaring32 r;
-    for (uint32_t key = 0; key < 6; ++key) {
-      const uint32_t base = key * 65536;
-      if ((kind + key) % 5 == 0) continue;
-      switch ((kind + key) % 3) {
-        case 0:
-          for (uint32_t i = 0; i < 65536; ++i) {
-            if (rng() % 2) r.Add(base + i);
-          }
-          break;
-        case 1:
-          for (int i = 0; i < 300; ++i) r.Add(base + uint32_t(rng() % 65536));
-          break;
-        case 2:
-          r.AddRange(base + 100 * key, base + 100 * key + 30000);
-          break;
-      }
-    }
-    r.RunOptimize();
-    return r;
-  };
-  std::vector<Roaring32> bs;
-  for (int k = 0; k < 7; ++k) bs.push_back(make(k));
-  std::vector<const Roaring32*> ptrs;
-  for (const Roaring32& b : bs) ptrs.push_back(&b);
-  for (int k = 0; k < 5; ++k) {
-    const Roaring32 a = make(k + 2);
-    std::vector<uint64_t> out(bs.size(), 99);
-    Roaring32::AndCardinalityMany(a, ptrs, out.data());
-    for (size_t j = 0; j < bs.size(); ++j) {
-      EXPECT_EQ(out[j], Roaring32::AndCardinality(a, bs[j])) << k << " " << j;
-    }
-  }
-}
-
 }  // namespace
 }  // namespace featurebase::internal
