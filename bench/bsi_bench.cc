@@ -118,6 +118,17 @@ void BM_Sum_Filtered(benchmark::State& state) {
   SetLabels(state, d);
 }
 
+// Without a filter the sum comes from per-container cardinalities.
+void BM_Sum_Unfiltered(benchmark::State& state) {
+  const Data& d = Inputs();
+  bench::RunAgainstFloor(state, d.bytes, [&] {
+    __int128 total = 0;
+    for (const BsiShard& s : d.shards) total += s.Sum(nullptr).sum;
+    benchmark::DoNotOptimize(total);
+  });
+  SetLabels(state, d);
+}
+
 void BM_RangeGT_Materialized(benchmark::State& state) {
   const Data& d = Inputs();
   std::vector<Roaring32> out(d.shards.size());
@@ -154,6 +165,7 @@ void BM_Min(benchmark::State& state) { BM_Extreme<true>(state); }
 void BM_Max(benchmark::State& state) { BM_Extreme<false>(state); }
 
 BENCHMARK(BM_Sum_Filtered)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Sum_Unfiltered)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RangeGT_Materialized)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);

@@ -526,12 +526,23 @@ BsiSum BsiShard::Sum(const Roaring32* filter) const {
     neg = Roaring32::And(*pos, *sign_);
     if (filter != nullptr) {
       owned.AndNotInPlace(*sign_);
-    } else {
-      owned = Roaring32::AndNot(*exists_, *sign_);
+      pos = &owned;
     }
-    pos = &owned;
   }
   uint128 psum = 0, nsum = 0;
+  if (filter == nullptr) {
+    // Planes are subsets of exists: their cardinalities (kept per
+    // container) give the unfiltered sum without reading any bits, and the
+    // negatives are subtracted twice from that total.
+    for (int i = 0; i < depth(); ++i) {
+      psum += uint128(planes_[i]->Cardinality()) << i;
+      if (has_neg) {
+        nsum += uint128(Roaring32::AndCardinality(neg, *planes_[i])) << i;
+      }
+    }
+    r.sum = __int128(psum) - 2 * __int128(nsum);
+    return r;
+  }
   for (int i = 0; i < depth(); ++i) {
     psum += uint128(Roaring32::AndCardinality(*pos, *planes_[i])) << i;
     if (has_neg) {
