@@ -131,6 +131,12 @@ class Snapshot {
   StatusOr<Bitmap> NotNull(std::string_view field) const;
   StatusOr<Bitmap> Null(std::string_view field) const;
 
+  // The value of `column` in an int, decimal or timestamp field
+  // (Value::Int, Value::Decimal at the field's scale, or Value::Timestamp),
+  // or nullopt when it has none. InvalidArgument for other field types.
+  StatusOr<std::optional<Value>> FieldValue(std::string_view field,
+                                            uint64_t column) const;
+
   // The rows of `column` in `field` (a set field's values; one for mutex).
   StatusOr<std::vector<uint64_t>> RowsOfColumn(std::string_view field,
                                                uint64_t column) const;

@@ -139,6 +139,107 @@ absl::StatusOr<std::vector<uint64_t>> ReadViews(const FieldState& f,
   return views;
 }
 
+absl::StatusOr<BsiFieldOptions> ToBsiOptions(std::string_view name,
+                                             const FieldOptions& o) {
+  BsiFieldOptions b;
+  b.type = o.type == FieldType::kInt       ? BsiFieldType::kInt
+           : o.type == FieldType::kDecimal ? BsiFieldType::kDecimal
+                                           : BsiFieldType::kTimestamp;
+  if (o.min != INT64_MIN) b.min = o.min;
+  if (o.max != INT64_MAX) b.max = o.max;
+  b.scale = o.scale;
+  b.epoch = o.epoch;
+  auto unit = ParseTimeUnit(o.time_unit);
+  if (!unit.ok())
+    return Annotate(unit.status(), fmt::format("create field \"{}\"", name));
+  b.unit = *unit;
+  return b;
+}
+
+namespace {
+
+// v * 10^k, or nullopt on int64 overflow.
+std::optional<int64_t> ScaleUp(int64_t v, int k) {
+  __int128 x = v;
+  for (int i = 0; i < k; ++i) {
+    x *= 10;
+    if (x > INT64_MAX || x < INT64_MIN) return std::nullopt;
+  }
+  return int64_t(x);
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> BsiRawValue(const FieldState& f, const Value& v,
+                                    std::string_view op) {
+  const BsiFieldSpec& spec = *f.bsi;
+  auto wrong = [&](std::string_view want) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: field \"{}\" ({}) takes {}, not {}", op, f.name,
+                    FieldTypeName(f.options.type), want, v.DebugString()));
+  };
+  auto too_big = [&] {
+    return absl::OutOfRangeError(fmt::format(
+        "{}: value {} does not fit field \"{}\"", op, v.DebugString(), f.name));
+  };
+  switch (f.options.type) {
+    case FieldType::kInt:
+      if (v.kind() != Value::Kind::kInt) return wrong("an integer");
+      return v.integer();
+    case FieldType::kDecimal: {
+      const int scale = spec.scale();
+      if (v.kind() == Value::Kind::kInt) {
+        auto x = ScaleUp(v.integer(), scale);
+        if (!x) return too_big();
+        return *x;
+      }
+      if (v.kind() != Value::Kind::kDecimal) return wrong("a decimal");
+      if (v.scale() < 0 || v.scale() > 19)
+        return wrong("a decimal with scale 0..19");
+      if (v.scale() <= scale) {
+        auto x = ScaleUp(v.unscaled(), scale - v.scale());
+        if (!x) return too_big();
+        return *x;
+      }
+      // More places than the field keeps: exact only if they are zeros.
+      int64_t x = v.unscaled();
+      for (int i = scale; i < v.scale(); ++i) {
+        if (x % 10 != 0) {
+          return absl::InvalidArgumentError(fmt::format(
+              "{}: {} has more than {} decimal places for field \"{}\"", op,
+              v.DebugString(), scale, f.name));
+        }
+        x /= 10;
+      }
+      return x;
+    }
+    default: {
+      if (v.kind() == Value::Kind::kInt) {
+        // Integers are units since the field's epoch (FeatureBase's ingest).
+        const __int128 raw = __int128(spec.base()) + v.integer();
+        if (raw > INT64_MAX || raw < INT64_MIN) return too_big();
+        return int64_t(raw);
+      }
+      if (v.kind() != Value::Kind::kTimestamp) return wrong("a timestamp");
+      auto units = TimeToUnits(v.timestamp(), spec.unit());
+      if (!units.ok()) return too_big();
+      return *units;
+    }
+  }
+}
+
+std::optional<Value> BsiPublicValue(const FieldState& f, int64_t stored) {
+  const int64_t raw = f.bsi->ToRaw(stored);
+  switch (f.options.type) {
+    case FieldType::kInt:
+      return Value::Int(raw);
+    case FieldType::kDecimal:
+      return Value::Decimal(raw, f.bsi->scale());
+    default:
+      return Value::Timestamp(UnitsToTime(raw, f.bsi->unit()));
+  }
+}
+
 namespace {
 
 absl::Status ValidateFieldOptions(std::string_view name,
@@ -164,10 +265,11 @@ absl::Status ValidateFieldOptions(std::string_view name,
   if (IsBsi(o.type) && o.keys) {
     return bad("int, decimal and timestamp fields cannot have keys");
   }
-  if (IsBsi(o.type)) {
-    return absl::UnimplementedError(
-        fmt::format("create field \"{}\": {} fields are not available yet",
-                    name, FieldTypeName(o.type)));
+  if (!IsBsi(o.type) && (o.min != INT64_MIN || o.max != INT64_MAX)) {
+    return bad("only int, decimal and timestamp fields take min and max");
+  }
+  if (o.type != FieldType::kDecimal && o.scale != 0) {
+    return bad("only decimal fields take a scale");
   }
   return absl::OkStatus();
 }
@@ -224,6 +326,16 @@ class IndexImpl {
              f->name = std::string(name);
              f->options = options;
              if (options.keys) f->row_keys = KeyTranslator::NewRowTranslator();
+             if (IsBsi(options.type)) {
+               FB_ASSIGN_OR_RETURN(BsiFieldOptions bo,
+                                   ToBsiOptions(name, options));
+               auto spec = BsiFieldSpec::Create(name, bo);
+               if (!spec.ok()) {
+                 return Annotate(spec.status(),
+                                 fmt::format("create field \"{}\"", name));
+               }
+               f->bsi = std::move(*spec);
+             }
              txn.mutable_state()->fields.emplace(std::string(name),
                                                  std::move(f));
              return true;
@@ -240,6 +352,7 @@ class IndexImpl {
         return absl::InvalidArgumentError(
             fmt::format("set: null value for field \"{}\"", field));
       }
+      if (f->bsi) return SetValue(txn, *f, col, v, ts);
       FB_ASSIGN_OR_RETURN(const std::optional<uint64_t> resolved,
                           ResolveRow(*f, v, "set", /*create=*/true));
       const uint64_t row = *resolved;
@@ -288,6 +401,7 @@ class IndexImpl {
     return Write<bool>([&](Txn& txn) -> absl::StatusOr<bool> {
       const FieldState* f = txn.state().FindField(field);
       if (f == nullptr) return FieldNotFound("clear", field);
+      if (f->bsi) return ClearValue(txn, *f, col);
       FB_ASSIGN_OR_RETURN(const std::optional<uint64_t> resolved,
                           ResolveRow(*f, v, "clear"));
       if (!resolved) return false;
@@ -319,6 +433,11 @@ class IndexImpl {
     return Write<bool>([&](Txn& txn) -> absl::StatusOr<bool> {
       const FieldState* f = txn.state().FindField(field);
       if (f == nullptr) return FieldNotFound("clear row", field);
+      if (f->bsi) {
+        return absl::InvalidArgumentError(
+            fmt::format("clear row: field \"{}\" is a {} field", field,
+                        FieldTypeName(f->options.type)));
+      }
       FB_ASSIGN_OR_RETURN(const std::optional<uint64_t> resolved,
                           ResolveRow(*f, v, "clear row"));
       if (!resolved) return false;
@@ -394,6 +513,16 @@ class IndexImpl {
                 if (view.Find(chunk.key) != nullptr) views.push_back(vk);
                 return true;
               });
+          if (const FieldState* f = txn.state().FindField(name); f->bsi) {
+            const BsiShard* bs = f->bsi_shards.Find(chunk.key);
+            if (bs != nullptr &&
+                Roaring32::Intersects(bs->Exists(), chunk.bits)) {
+              FieldState* mf = txn.MutableField(name);
+              BsiShard* m = mf->bsi_shards.Mutate(txn.owner(), chunk.key);
+              *m = BsiShard::Apply(*m, {}, &chunk.bits);
+              changed = true;
+            }
+          }
           if (views.empty()) continue;
           FieldState* mf = txn.MutableField(name);
           for (uint64_t vk : views) {
@@ -439,6 +568,49 @@ class IndexImpl {
   }
 
  private:
+  // Set on an int, decimal or timestamp field.
+  static absl::StatusOr<bool> SetValue(Txn& txn, const FieldState& f,
+                                       uint64_t col, const Value& v,
+                                       std::optional<absl::Time> ts) {
+    if (ts) {
+      return absl::InvalidArgumentError(fmt::format(
+          "set: field \"{}\" is not a time-field: no timestamp allowed",
+          f.name));
+    }
+    FB_ASSIGN_OR_RETURN(const int64_t raw, BsiRawValue(f, v, "set"));
+    auto stored = f.bsi->ToStored(raw);
+    if (!stored.ok()) return stored.status();
+    const uint64_t shard = ShardOf(col);
+    const uint32_t off = OffsetInShard(col);
+    const BsiShard* old = f.bsi_shards.Find(shard);
+    const bool changed = old == nullptr || old->Value(off) != *stored;
+    FieldState* mf = txn.MutableField(f.name);
+    if (changed) {
+      BsiShard* bs = mf->bsi_shards.Mutate(txn.owner(), shard);
+      const std::pair<uint32_t, int64_t> one{off, *stored};
+      *bs = BsiShard::Apply(*bs, std::span(&one, 1), nullptr);
+      mf->bsi->GrowBitDepth(BsiDepthOf(*stored));
+    }
+    if (txn.state().options.track_existence)
+      txn.MutableExists(shard)->Add(txn.owner(), 0, off);
+    return changed;
+  }
+
+  // Clear on an int, decimal or timestamp field: FeatureBase clears the
+  // value whatever number is given.
+  static absl::StatusOr<bool> ClearValue(Txn& txn, const FieldState& f,
+                                         uint64_t col) {
+    const uint64_t shard = ShardOf(col);
+    const uint32_t off = OffsetInShard(col);
+    const BsiShard* old = f.bsi_shards.Find(shard);
+    if (old == nullptr || !old->Value(off)) return false;
+    FieldState* mf = txn.MutableField(f.name);
+    BsiShard* bs = mf->bsi_shards.Mutate(txn.owner(), shard);
+    const Roaring32 clears = Roaring32::FromValues(std::vector<uint32_t>{off});
+    *bs = BsiShard::Apply(*bs, {}, &clears);
+    return true;
+  }
+
   absl::Mutex write_mu_;  // one writer at a time
   OwnerToken last_owner_ = 0;
   mutable absl::Mutex state_mu_;  // guards the pointer swap only
@@ -770,6 +942,14 @@ StatusOr<Bitmap> Snapshot::Not(const Bitmap& x) const {
 StatusOr<Bitmap> Snapshot::NotNull(std::string_view field) const {
   const FieldState* f = state_->FindField(field);
   if (f == nullptr) return internal::FieldNotFound("not null", field);
+  if (f->bsi) {
+    std::vector<BitmapChunk> chunks;
+    f->bsi_shards.ForEach([&](uint64_t shard, const internal::BsiShard& bs) {
+      chunks.push_back({shard, bs.Exists().Copy()});
+      return true;
+    });
+    return BitmapAccess::FromChunks(std::move(chunks));
+  }
   if (!f->tracks_existence()) {
     return absl::InvalidArgumentError(
         fmt::format("not null: field \"{}\" does not track existence", field));
@@ -783,6 +963,22 @@ StatusOr<Bitmap> Snapshot::NotNull(std::string_view field) const {
 StatusOr<Bitmap> Snapshot::Null(std::string_view field) const {
   FB_ASSIGN_OR_RETURN(Bitmap not_null, NotNull(field));
   return Not(not_null);
+}
+
+StatusOr<std::optional<Value>> Snapshot::FieldValue(std::string_view field,
+                                                    uint64_t column) const {
+  const FieldState* f = state_->FindField(field);
+  if (f == nullptr) return internal::FieldNotFound("field value", field);
+  if (!f->bsi) {
+    return absl::InvalidArgumentError(
+        fmt::format("field value: field \"{}\" is a {} field", field,
+                    FieldTypeName(f->options.type)));
+  }
+  const internal::BsiShard* bs = f->bsi_shards.Find(ShardOf(column));
+  if (bs == nullptr) return std::optional<Value>();
+  const std::optional<int64_t> stored = bs->Value(OffsetInShard(column));
+  if (!stored) return std::optional<Value>();
+  return internal::BsiPublicValue(*f, *stored);
 }
 
 StatusOr<std::vector<uint64_t>> Snapshot::RowsOfColumn(std::string_view field,

@@ -21,6 +21,8 @@
 #include "featurebase/field.h"
 #include "featurebase/index.h"
 #include "featurebase/translate.h"
+#include "lib/bsi/bsi_field.h"
+#include "lib/bsi/bsi_shard.h"
 #include "lib/core/fragment.h"
 #include "lib/core/persistent_map.h"
 #include "lib/core/time_views.h"
@@ -40,6 +42,10 @@ struct FieldState {
   PersistentMap<View> views;  // view key -> view
   std::shared_ptr<KeyTranslator>
       row_keys;  // keyed fields only; shared by versions
+  // Int, decimal and timestamp fields: the spec (its bit depth grows with
+  // the data, per version) and one bit-sliced index per shard.
+  std::optional<BsiFieldSpec> bsi;
+  PersistentMap<BsiShard> bsi_shards;
 
   // Mutex and bool fields hold one row per column.
   Fragment::Mode mode() const {
@@ -103,6 +109,18 @@ absl::StatusOr<std::optional<uint64_t>> ResolveRow(const FieldState& f,
                                                    const Value& v,
                                                    std::string_view op,
                                                    bool create = false);
+// The BSI options of public field options.
+absl::StatusOr<BsiFieldOptions> ToBsiOptions(std::string_view name,
+                                             const FieldOptions& o);
+// The raw value (int, unscaled decimal at the field's scale, or units since
+// the Unix epoch) of `v` for BSI field `f`, checked against [min, max]
+// by the caller (BsiFieldSpec::ToStored).
+absl::StatusOr<int64_t> BsiRawValue(const FieldState& f, const Value& v,
+                                    std::string_view op);
+// A record's value in BSI field `f` as a public Value (Int, Decimal or
+// Timestamp), or nullopt.
+std::optional<Value> BsiPublicValue(const FieldState& f, int64_t stored);
+
 // The time views of the coarsest unit present in `f`.
 std::vector<uint64_t> CoarsestTimeViews(const FieldState& f);
 // The views a read of `f` over `range` unions (standard, or FeatureBase's

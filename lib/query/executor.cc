@@ -57,6 +57,7 @@ enum class NodeKind {
   kXor,
   kNot,
   kConst,  // a precomputed bitmap (Shift, Limit, ConstRow, Distinct, ...)
+  kBsi,    // a comparison on a value field: field, predicate
 };
 
 struct Node {
@@ -66,6 +67,7 @@ struct Node {
   uint64_t row = 0;
   std::vector<Node> kids;
   std::shared_ptr<const Bitmap> constant;
+  BsiPredicate predicate;
 };
 
 // ------------------------------------------------------------------ values
@@ -382,7 +384,7 @@ class Executor {
       if (!range.empty())
         return CallError(c, "a time range is not allowed with null");
       const bool eq = v.kind == PKind::kNull || v.cond->op == pql::Op::kEq;
-      if (!f.tracks_existence()) {
+      if (!f.tracks_existence() && !f.bsi) {
         return CallError(
             c, fmt::format("field \"{}\" does not track existence", f.name));
       }
@@ -414,8 +416,7 @@ class Executor {
           c, fmt::format("field \"{}\" ({}) does not support range comparisons",
                          f.name, FieldTypeName(f.options.type)));
     }
-    return CallError(c, fmt::format("{} fields are not available yet",
-                                    FieldTypeName(f.options.type)));
+    return PlanBsiCondition(c, f, *v.cond, range);
   }
 
   absl::StatusOr<Node> PlanConstRow(const Call& c) {
@@ -450,10 +451,6 @@ class Executor {
   absl::StatusOr<Node> PlanDistinct(const Call& c) {
     FB_ASSIGN_OR_RETURN(std::string name, FieldArg(c));
     FB_ASSIGN_OR_RETURN(const FieldState* f, Field(c, name));
-    if (IsBsi(f->options.type)) {
-      return CallError(c, fmt::format("{} fields are not available yet",
-                                      FieldTypeName(f->options.type)));
-    }
     std::optional<Bitmap> filter;
     if (c.children.size() > 1) return CallError(c, "expects at most one call");
     if (c.children.size() == 1) {
@@ -507,6 +504,12 @@ class Executor {
         return out;
       }
       case NodeKind::kExistence: {
+        if (n.field->bsi) {
+          if (const BsiShard* bs = n.field->bsi_shards.Find(shard)) {
+            out.ref = &bs->Exists();
+          }
+          return out;
+        }
         const Fragment* frag = n.field->FindFragment(kExistenceView, shard);
         if (frag != nullptr) {
           if (const Roaring32* r = frag->Row(0)) out.ref = r;
@@ -516,6 +519,12 @@ class Executor {
       case NodeKind::kConst: {
         if (const Roaring32* r = BitmapAccess::Shard(*n.constant, shard))
           out.ref = r;
+        return out;
+      }
+      case NodeKind::kBsi: {
+        if (const BsiShard* bs = n.field->bsi_shards.Find(shard)) {
+          out.own = EvaluatePredicate(*bs, n.predicate, nullptr);
+        }
         return out;
       }
       case NodeKind::kUnion: {
@@ -586,6 +595,10 @@ class Executor {
       all.kind = NodeKind::kAll;
       return Roaring32::AndNotCardinality(Eval(all, shard).get(),
                                           Eval(n.kids[0], shard).get());
+    }
+    if (n.kind == NodeKind::kBsi) {
+      const BsiShard* bs = n.field->bsi_shards.Find(shard);
+      return bs == nullptr ? 0 : CountPredicate(*bs, n.predicate, nullptr);
     }
     return Eval(n, shard).get().Cardinality();
   }
@@ -704,9 +717,14 @@ class Executor {
       return QueryResult::Number(QueryResult::Kind::kBool, changed,
                                  changed ? "true" : "false");
     }
-    if (n == "Sum" || n == "Min" || n == "Max" || n == "Percentile" ||
-        n == "FieldValue" || n == "Sort") {
-      return CallError(c, "value fields are not available yet");
+    if (n == "Sum" || n == "Min" || n == "Max") return SumMinMax(c);
+    if (n == "Percentile") return Percentile(c);
+    if (n == "FieldValue") return FieldValueCall(c);
+    if (n == "Sort") return Sort(c);
+    if (n == "Distinct") {
+      FB_ASSIGN_OR_RETURN(std::string name, FieldArg(c));
+      FB_ASSIGN_OR_RETURN(const FieldState* f, Field(c, name));
+      if (f->bsi) return DistinctValues(c, *f);
     }
     // Every row call.
     FB_ASSIGN_OR_RETURN(Node node, PlanRow(c));
@@ -1066,6 +1084,7 @@ class Executor {
   struct Group {
     std::vector<uint64_t> rows;
     uint64_t count = 0;
+    __int128 agg = 0;  // stored-value sum with aggregate=Sum
   };
 
   absl::StatusOr<QueryResult> GroupBy(const Call& c) {
@@ -1086,8 +1105,15 @@ class Executor {
         return CallError(c, "filter must be a call");
       FB_ASSIGN_OR_RETURN(filter, PlanRow(*a->value.call));
     }
-    if (c.Find("aggregate") != nullptr)
-      return CallError(c, "aggregate is not available yet");
+    // aggregate=Sum(field=f): per group, the sum of f; count then counts
+    // only records with a value (FeatureBase's rule).
+    const FieldState* agg = nullptr;
+    if (const pql::Arg* a = c.Find("aggregate")) {
+      if (a->value.kind != PKind::kCall || a->value.call->name != "Sum") {
+        return CallError(c, "aggregate must be Sum(field=...)");
+      }
+      FB_ASSIGN_OR_RETURN(agg, ValueField(*a->value.call));
+    }
     FB_ASSIGN_OR_RETURN(uint64_t limit, UintArg(c, "limit", UINT64_MAX));
     FB_ASSIGN_OR_RETURN(uint64_t offset, UintArg(c, "offset", 0));
     std::optional<std::vector<uint64_t>> previous;
@@ -1143,16 +1169,20 @@ class Executor {
       if (previous && r0 < (*previous)[0]) continue;
       std::vector<std::vector<Group>> per(shards_.size());
       ForShards([&](size_t i) {
-        GroupShard(plans, candidates, filter, shards_[i], r0, &per[i]);
+        GroupShard(plans, candidates, filter, agg, shards_[i], r0, &per[i]);
       });
-      std::map<std::vector<uint64_t>, uint64_t> merged;
+      std::map<std::vector<uint64_t>, std::pair<uint64_t, __int128>> merged;
       for (auto& v : per) {
-        for (auto& g : v) merged[g.rows] += g.count;
+        for (auto& g : v) {
+          auto& m = merged[g.rows];
+          m.first += g.count;
+          m.second += g.agg;
+        }
       }
-      for (auto& [rows, count] : merged) {
+      for (auto& [rows, ca] : merged) {
         if (previous && rows <= *previous) continue;
-        if (!keep(count)) continue;
-        out.push_back({rows, count});
+        if (!keep(ca.first)) continue;
+        out.push_back({rows, ca.first, ca.second});
       }
       if (!need_all && out.size() >= want) break;
     }
@@ -1178,7 +1208,12 @@ class Executor {
                 RowIdJson(*plans[k].field, out[i].rows[k], "rowID", "rowKey") +
                 "}";
       }
-      json += fmt::format("],\"count\":{}}}", out[i].count);
+      json += fmt::format("],\"count\":{}", out[i].count);
+      if (agg != nullptr) {
+        json += ",\"agg\":" + agg->bsi->FormatSum(agg->bsi->RawSum(
+                                  BsiSum{out[i].agg, out[i].count}));
+      }
+      json += "}";
     }
     json += "]";
     return QueryResult(QueryResult::Kind::kGroups, std::move(json));
@@ -1229,8 +1264,20 @@ class Executor {
   // intersection with early pruning; the last level uses fused counts.
   void GroupShard(const std::vector<RowsPlan>& plans,
                   const std::vector<std::vector<uint64_t>>& candidates,
-                  const std::optional<Node>& filter, uint64_t shard,
-                  uint64_t r0, std::vector<Group>* out) const {
+                  const std::optional<Node>& filter, const FieldState* agg,
+                  uint64_t shard, uint64_t r0, std::vector<Group>* out) const {
+    const BsiShard* agg_shard = agg ? agg->bsi_shards.Find(shard) : nullptr;
+    if (agg != nullptr && agg_shard == nullptr) return;
+    // A finished group: with an aggregate, only records with a value count.
+    auto emit = [&](const std::vector<uint64_t>& rows, const Roaring32& bits,
+                    uint64_t plain_count) {
+      if (agg == nullptr) {
+        out->push_back({rows, plain_count, 0});
+        return;
+      }
+      const BsiSum s = agg_shard->Sum(&bits);
+      if (s.count > 0) out->push_back({rows, s.count, s.sum});
+    };
     auto row_bits = [&](size_t level, uint64_t row) {
       Node leaf;
       leaf.kind = NodeKind::kRow;
@@ -1250,16 +1297,24 @@ class Executor {
     std::function<void(const Roaring32&, size_t)> walk =
         [&](const Roaring32& pre, size_t level) {
           if (level == plans.size()) {
-            out->push_back({rows, pre.Cardinality()});
+            emit(rows, pre, pre.Cardinality());
             return;
           }
           for (uint64_t r : candidates[level]) {
             Bits b = row_bits(level, r);
             if (level + 1 == plans.size()) {
+              if (agg != nullptr) {
+                Roaring32 both = Roaring32::And(pre, b.get());
+                if (both.IsEmpty()) continue;
+                rows.push_back(r);
+                emit(rows, both, 0);
+                rows.pop_back();
+                continue;
+              }
               const uint64_t cnt = Roaring32::AndCardinality(pre, b.get());
               if (cnt > 0) {
                 rows.push_back(r);
-                out->push_back({rows, cnt});
+                emit(rows, pre, cnt);
                 rows.pop_back();
               }
               continue;
@@ -1274,6 +1329,330 @@ class Executor {
     walk(prefix, 1);
   }
 
+  // ---- value fields
+
+  absl::StatusOr<Node> PlanBsiCondition(const Call& c, const FieldState& f,
+                                        const pql::Condition& cond,
+                                        const TimeRange& range) {
+    if (!range.empty())
+      return CallError(c, "a time range is not allowed on a value field");
+    Node node;
+    node.kind = NodeKind::kBsi;
+    node.field = &f;
+    const BsiFieldSpec& spec = *f.bsi;
+    FB_ASSIGN_OR_RETURN(__int128 a, PredicateValue(c, f, cond.value));
+    switch (cond.op) {
+      case pql::Op::kEq:
+        node.predicate = spec.Translate(BsiOp::kEq, a);
+        return node;
+      case pql::Op::kNeq:
+        node.predicate = spec.Translate(BsiOp::kNeq, a);
+        return node;
+      case pql::Op::kLt:
+        node.predicate = spec.Translate(BsiOp::kLt, a);
+        return node;
+      case pql::Op::kLte:
+        node.predicate = spec.Translate(BsiOp::kLte, a);
+        return node;
+      case pql::Op::kGt:
+        node.predicate = spec.Translate(BsiOp::kGt, a);
+        return node;
+      case pql::Op::kGte:
+        node.predicate = spec.Translate(BsiOp::kGte, a);
+        return node;
+      default: {
+        FB_ASSIGN_OR_RETURN(__int128 b, PredicateValue(c, f, cond.value2));
+        const bool lo_incl = cond.op == pql::Op::kBetweenLteLt ||
+                             cond.op == pql::Op::kBetweenLteLte;
+        const bool hi_incl = cond.op == pql::Op::kBetweenLtLte ||
+                             cond.op == pql::Op::kBetweenLteLte;
+        node.predicate = spec.TranslateBetween(a, lo_incl, b, hi_incl);
+        return node;
+      }
+    }
+  }
+
+  // A comparison value in raw units of value field `f`; may lie beyond int64
+  // (the spec clamps it with FeatureBase's rules).
+  absl::StatusOr<__int128> PredicateValue(const Call& c, const FieldState& f,
+                                          const pql::Value& v) const {
+    const BsiFieldSpec& spec = *f.bsi;
+    switch (f.options.type) {
+      case FieldType::kInt:
+        if (v.kind == PKind::kInt) return __int128(v.i);
+        if (v.kind == PKind::kUint) return __int128(v.u);
+        return CallError(
+            c, fmt::format("field \"{}\" compares with integers", f.name));
+      case FieldType::kDecimal: {
+        __int128 x;
+        int from_scale;
+        if (v.kind == PKind::kInt) {
+          x = v.i;
+          from_scale = 0;
+        } else if (v.kind == PKind::kUint) {
+          x = v.u;
+          from_scale = 0;
+        } else if (v.kind == PKind::kDecimal) {
+          x = v.d.unscaled;
+          from_scale = v.d.scale;
+        } else {
+          return CallError(
+              c, fmt::format("field \"{}\" compares with numbers", f.name));
+        }
+        for (int i = from_scale; i < spec.scale(); ++i) x *= 10;
+        for (int i = spec.scale(); i < from_scale; ++i) {
+          if (x % 10 != 0) {
+            return CallError(
+                c,
+                fmt::format(
+                    "a value has more than {} decimal places for field \"{}\"",
+                    spec.scale(), f.name));
+          }
+          x /= 10;
+        }
+        return x;
+      }
+      default: {
+        if (v.kind == PKind::kInt) return __int128(spec.base()) + v.i;
+        if (v.kind != PKind::kTimestamp && v.kind != PKind::kString) {
+          return CallError(
+              c, fmt::format("field \"{}\" compares with timestamps", f.name));
+        }
+        auto units = ParseTimestamp(v.s, spec.unit());
+        if (!units.ok())
+          return Annotate(units.status(), fmt::format("{}()", c.name));
+        return __int128(*units);
+      }
+    }
+  }
+
+  // The value field named by the call, or InvalidArgument.
+  absl::StatusOr<const FieldState*> ValueField(const Call& c) const {
+    FB_ASSIGN_OR_RETURN(std::string name, FieldArg(c));
+    FB_ASSIGN_OR_RETURN(const FieldState* f, Field(c, name));
+    if (!f->bsi) {
+      return CallError(
+          c, fmt::format(
+                 "field \"{}\" is a {} field, not int, decimal or timestamp",
+                 name, FieldTypeName(f->options.type)));
+    }
+    return f;
+  }
+
+  // The optional filter: a child call, or filter=<call>.
+  absl::StatusOr<std::optional<Node>> FilterArg(const Call& c) {
+    if (c.children.size() > 1) return CallError(c, "expects at most one call");
+    if (c.children.size() == 1) {
+      FB_ASSIGN_OR_RETURN(Node n, PlanRow(c.children[0]));
+      return std::optional<Node>(std::move(n));
+    }
+    if (const pql::Arg* a = c.Find("filter")) {
+      if (a->value.kind != PKind::kCall)
+        return CallError(c, "filter must be a call");
+      FB_ASSIGN_OR_RETURN(Node n, PlanRow(*a->value.call));
+      return std::optional<Node>(std::move(n));
+    }
+    return std::optional<Node>();
+  }
+
+  // JSON of a raw value: a number for int and decimal, a string for
+  // timestamps.
+  static std::string ValueJson(const FieldState& f, int64_t raw) {
+    std::string text = f.bsi->FormatValue(raw);
+    if (f.options.type != FieldType::kTimestamp) return text;
+    std::string out;
+    AppendJsonString(&out, text);
+    return out;
+  }
+
+  static QueryResult ValCount(std::string value_json, uint64_t count) {
+    return QueryResult(
+        QueryResult::Kind::kValue,
+        fmt::format("{{\"value\":{},\"count\":{}}}", value_json, count));
+  }
+
+  absl::StatusOr<QueryResult> SumMinMax(const Call& c) {
+    FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(c));
+    FB_ASSIGN_OR_RETURN(std::optional<Node> filter, FilterArg(c));
+    const BsiFieldSpec& spec = *f->bsi;
+    if (c.name == "Sum") {
+      if (f->options.type == FieldType::kTimestamp) {
+        return CallError(
+            c, fmt::format("cannot sum timestamp field \"{}\"", f->name));
+      }
+      std::vector<BsiSum> per(shards_.size());
+      ForShards([&](size_t i) {
+        const BsiShard* bs = f->bsi_shards.Find(shards_[i]);
+        if (bs == nullptr) return;
+        if (filter) {
+          Bits fb = Eval(*filter, shards_[i]);
+          per[i] = bs->Sum(&fb.get());
+        } else {
+          per[i] = bs->Sum(nullptr);
+        }
+      });
+      BsiSum total;
+      for (const BsiSum& s : per) {
+        total.sum += s.sum;
+        total.count += s.count;
+      }
+      return ValCount(spec.FormatSum(spec.RawSum(total)), total.count);
+    }
+    const bool is_min = c.name == "Min";
+    std::vector<std::optional<BsiExtreme>> per(shards_.size());
+    ForShards([&](size_t i) {
+      const BsiShard* bs = f->bsi_shards.Find(shards_[i]);
+      if (bs == nullptr) return;
+      std::optional<Bits> fb;
+      if (filter) fb = Eval(*filter, shards_[i]);
+      const Roaring32* fp = fb ? &fb->get() : nullptr;
+      per[i] = is_min ? bs->Min(fp) : bs->Max(fp);
+    });
+    std::optional<BsiExtreme> best;
+    for (const auto& e : per) {
+      if (!e) continue;
+      if (!best || (is_min ? e->value < best->value : e->value > best->value)) {
+        best = e;
+      } else if (e->value == best->value) {
+        best->count += e->count;  // ties add their counts
+      }
+    }
+    if (!best) return ValCount("0", 0);
+    return ValCount(ValueJson(*f, spec.ToRaw(best->value)), best->count);
+  }
+
+  absl::StatusOr<QueryResult> Percentile(const Call& c) {
+    FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(c));
+    FB_ASSIGN_OR_RETURN(std::optional<Node> filter, FilterArg(c));
+    const pql::Arg* nth_arg = c.Find("nth");
+    if (nth_arg == nullptr) return CallError(c, "nth required");
+    double nth;
+    if (nth_arg->value.kind == PKind::kInt) {
+      nth = double(nth_arg->value.i);
+    } else if (nth_arg->value.kind == PKind::kDecimal) {
+      nth = double(nth_arg->value.d.unscaled);
+      for (int i = 0; i < nth_arg->value.d.scale; ++i) nth /= 10;
+    } else {
+      return CallError(c, "nth must be a number");
+    }
+    if (!(nth >= 0 && nth <= 100))
+      return CallError(c, "nth must be between 0 and 100");
+    const BsiFieldSpec& spec = *f->bsi;
+    // Per shard filter bits, evaluated once.
+    std::vector<std::optional<Roaring32>> fbits(shards_.size());
+    if (filter) {
+      ForShards([&](size_t i) { fbits[i] = Eval(*filter, shards_[i]).Take(); });
+    }
+    auto each = [&](auto&& fn) {
+      for (size_t i = 0; i < shards_.size(); ++i) {
+        const BsiShard* bs = f->bsi_shards.Find(shards_[i]);
+        if (bs != nullptr) fn(*bs, fbits[i] ? &*fbits[i] : nullptr);
+      }
+    };
+    std::optional<int64_t> lo, hi;
+    each([&](const BsiShard& bs, const Roaring32* fp) {
+      if (auto m = bs.Min(fp)) lo = lo ? std::min(*lo, m->value) : m->value;
+      if (auto m = bs.Max(fp)) hi = hi ? std::max(*hi, m->value) : m->value;
+    });
+    if (!lo) return QueryResult(QueryResult::Kind::kNull, "null");
+    auto count = [&](BsiOp op, int64_t raw) {
+      const BsiPredicate p = spec.Translate(op, raw);
+      uint64_t n = 0;
+      each([&](const BsiShard& bs, const Roaring32* fp) {
+        n += CountPredicate(bs, p, fp);
+      });
+      return n;
+    };
+    auto got = PercentileSearch(
+        nth, spec.ToRaw(*lo), spec.ToRaw(*hi),
+        [&](int64_t v) { return count(BsiOp::kLt, v); },
+        [&](int64_t v) { return count(BsiOp::kGt, v); });
+    if (!got.ok()) return Annotate(got.status(), "Percentile()");
+    return ValCount(ValueJson(*f, *got), 1);
+  }
+
+  absl::StatusOr<QueryResult> FieldValueCall(const Call& c) {
+    FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(c));
+    FB_ASSIGN_OR_RETURN(uint64_t col, ColumnArg(c, "column"));
+    const BsiShard* bs = f->bsi_shards.Find(ShardOf(col));
+    const std::optional<int64_t> v =
+        bs ? bs->Value(OffsetInShard(col)) : std::nullopt;
+    if (!v) return ValCount("0", 0);
+    return ValCount(ValueJson(*f, f->bsi->ToRaw(*v)), 1);
+  }
+
+  // Records ordered by a value field (ties by record id), then sliced.
+  absl::StatusOr<QueryResult> Sort(const Call& c) {
+    FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(c));
+    FB_ASSIGN_OR_RETURN(std::optional<Node> filter, FilterArg(c));
+    bool desc = false;
+    if (const pql::Arg* a = c.Find("sort-desc")) {
+      if (a->value.kind != PKind::kBool)
+        return CallError(c, "sort-desc must be true or false");
+      desc = a->value.b;
+    }
+    FB_ASSIGN_OR_RETURN(uint64_t limit, UintArg(c, "limit", UINT64_MAX));
+    FB_ASSIGN_OR_RETURN(uint64_t offset, UintArg(c, "offset", 0));
+    std::vector<std::vector<std::pair<int64_t, uint64_t>>> per(shards_.size());
+    ForShards([&](size_t i) {
+      const BsiShard* bs = f->bsi_shards.Find(shards_[i]);
+      if (bs == nullptr) return;
+      std::optional<Bits> fb;
+      if (filter) fb = Eval(*filter, shards_[i]);
+      for (auto [off, v] : bs->Values(fb ? &fb->get() : nullptr)) {
+        per[i].emplace_back(v, ShardStart(shards_[i]) + off);
+      }
+    });
+    std::vector<std::pair<int64_t, uint64_t>> all;
+    for (auto& v : per) all.insert(all.end(), v.begin(), v.end());
+    std::sort(all.begin(), all.end(), [&](const auto& a, const auto& b) {
+      if (a.first != b.first)
+        return desc ? a.first > b.first : a.first < b.first;
+      return a.second < b.second;
+    });
+    const size_t begin = std::min<uint64_t>(offset, all.size());
+    const size_t end = limit >= all.size() - begin ? all.size() : begin + limit;
+    std::string json = st_->column_keys ? "{\"keys\":[" : "{\"columns\":[";
+    Bitmap cols;
+    for (size_t i = begin; i < end; ++i) {
+      if (i > begin) json += ',';
+      cols.Add(all[i].second);
+      if (st_->column_keys) {
+        auto key = st_->column_keys->TranslateId(all[i].second);
+        AppendJsonString(&json, key.ok() ? *key : std::string());
+      } else {
+        json += fmt::format("{}", all[i].second);
+      }
+    }
+    json += "]}";
+    return QueryResult::Row(std::move(cols), std::move(json));
+  }
+
+  // Distinct values of a value field among the filtered records.
+  absl::StatusOr<QueryResult> DistinctValues(const Call& c,
+                                             const FieldState& f) {
+    FB_ASSIGN_OR_RETURN(std::optional<Node> filter, FilterArg(c));
+    std::vector<std::vector<int64_t>> per(shards_.size());
+    ForShards([&](size_t i) {
+      const BsiShard* bs = f.bsi_shards.Find(shards_[i]);
+      if (bs == nullptr) return;
+      std::optional<Bits> fb;
+      if (filter) fb = Eval(*filter, shards_[i]);
+      per[i] = bs->Distinct(fb ? &fb->get() : nullptr);
+    });
+    std::set<int64_t> all;
+    for (auto& v : per) all.insert(v.begin(), v.end());
+    std::string json = "{\"values\":[";
+    bool first = true;
+    for (int64_t v : all) {
+      if (!first) json += ',';
+      first = false;
+      json += ValueJson(f, f.bsi->ToRaw(v));
+    }
+    json += "]}";
+    return QueryResult(QueryResult::Kind::kRowIds, std::move(json));
+  }
+
   // ---- Extract
 
   absl::StatusOr<QueryResult> Extract(const Call& c) {
@@ -1286,8 +1665,6 @@ class Executor {
         return CallError(c, "fields must be given as Rows calls");
       FB_ASSIGN_OR_RETURN(std::string name, FieldArg(k));
       FB_ASSIGN_OR_RETURN(const FieldState* f, Field(c, name));
-      if (IsBsi(f->options.type))
-        return CallError(c, "value fields are not available yet");
       fields.push_back(f);
     }
     const Bitmap cols = EvalGlobal(node);
@@ -1348,7 +1725,12 @@ class Executor {
             json += fmt::format("{}", r);
           }
         };
-        if (f->options.type == FieldType::kBool) {
+        if (f->bsi) {
+          const BsiShard* bs = f->bsi_shards.Find(ShardOf(ids[ci]));
+          const std::optional<int64_t> v =
+              bs ? bs->Value(OffsetInShard(ids[ci])) : std::nullopt;
+          json += v ? ValueJson(*f, f->bsi->ToRaw(*v)) : "null";
+        } else if (f->options.type == FieldType::kBool) {
           json += rows.empty() ? "null" : (rows[0] == 1 ? "true" : "false");
         } else if (f->options.type == FieldType::kMutex) {
           if (rows.empty()) {
