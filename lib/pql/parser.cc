@@ -153,8 +153,7 @@ class Parser {
     SkipSpace();
     while (pos_ < text_.size()) {
       if (!IsAlpha(At(pos_))) return Expected(pos_, "a call name");
-      FB_ASSIGN_OR_RETURN(Call call, ParseCall());
-      query.calls.push_back(std::move(call));
+      FB_RETURN_IF_ERROR(ParseCall(query.calls.emplace_back()));
       SkipSpace();
     }
     return query;
@@ -162,6 +161,8 @@ class Parser {
 
  private:
   enum class Kind { kGeneric, kPositionalField, kSetClear, kRange };
+  // Keys of one call's arguments (views into the text or literals).
+  using Keys = absl::flat_hash_set<std::string_view>;
 
   // The byte at i, or -1 past the end (so a NUL byte is never "the end").
   int At(size_t i) const {
@@ -221,7 +222,7 @@ class Parser {
     return fmt::format("byte 0x{:02x}", c);
   }
 
-  absl::Status Error(size_t at, std::string_view what) const {
+  [[gnu::noinline]] absl::Status Error(size_t at, std::string_view what) const {
     size_t line = 1, line_start = 0;
     for (size_t i = 0; i < at && i < text_.size(); ++i) {
       if (text_[i] == '\n') {
@@ -233,38 +234,49 @@ class Parser {
         fmt::format("parse: at offset {} (line {}, column {}): {}", at, line,
                     at - line_start + 1, what));
   }
-  absl::Status Expected(size_t at, std::string_view what) const {
+  [[gnu::noinline]] absl::Status Expected(size_t at,
+                                          std::string_view what) const {
     return Error(at, fmt::format("expected {}, found {}", what, Found(at)));
   }
 
-  absl::Status Enter(size_t at) {
+  [[gnu::noinline]] absl::Status Enter(size_t at) {
     if (++depth_ > kMaxNesting) {
       return Error(at, fmt::format("nesting deeper than {}", kMaxNesting));
     }
     return absl::OkStatus();
   }
 
+  // The functions on the recursion path (ParseCall, ParseArgs, ParseItem,
+  // ParseComparison, ParseValue, ParseList) fill their output in place and
+  // keep few locals: the nesting limit must fit the stack with sanitizers
+  // too. Everything with bigger frames is out of line ([[gnu::noinline]]).
+
   // call = NAME "(" ... ")", with pos_ at a letter.
-  absl::StatusOr<Call> ParseCall() {
+  absl::Status ParseCall(Call& call) {
     size_t at = pos_;
     size_t end = IdentEnd(at);
     std::string_view name = text_.substr(at, end - at);
     pos_ = SpaceEnd(end);
-    if (At(pos_) != '(') {
-      return Expected(pos_, fmt::format("'(' after '{}'", Snippet(name)));
-    }
+    if (At(pos_) != '(') return ErrorAfterName(pos_, "'(' after", name);
     std::string_view canonical = CanonicalCallName(name);
-    if (canonical.empty()) {
-      return Error(at, fmt::format("unknown call '{}'", Snippet(name)));
-    }
+    if (canonical.empty()) return ErrorUnknownCall(at, name);
     FB_RETURN_IF_ERROR(Enter(at));
     ++pos_;
-    Call call;
-    call.name = std::string(canonical);
+    call.name.assign(canonical);
     call.pos = at;
     FB_RETURN_IF_ERROR(ParseArgs(call));
     --depth_;
-    return call;
+    return absl::OkStatus();
+  }
+
+  [[gnu::noinline]] absl::Status ErrorAfterName(size_t at,
+                                                std::string_view what,
+                                                std::string_view name) const {
+    return Expected(at, fmt::format("{} '{}'", what, Snippet(name)));
+  }
+  [[gnu::noinline]] absl::Status ErrorUnknownCall(size_t at,
+                                                  std::string_view name) const {
+    return Error(at, fmt::format("unknown call '{}'", Snippet(name)));
   }
 
   // Everything after "(" up to and including ")".
@@ -277,7 +289,7 @@ class Parser {
     } else if (call.name == "Range") {
       kind = Kind::kRange;
     }
-    absl::flat_hash_set<std::string_view> keys;
+    Keys keys;
     SkipSpace();
     if (At(pos_) == ')') {
       ++pos_;
@@ -286,16 +298,17 @@ class Parser {
     bool col_positional = false;
     bool have_item = false;
     if (kind == Kind::kPositionalField) {
-      FB_ASSIGN_OR_RETURN(have_item, ParsePositionalField(call, keys));
+      FB_RETURN_IF_ERROR(ParsePositionalField(call, keys, have_item));
     } else if (kind == Kind::kSetClear) {
-      FB_ASSIGN_OR_RETURN(have_item, ParsePositionalColumn(call, keys));
+      FB_RETURN_IF_ERROR(ParsePositionalColumn(call, keys, have_item));
       col_positional = have_item;
     }
     int range_positionals = 0;
     for (;;) {
       if (!have_item) {
-        FB_ASSIGN_OR_RETURN(bool closed, ParseItem(call, kind, col_positional,
-                                                   range_positionals, keys));
+        bool closed = false;
+        FB_RETURN_IF_ERROR(ParseItem(call, kind, col_positional,
+                                     range_positionals, keys, closed));
         if (closed) return absl::OkStatus();
       }
       have_item = false;
@@ -316,8 +329,11 @@ class Parser {
     }
   }
 
-  absl::Status AddArg(Call& call, std::string_view key, Value value, size_t at,
-                      absl::flat_hash_set<std::string_view>& keys) const {
+  // Rejects a reserved key where FeatureBase does not allow it, and a
+  // duplicate key; records the key.
+  [[gnu::noinline]] absl::Status CheckKey(const Call& call,
+                                          std::string_view key, size_t at,
+                                          Keys& keys) const {
     if (!key.empty() && key[0] == '_' && !ReservedAllowed(call.name, key)) {
       return Error(at, fmt::format("reserved argument '{}' not allowed in {}",
                                    Snippet(key), call.name));
@@ -325,127 +341,159 @@ class Parser {
     if (!keys.insert(key).second) {
       return Error(at, fmt::format("duplicate argument '{}'", Snippet(key)));
     }
-    Arg arg;
-    arg.key = std::string(key);
-    arg.value = std::move(value);
+    return absl::OkStatus();
+  }
+
+  // Appends an argument whose key passed CheckKey; returns its value.
+  static Value& NewArg(Call& call, std::string_view key, size_t at) {
+    Arg& arg = call.args.emplace_back();
+    arg.key.assign(key);
     arg.pos = at;
-    call.args.push_back(std::move(arg));
+    return arg.value;
+  }
+
+  [[gnu::noinline]] absl::Status AddArg(Call& call, std::string_view key,
+                                        Value value, size_t at,
+                                        Keys& keys) const {
+    FB_RETURN_IF_ERROR(CheckKey(call, key, at, keys));
+    NewArg(call, key, at) = std::move(value);
     return absl::OkStatus();
   }
 
   // TopN(f, ...), TopN(field=f, ...): a field name followed by ',' or ')'.
-  absl::StatusOr<bool> ParsePositionalField(
-      Call& call, absl::flat_hash_set<std::string_view>& keys) {
+  [[gnu::noinline]] absl::Status ParsePositionalField(Call& call, Keys& keys,
+                                                      bool& found) {
+    found = false;
     size_t at = pos_;
-    if (!IsFieldStart(at)) return false;
+    if (!IsFieldStart(at)) return absl::OkStatus();
     size_t end = FieldEnd(at);
     size_t name_at = at;
     if (text_.substr(at, end - at) == "field") {
       size_t eq = SpaceEnd(end);
       if (At(eq) == '=' && At(eq + 1) != '=') {
         size_t v = SpaceEnd(eq + 1);
-        if (!IsFieldStart(v)) return false;
+        if (!IsFieldStart(v)) return absl::OkStatus();
         size_t v_end = FieldEnd(v);
         std::string_view word = text_.substr(v, v_end - v);
-        if (word == "null" || word == "true" || word == "false") return false;
+        if (word == "null" || word == "true" || word == "false") {
+          return absl::OkStatus();
+        }
         name_at = v;
         end = v_end;
       }
     }
     size_t next = SpaceEnd(end);
-    if (At(next) != ',' && At(next) != ')') return false;
+    if (At(next) != ',' && At(next) != ')') return absl::OkStatus();
     Value value;
     value.kind = Value::Kind::kString;
     value.s = std::string(text_.substr(name_at, end - name_at));
     value.pos = name_at;
     FB_RETURN_IF_ERROR(AddArg(call, "_field", std::move(value), at, keys));
     pos_ = end;
-    return true;
+    found = true;
+    return absl::OkStatus();
   }
 
   // Set(10, ...), Clear("key", ...): digits or a quoted string, then ','.
-  absl::StatusOr<bool> ParsePositionalColumn(
-      Call& call, absl::flat_hash_set<std::string_view>& keys) {
+  [[gnu::noinline]] absl::Status ParsePositionalColumn(Call& call, Keys& keys,
+                                                       bool& found) {
+    found = false;
     size_t at = pos_;
     int c = At(at);
     Value value;
     if (IsDigit(c)) {
       size_t end = at;
       while (IsDigit(At(end))) ++end;
-      if (At(SpaceEnd(end)) != ',') return false;
-      FB_ASSIGN_OR_RETURN(value, ParseNumberOrTimestamp());
+      if (At(SpaceEnd(end)) != ',') return absl::OkStatus();
+      FB_RETURN_IF_ERROR(ParseNumberOrTimestamp(value));
     } else if (c == '"' || c == '\'') {
-      size_t save = pos_;
-      FB_ASSIGN_OR_RETURN(std::string s, ParseQuoted());
+      FB_RETURN_IF_ERROR(ParseQuoted(value.s));
       if (At(SpaceEnd(pos_)) != ',') {
-        pos_ = save;
-        return false;
+        pos_ = at;  // not a column: the argument loop reports it
+        return absl::OkStatus();
       }
       value.kind = Value::Kind::kString;
-      value.s = std::move(s);
       value.pos = at;
     } else {
-      return false;
+      return absl::OkStatus();
     }
     FB_RETURN_IF_ERROR(AddArg(call, "_col", std::move(value), at, keys));
-    return true;
+    found = true;
+    return absl::OkStatus();
   }
 
-  // One child call or argument. Returns true when it also consumed the
+  // One child call or argument. Sets `closed` when it also consumed the
   // closing ")" (Set's positional timestamp must be last).
-  absl::StatusOr<bool> ParseItem(Call& call, Kind kind, bool col_positional,
-                                 int& range_positionals,
-                                 absl::flat_hash_set<std::string_view>& keys) {
+  absl::Status ParseItem(Call& call, Kind kind, bool col_positional,
+                         int& range_positionals, Keys& keys, bool& closed) {
     size_t at = pos_;
     int c = At(at);
     if (IsAlpha(c) && At(SpaceEnd(IdentEnd(at))) == '(') {
-      FB_ASSIGN_OR_RETURN(Call child, ParseCall());
-      call.children.push_back(std::move(child));
-      return false;
+      return ParseCall(call.children.emplace_back());
     }
     if (IsFieldStart(at)) {
       size_t end = FieldEnd(at);
       std::string_view key = text_.substr(at, end - at);
       size_t op_at = SpaceEnd(end);
       if (At(op_at) == '=' && At(op_at + 1) != '=') {
+        FB_RETURN_IF_ERROR(CheckKey(call, key, at, keys));
         pos_ = SpaceEnd(op_at + 1);
-        FB_ASSIGN_OR_RETURN(Value value, ParseValue(/*allow_list=*/true));
-        FB_RETURN_IF_ERROR(AddArg(call, key, std::move(value), at, keys));
-        return false;
+        return ParseValue(NewArg(call, key, at), /*allow_list=*/true);
       }
-      size_t op_len = 0;
-      Op op = MatchOp(op_at, op_len);
-      if (op_len == 0) {
-        return Expected(
-            op_at, fmt::format("'=' or a comparison after '{}'", Snippet(key)));
-      }
-      pos_ = SpaceEnd(op_at + op_len);
-      size_t value_at = pos_;
-      FB_ASSIGN_OR_RETURN(Value operand, ParseValue(/*allow_list=*/true));
-      auto cond = std::make_shared<Condition>();
-      cond->op = op;
-      if (op == Op::kBetweenLteLte) {
-        if (operand.kind != Value::Kind::kList || operand.list.size() != 2) {
-          return Error(value_at, "'><' needs a list of two values");
-        }
-        cond->value = std::move(operand.list[0]);
-        cond->value2 = std::move(operand.list[1]);
-      } else {
-        cond->value = std::move(operand);
-      }
-      Value value;
-      value.kind = Value::Kind::kCondition;
-      value.cond = std::move(cond);
-      value.pos = op_at;
-      FB_RETURN_IF_ERROR(AddArg(call, key, std::move(value), at, keys));
-      return false;
+      return ParseComparison(call, key, at, op_at, keys);
     }
     if (c == '$') return Error(at, "variables ($name) are not supported");
     if (!(IsDigit(c) || c == '-' || c == '.' || c == '"' || c == '\'')) {
       return Expected(at, "a call or an argument");
     }
-    // A lower bound, or a positional timestamp.
-    FB_ASSIGN_OR_RETURN(Value bound, ParseValue(/*allow_list=*/false));
+    return ParseBoundOrTimestamp(call, kind, col_positional, range_positionals,
+                                 keys, closed);
+  }
+
+  // key op value, with pos_ at the key and op_at at the operator.
+  absl::Status ParseComparison(Call& call, std::string_view key, size_t at,
+                               size_t op_at, Keys& keys) {
+    size_t op_len = 0;
+    Op op = MatchOp(op_at, op_len);
+    if (op_len == 0) {
+      return ErrorAfterName(op_at, "'=' or a comparison after", key);
+    }
+    FB_RETURN_IF_ERROR(CheckKey(call, key, at, keys));
+    pos_ = SpaceEnd(op_at + op_len);
+    size_t value_at = pos_;
+    Value& value = NewArg(call, key, at);
+    value.kind = Value::Kind::kCondition;
+    value.pos = op_at;
+    value.cond = std::make_shared<Condition>();
+    value.cond->op = op;
+    FB_RETURN_IF_ERROR(ParseValue(value.cond->value, /*allow_list=*/true));
+    if (op == Op::kBetweenLteLte) return SplitBetween(*value.cond, value_at);
+    return absl::OkStatus();
+  }
+
+  // f >< [lo, hi]: the parsed list becomes value and value2.
+  [[gnu::noinline]] absl::Status SplitBetween(Condition& cond,
+                                              size_t value_at) const {
+    if (cond.value.kind != Value::Kind::kList || cond.value.list.size() != 2) {
+      return Error(value_at, "'><' needs a list of two values");
+    }
+    Value list = std::move(cond.value);
+    cond.value = std::move(list.list[0]);
+    cond.value2 = std::move(list.list[1]);
+    return absl::OkStatus();
+  }
+
+  // An item starting like a number, timestamp or quoted string: the lower
+  // bound of a chained comparison, or a positional timestamp.
+  [[gnu::noinline]] absl::Status ParseBoundOrTimestamp(Call& call, Kind kind,
+                                                       bool col_positional,
+                                                       int& range_positionals,
+                                                       Keys& keys,
+                                                       bool& closed) {
+    size_t at = pos_;
+    int c = At(at);
+    Value bound;
+    FB_RETURN_IF_ERROR(ParseScalar(bound));
     size_t op_at = SpaceEnd(pos_);
     if (At(op_at) == '<') {
       if (!IsBound(bound)) {
@@ -474,13 +522,13 @@ class Parser {
       pos_ = op_at;
       if (At(pos_) != ')') return Expected(pos_, "')' after the timestamp");
       ++pos_;
-      return true;
+      closed = true;
+      return absl::OkStatus();
     }
     if (is_time && kind == Kind::kRange && range_positionals < 2 &&
         !call.args.empty()) {
       std::string_view key = range_positionals++ == 0 ? "from" : "to";
-      FB_RETURN_IF_ERROR(AddArg(call, key, std::move(bound), at, keys));
-      return false;
+      return AddArg(call, key, std::move(bound), at, keys);
     }
     return Expected(at, "a call or an argument");
   }
@@ -490,10 +538,10 @@ class Parser {
            v.kind == Value::Kind::kDecimal || v.kind == Value::Kind::kTimestamp;
   }
 
-  // lo <[=] key <[=] hi, with the lower bound parsed and pos at the first '<'.
-  absl::StatusOr<bool> ParseChained(
-      Call& call, Value lo, size_t at, size_t op_at,
-      absl::flat_hash_set<std::string_view>& keys) {
+  // lo <[=] key <[=] hi, with the lower bound parsed and op_at at the first
+  // '<'. Bounds are scalars, so this does not recurse.
+  [[gnu::noinline]] absl::Status ParseChained(Call& call, Value lo, size_t at,
+                                              size_t op_at, Keys& keys) {
     bool lo_inclusive = At(op_at + 1) == '=';
     pos_ = SpaceEnd(op_at + (lo_inclusive ? 2 : 1));
     size_t key_at = pos_;
@@ -518,24 +566,23 @@ class Parser {
     if (!(IsDigit(c) || c == '-' || c == '.' || c == '"' || c == '\'')) {
       return Expected(hi_at, "a number or timestamp as the upper bound");
     }
-    FB_ASSIGN_OR_RETURN(Value hi, ParseValue(/*allow_list=*/false));
+    Value hi;
+    FB_RETURN_IF_ERROR(ParseScalar(hi));
     if (!IsBound(hi)) {
       return Error(hi_at,
                    "expected a number or timestamp as the upper bound "
                    "of a range comparison");
     }
-    auto cond = std::make_shared<Condition>();
-    cond->op = lo_inclusive
-                   ? (hi_inclusive ? Op::kBetweenLteLte : Op::kBetweenLteLt)
-                   : (hi_inclusive ? Op::kBetweenLtLte : Op::kBetweenLtLt);
-    cond->value = std::move(lo);
-    cond->value2 = std::move(hi);
     Value value;
     value.kind = Value::Kind::kCondition;
-    value.cond = std::move(cond);
+    value.cond = std::make_shared<Condition>();
+    value.cond->op =
+        lo_inclusive ? (hi_inclusive ? Op::kBetweenLteLte : Op::kBetweenLteLt)
+                     : (hi_inclusive ? Op::kBetweenLtLte : Op::kBetweenLtLt);
+    value.cond->value = std::move(lo);
+    value.cond->value2 = std::move(hi);
     value.pos = at;
-    FB_RETURN_IF_ERROR(AddArg(call, key, std::move(value), at, keys));
-    return false;
+    return AddArg(call, key, std::move(value), at, keys);
   }
 
   // A comparison operator at i; len = 0 when there is none.
@@ -554,17 +601,50 @@ class Parser {
     return Op::kEq;
   }
 
-  absl::StatusOr<Value> ParseValue(bool allow_list) {
+  absl::Status ParseValue(Value& value, bool allow_list) {
     size_t at = pos_;
     int c = At(at);
-    Value value;
     value.pos = at;
     if (c == '[') {
       if (!allow_list) return Error(at, "nested lists are not supported");
-      return ParseList();
+      return ParseList(value);
     }
+    if (IsAlpha(c) && At(SpaceEnd(IdentEnd(at))) == '(') {
+      value.kind = Value::Kind::kCall;
+      value.call = std::make_shared<Call>();
+      return ParseCall(*value.call);
+    }
+    return ParseScalar(value);
+  }
+
+  absl::Status ParseList(Value& value) {
+    size_t at = pos_;
+    FB_RETURN_IF_ERROR(Enter(at));
+    value.kind = Value::Kind::kList;
+    pos_ = SpaceEnd(at + 1);
+    if (At(pos_) != ']') {
+      for (;;) {
+        FB_RETURN_IF_ERROR(
+            ParseValue(value.list.emplace_back(), /*allow_list=*/false));
+        SkipSpace();
+        if (At(pos_) == ']') break;
+        if (At(pos_) != ',') return Expected(pos_, "']' or ',' in a list");
+        pos_ = SpaceEnd(pos_ + 1);
+      }
+    }
+    ++pos_;
+    --depth_;
+    return absl::OkStatus();
+  }
+
+  // Any value but a list or a call: quoted string, number, timestamp,
+  // null/true/false or a bare word.
+  [[gnu::noinline]] absl::Status ParseScalar(Value& value) {
+    size_t at = pos_;
+    int c = At(at);
+    value.pos = at;
     if (c == '"' || c == '\'') {
-      FB_ASSIGN_OR_RETURN(value.s, ParseQuoted());
+      FB_RETURN_IF_ERROR(ParseQuoted(value.s));
       if (Shape(value.s, 0) == TimeShape::kRfc3339 &&
           ShapeEnd(value.s, 0) == value.s.size()) {
         // pql/ast.go turns a quoted RFC3339 string into a time.
@@ -573,18 +653,12 @@ class Parser {
       } else {
         value.kind = Value::Kind::kString;
       }
-      return value;
+      return absl::OkStatus();
     }
     if (c == '$') return Error(at, "variables ($name) are not supported");
     if (IsDigit(c) || c == '.' ||
         (c == '-' && (IsDigit(At(at + 1)) || At(at + 1) == '.'))) {
-      return ParseNumberOrTimestamp();
-    }
-    if (IsAlpha(c) && At(SpaceEnd(IdentEnd(at))) == '(') {
-      FB_ASSIGN_OR_RETURN(Call call, ParseCall());
-      value.kind = Value::Kind::kCall;
-      value.call = std::make_shared<Call>(std::move(call));
-      return value;
+      return ParseNumberOrTimestamp(value);
     }
     size_t end = BareEnd(at);
     if (end == at) return Expected(at, "a value");
@@ -599,36 +673,14 @@ class Parser {
       value.kind = Value::Kind::kString;
       value.s = std::string(word);
     }
-    return value;
-  }
-
-  absl::StatusOr<Value> ParseList() {
-    size_t at = pos_;
-    FB_RETURN_IF_ERROR(Enter(at));
-    Value value;
-    value.kind = Value::Kind::kList;
-    value.pos = at;
-    pos_ = SpaceEnd(at + 1);
-    if (At(pos_) != ']') {
-      for (;;) {
-        FB_ASSIGN_OR_RETURN(Value item, ParseValue(/*allow_list=*/false));
-        value.list.push_back(std::move(item));
-        SkipSpace();
-        if (At(pos_) == ']') break;
-        if (At(pos_) != ',') return Expected(pos_, "']' or ',' in a list");
-        pos_ = SpaceEnd(pos_ + 1);
-      }
-    }
-    ++pos_;
-    --depth_;
-    return value;
+    return absl::OkStatus();
   }
 
   // A quoted string at pos_ ('...' or "..."), escapes resolved.
-  absl::StatusOr<std::string> ParseQuoted() {
+  [[gnu::noinline]] absl::Status ParseQuoted(std::string& out) {
     size_t at = pos_;
     int quote = At(at);
-    std::string out;
+    out.clear();
     size_t i = at + 1;
     for (;;) {
       int c = At(i);
@@ -667,7 +719,7 @@ class Parser {
       i += 2;
     }
     pos_ = i + 1;
-    return out;
+    return absl::OkStatus();
   }
 
   // Matches the timestamp shapes of pql.peg at s[i]: timebasicfmt
@@ -740,9 +792,8 @@ class Parser {
   }
 
   // A number (integer or decimal) or an unquoted timestamp at pos_.
-  absl::StatusOr<Value> ParseNumberOrTimestamp() {
+  [[gnu::noinline]] absl::Status ParseNumberOrTimestamp(Value& value) {
     size_t at = pos_;
-    Value value;
     value.pos = at;
     if (IsDigit(At(at))) {
       size_t end = at;
@@ -754,7 +805,7 @@ class Parser {
         value.kind = Value::Kind::kTimestamp;
         value.s = std::string(s);
         pos_ = end;
-        return value;
+        return absl::OkStatus();
       }
     }
     size_t i = at;
@@ -804,7 +855,7 @@ class Parser {
       value.d.unscaled =
           negative ? static_cast<int64_t>(0 - mag) : static_cast<int64_t>(mag);
       value.d.scale = static_cast<int>(frac_digits);
-      return value;
+      return absl::OkStatus();
     }
     if (overflow || (negative && mag > kMinMagnitude)) {
       return Error(at, fmt::format("integer out of range: {}", Snippet(token)));
@@ -819,7 +870,7 @@ class Parser {
       value.kind = Value::Kind::kInt;
       value.i = static_cast<int64_t>(mag);
     }
-    return value;
+    return absl::OkStatus();
   }
 
   // Decimal literals with more fractional digits are rejected.

@@ -406,6 +406,17 @@ TEST(PqlParserTest, NestingUpToTheLimit) {
     ++depth;
   }
   EXPECT_EQ(depth, kMaxNesting);
+  EXPECT_TRUE(Equal(MustParse(Print(q)), q));
+  // Calls as values and lists of calls count the same way.
+  std::string values;
+  for (int i = 0; i < kMaxNesting; ++i) values += "Row(f=";
+  values += "1" + std::string(kMaxNesting, ')');
+  EXPECT_EQ(MustParse(values).calls.size(), 1u);
+  std::string lists;
+  for (int i = 0; i < kMaxNesting / 2; ++i) lists += "Row(f=[";
+  lists += "1";
+  for (int i = 0; i < kMaxNesting / 2; ++i) lists += "])";
+  EXPECT_EQ(MustParse(lists).calls.size(), 1u);
 }
 
 // ---------------------------------------------------------------- errors
