@@ -504,52 +504,38 @@ Roaring32 BsiShard::Between(int64_t lo, int64_t hi,
 }
 
 BsiSum BsiShard::Sum(const Roaring32* filter) const {
+  // Planes are subsets of exists, so |filter ∩ exists ∩ plane| is
+  // |filter ∩ plane|: nothing is materialized for the positives. Each plane
+  // streams from memory once through a fused AND-count (CRoaring's AVX2
+  // Harley-Seal on bitset pairs; containers absent from the filter are
+  // skipped by key) while the filter stays in cache. Negatives (filter ∩
+  // sign, materialized only when there are any) were counted as positives,
+  // so they are subtracted twice; their count right after re-reads the
+  // plane from cache. Measured alternatives (a key-major pass over all
+  // planes, software prefetch of the next container) were slower.
   BsiSum r;
-  // pos = filter ∩ exists − sign and neg = filter ∩ exists ∩ sign are the
-  // only materialized sets (<= 128 KiB each, cache resident); each plane
-  // then streams from memory once through a fused AND-count (CRoaring's
-  // AVX2 Harley-Seal on bitset pairs; containers absent from the filter
-  // are skipped by key), and the negative count right after re-reads it
-  // from cache. Measured alternatives (a key-major pass over all planes,
-  // software prefetch of the next container) were slower.
-  Roaring32 owned;
-  const Roaring32* pos = exists_.get();
-  if (filter != nullptr) {
-    owned = Roaring32::And(*filter, *exists_);
-    pos = &owned;
-  }
-  r.count = pos->Cardinality();
+  r.count = CountNotNull(filter);
   if (r.count == 0) return r;
-  Roaring32 neg;
-  const bool has_neg = Roaring32::Intersects(*pos, *sign_);
-  if (has_neg) {
-    neg = Roaring32::And(*pos, *sign_);
-    if (filter != nullptr) {
-      owned.AndNotInPlace(*sign_);
-      pos = &owned;
-    }
-  }
-  uint128 psum = 0, nsum = 0;
+  Roaring32 owned_neg;
+  const Roaring32* neg = nullptr;
   if (filter == nullptr) {
-    // Planes are subsets of exists: their cardinalities (kept per
-    // container) give the unfiltered sum without reading any bits, and the
-    // negatives are subtracted twice from that total.
-    for (int i = 0; i < depth(); ++i) {
-      psum += uint128(planes_[i]->Cardinality()) << i;
-      if (has_neg) {
-        nsum += uint128(Roaring32::AndCardinality(neg, *planes_[i])) << i;
-      }
-    }
-    r.sum = __int128(psum) - 2 * __int128(nsum);
-    return r;
+    if (!sign_->IsEmpty()) neg = sign_.get();
+  } else if (Roaring32::Intersects(*filter, *sign_)) {
+    owned_neg = Roaring32::And(*filter, *sign_);
+    neg = &owned_neg;
   }
+  uint128 all = 0, nsum = 0;
   for (int i = 0; i < depth(); ++i) {
-    psum += uint128(Roaring32::AndCardinality(*pos, *planes_[i])) << i;
-    if (has_neg) {
-      nsum += uint128(Roaring32::AndCardinality(neg, *planes_[i])) << i;
+    // Without a filter the per-container cardinalities answer directly.
+    const uint64_t ones = filter == nullptr
+                              ? planes_[i]->Cardinality()
+                              : Roaring32::AndCardinality(*filter, *planes_[i]);
+    all += uint128(ones) << i;
+    if (neg != nullptr) {
+      nsum += uint128(Roaring32::AndCardinality(*neg, *planes_[i])) << i;
     }
   }
-  r.sum = __int128(psum) - __int128(nsum);
+  r.sum = __int128(all) - 2 * __int128(nsum);
   return r;
 }
 
