@@ -53,6 +53,8 @@ class KeyCache {
   // cost is amortized; expired entries are never returned in between).
   void EndBatch();
 
+  // Lookups that hit / missed, cumulative since construction (Clear and
+  // EndBatch do not reset them; take differences for per-batch figures).
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }
   // Entries held, including expired ones not yet swept.
