@@ -290,6 +290,29 @@ BsiShard::Row Rewrite(const BsiShard::Row& old, const Roaring32& touched,
 BsiShard BsiShard::Apply(const BsiShard& base,
                          std::span<const std::pair<uint32_t, int64_t>> sets,
                          const Roaring32* clears) {
+  // Callers pass sorted unique offsets; anything else is normalized here
+  // (sorted, the last value of a repeated offset wins) rather than
+  // corrupting planes with two values' bits.
+  std::vector<std::pair<uint32_t, int64_t>> normalized;
+  for (size_t i = 1; i < sets.size(); ++i) {
+    if (sets[i - 1].first >= sets[i].first) {
+      normalized.assign(sets.begin(), sets.end());
+      std::stable_sort(
+          normalized.begin(), normalized.end(),
+          [](const auto& a, const auto& b) { return a.first < b.first; });
+      size_t out = 0;
+      for (size_t j = 0; j < normalized.size(); ++j) {
+        if (out > 0 && normalized[out - 1].first == normalized[j].first) {
+          normalized[out - 1] = normalized[j];
+        } else {
+          normalized[out++] = normalized[j];
+        }
+      }
+      normalized.resize(out);
+      sets = normalized;
+      break;
+    }
+  }
   std::vector<uint32_t> offsets;
   std::vector<uint32_t> negatives;
   std::array<std::vector<uint32_t>, kBsiMaxDepth> plane_adds;
@@ -297,7 +320,6 @@ BsiShard BsiShard::Apply(const BsiShard& base,
   int need = 0;
   for (const auto& [offset, stored] : sets) {
     assert(offset < kShardWidth);
-    assert(offsets.empty() || offsets.back() < offset);
     offsets.push_back(offset);
     if (stored < 0) negatives.push_back(offset);
     uint64_t m = Magnitude(stored);

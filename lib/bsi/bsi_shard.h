@@ -66,8 +66,10 @@ class BsiShard {
   BsiShard();
 
   // Returns `base` with `clears` removed and then `sets` written (a column in
-  // both ends up set). `sets` holds (offset, stored value) pairs sorted by
-  // offset with unique offsets; `clears` may be null. Works plane by plane:
+  // both ends up set). `sets` holds (offset, stored value) pairs, offsets
+  // < 2^20, best sorted by offset and unique (otherwise they are sorted
+  // here and the last value of a repeated offset wins); `clears` may be
+  // null. Works plane by plane:
   // every written or cleared column is removed from each existing row, then
   // the new bits are added in bulk, so no stale bit survives a rewrite. Rows
   // the write does not touch are shared with `base`; planes left empty at

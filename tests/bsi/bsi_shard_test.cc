@@ -275,6 +275,17 @@ TEST(BsiShardTest, ClearAndSetOfTheSameColumnSets) {
   EXPECT_EQ(s.Value(3), -9);
 }
 
+TEST(BsiShardTest, ApplyNormalizesUnsortedAndRepeatedOffsets) {
+  const std::pair<uint32_t, int64_t> v[] = {
+      {9, 5}, {3, -7}, {9, 1024}, {1, 0}, {3, 2}};
+  const BsiShard s = BsiShard::Apply(BsiShard(), v, nullptr);
+  EXPECT_EQ(s.Value(1), 0);
+  EXPECT_EQ(s.Value(3), 2);
+  EXPECT_EQ(s.Value(9), 1024);
+  EXPECT_EQ(s.depth(), 11);
+  EXPECT_TRUE(s.Sign().IsEmpty());
+}
+
 TEST(BsiShardTest, MinMaxCountTies) {
   const std::pair<uint32_t, int64_t> v[] = {{1, -4}, {2, 7}, {3, -4},
                                             {4, 7},  {5, 7}, {6, 0}};
