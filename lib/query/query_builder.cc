@@ -1,0 +1,294 @@
+// The builder makes exactly the trees lib/pql/parser.cc makes for the
+// canonical text (argument keys, positional "_field", child order), so a
+// builder call and its ToPql() text run identically.
+#include "featurebase/query_builder.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fmt/format.h"
+#include "lib/pql/ast.h"
+#include "lib/pql/printer.h"
+#include "lib/query/builder_access.h"
+#include "lib/query/executor.h"
+
+namespace featurebase {
+namespace pql {
+namespace {
+
+namespace ast = internal::pql;
+using internal::BuilderAccess;
+using AKind = ast::Value::Kind;
+
+// RFC3339 in UTC with the shortest exact fraction, e.g.
+// 2017-01-02T03:04:05Z or 2017-01-02T03:04:05.5Z.
+std::string Rfc3339Utc(absl::Time t) {
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  const absl::CivilSecond cs = absl::ToCivilSecond(t, utc);
+  std::string out =
+      fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", cs.year(), cs.month(),
+                  cs.day(), cs.hour(), cs.minute(), cs.second());
+  int64_t nanos = absl::ToInt64Nanoseconds(t - absl::FromCivil(cs, utc));
+  if (nanos > 0) {
+    std::string frac = fmt::format("{:09}", nanos);
+    while (frac.back() == '0') frac.pop_back();
+    out += '.';
+    out += frac;
+  }
+  out += 'Z';
+  return out;
+}
+
+ast::Value Lit(const Value& v) {
+  ast::Value out;
+  switch (v.kind()) {
+    case Value::Kind::kNull:
+      break;
+    case Value::Kind::kId:
+      if (v.id() > uint64_t(INT64_MAX)) {
+        out.kind = AKind::kUint;
+        out.u = v.id();
+      } else {
+        out.kind = AKind::kInt;
+        out.i = int64_t(v.id());
+      }
+      break;
+    case Value::Kind::kKey:
+      out.kind = AKind::kString;
+      out.s = v.key();
+      break;
+    case Value::Kind::kBool:
+      out.kind = AKind::kBool;
+      out.b = v.boolean();
+      break;
+    case Value::Kind::kInt:
+      out.kind = AKind::kInt;
+      out.i = v.integer();
+      break;
+    case Value::Kind::kDecimal:
+      out.kind = AKind::kDecimal;
+      out.d = ast::Decimal{v.unscaled(), v.scale()};
+      break;
+    case Value::Kind::kTimestamp:
+      out.kind = AKind::kTimestamp;
+      out.s = Rfc3339Utc(v.timestamp());
+      break;
+  }
+  return out;
+}
+
+ast::Value IntLit(uint64_t v) { return Lit(Value::Id(v)); }
+
+ast::Value StrLit(std::string s) {
+  ast::Value out;
+  out.kind = AKind::kString;
+  out.s = std::move(s);
+  return out;
+}
+
+ast::Value CallLit(const Call& c) {
+  ast::Value out;
+  out.kind = AKind::kCall;
+  out.call = std::make_shared<ast::Call>(BuilderAccess::Node(c));
+  return out;
+}
+
+void AddArg(ast::Call& c, std::string key, ast::Value v) {
+  ast::Arg a;
+  a.key = std::move(key);
+  a.value = std::move(v);
+  c.args.push_back(std::move(a));
+}
+
+void AddRange(ast::Call& c, const TimeRange& range) {
+  if (range.from) AddArg(c, "from", Lit(Value::Timestamp(*range.from)));
+  if (range.to) AddArg(c, "to", Lit(Value::Timestamp(*range.to)));
+}
+
+ast::Call Named(std::string name) {
+  ast::Call c;
+  c.name = std::move(name);
+  return c;
+}
+
+ast::Call WithField(std::string name, std::string field) {
+  ast::Call c = Named(std::move(name));
+  AddArg(c, "_field", StrLit(std::move(field)));
+  return c;
+}
+
+Call Nary(std::string name, const std::vector<Call>& rows) {
+  ast::Call c = Named(std::move(name));
+  for (const Call& r : rows) c.children.push_back(BuilderAccess::Node(r));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call Aggregate(std::string name, std::string field,
+               const std::optional<Call>& filter) {
+  ast::Call c = WithField(std::move(name), std::move(field));
+  if (filter) c.children.push_back(BuilderAccess::Node(*filter));
+  return BuilderAccess::Make(std::move(c));
+}
+
+ast::Op OpOf(const Condition& c) {
+  switch (c.op()) {
+    case Condition::Op::kEq:
+      return ast::Op::kEq;
+    case Condition::Op::kNeq:
+      return ast::Op::kNeq;
+    case Condition::Op::kLt:
+      return ast::Op::kLt;
+    case Condition::Op::kLte:
+      return ast::Op::kLte;
+    case Condition::Op::kGt:
+      return ast::Op::kGt;
+    case Condition::Op::kGte:
+      return ast::Op::kGte;
+    case Condition::Op::kBetween:
+      break;
+  }
+  switch (c.bounds()) {
+    case Bounds::kOpen:
+      return ast::Op::kBetweenLtLt;
+    case Bounds::kClosedOpen:
+      return ast::Op::kBetweenLteLt;
+    case Bounds::kOpenClosed:
+      return ast::Op::kBetweenLtLte;
+    case Bounds::kClosed:
+      break;
+  }
+  return ast::Op::kBetweenLteLte;
+}
+
+}  // namespace
+
+std::string Call::ToPql() const { return ast::Print(*node_); }
+const std::string& Call::name() const { return node_->name; }
+
+Call Row(std::string field, const RowRef& row, const TimeRange& range) {
+  ast::Call c = Named("Row");
+  AddArg(c, std::move(field), Lit(row.value()));
+  AddRange(c, range);
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call Row(const Condition& condition) {
+  auto cond = std::make_shared<ast::Condition>();
+  cond->op = OpOf(condition);
+  cond->value = Lit(condition.value());
+  if (condition.op() == Condition::Op::kBetween)
+    cond->value2 = Lit(condition.upper());
+  ast::Value v;
+  v.kind = AKind::kCondition;
+  v.cond = std::move(cond);
+  ast::Call c = Named("Row");
+  AddArg(c, condition.field(), std::move(v));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call Union(std::vector<Call> rows) { return Nary("Union", rows); }
+Call Intersect(std::vector<Call> rows) { return Nary("Intersect", rows); }
+Call Difference(std::vector<Call> rows) { return Nary("Difference", rows); }
+Call Xor(std::vector<Call> rows) { return Nary("Xor", rows); }
+Call Not(const Call& row) { return Nary("Not", {row}); }
+Call All() { return Nary("All", {}); }
+
+Call Shift(const Call& row, uint64_t by) {
+  ast::Call c = Named("Shift");
+  c.children.push_back(BuilderAccess::Node(row));
+  AddArg(c, "n", IntLit(by));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call Limit(const Call& row, std::optional<uint64_t> limit,
+           std::optional<uint64_t> offset) {
+  ast::Call c = Named("Limit");
+  c.children.push_back(BuilderAccess::Node(row));
+  if (limit) AddArg(c, "limit", IntLit(*limit));
+  if (offset) AddArg(c, "offset", IntLit(*offset));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call ConstRow(std::vector<uint64_t> columns) {
+  ast::Value list;
+  list.kind = AKind::kList;
+  for (uint64_t id : columns) list.list.push_back(IntLit(id));
+  ast::Call c = Named("ConstRow");
+  AddArg(c, "columns", std::move(list));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call ConstRow(std::vector<std::string> keys) {
+  ast::Value list;
+  list.kind = AKind::kList;
+  for (std::string& k : keys) list.list.push_back(StrLit(std::move(k)));
+  ast::Call c = Named("ConstRow");
+  AddArg(c, "columns", std::move(list));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call Count(const Call& row) { return Nary("Count", {row}); }
+
+Call TopN(std::string field, const TopNArgs& args) {
+  ast::Call c = WithField("TopN", std::move(field));
+  if (args.filter) c.children.push_back(BuilderAccess::Node(*args.filter));
+  if (args.n) AddArg(c, "n", IntLit(*args.n));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call Rows(std::string field, const RowsArgs& args) {
+  ast::Call c = WithField("Rows", std::move(field));
+  if (args.previous) AddArg(c, "previous", IntLit(*args.previous));
+  if (args.limit) AddArg(c, "limit", IntLit(*args.limit));
+  if (args.column) AddArg(c, "column", IntLit(*args.column));
+  AddRange(c, args.range);
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call Sum(std::string field, std::optional<Call> filter) {
+  return Aggregate("Sum", std::move(field), filter);
+}
+Call Min(std::string field, std::optional<Call> filter) {
+  return Aggregate("Min", std::move(field), filter);
+}
+Call Max(std::string field, std::optional<Call> filter) {
+  return Aggregate("Max", std::move(field), filter);
+}
+
+Call GroupBy(std::vector<Call> rows, const GroupByArgs& args) {
+  ast::Call c = Named("GroupBy");
+  for (const Call& r : rows) c.children.push_back(BuilderAccess::Node(r));
+  if (args.filter) AddArg(c, "filter", CallLit(*args.filter));
+  if (args.limit) AddArg(c, "limit", IntLit(*args.limit));
+  if (args.offset) AddArg(c, "offset", IntLit(*args.offset));
+  if (args.aggregate) AddArg(c, "aggregate", CallLit(*args.aggregate));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call Extract(const Call& filter, std::vector<Call> fields) {
+  ast::Call c = Named("Extract");
+  c.children.push_back(BuilderAccess::Node(filter));
+  for (const Call& f : fields) c.children.push_back(BuilderAccess::Node(f));
+  return BuilderAccess::Make(std::move(c));
+}
+
+}  // namespace pql
+
+StatusOr<QueryResponse> Query(Index& index, const pql::Call& call,
+                              const QueryOptions& options) {
+  return Query(index, std::vector<pql::Call>{call}, options);
+}
+
+StatusOr<QueryResponse> Query(Index& index, const std::vector<pql::Call>& calls,
+                              const QueryOptions& options) {
+  internal::pql::Query q;
+  q.calls.reserve(calls.size());
+  for (const pql::Call& c : calls)
+    q.calls.push_back(internal::BuilderAccess::Node(c));
+  return internal::Execute(index, q, options);
+}
+
+}  // namespace featurebase
