@@ -1,0 +1,334 @@
+// Side by side with DuckDB (the embedded analytics engine users would pick
+// instead): the same taxi-like records (bench/util/taxi.h, same generator
+// and seed) loaded into our index and into an in-memory DuckDB table in one
+// process, then each of the seven issue-7 queries timed on both engines,
+// interleaved, best of the iterations. Counters: ours_ms, duckdb_ms and
+// speedup = duckdb_ms / ours_ms. A benchmark fails (SkipWithError) when the
+// two engines disagree on the answer.
+//
+// Built only when scripts/peers has installed libduckdb.so (from the npm
+// package @duckdb/node-bindings-linux-x64, which ships no header: the few
+// C API declarations used here follow DuckDB's src/include/duckdb.h).
+// DuckDB runs with `SET threads TO 2`; ours with the default pool.
+//
+// Representation notes: decimals are BIGINT cents in DuckDB (what its
+// DECIMAL(18,2) stores internally), the timestamp BIGINT seconds, tags a
+// comma-joined VARCHAR (no query reads them).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bench/util/taxi.h"
+#include "featurebase/query.h"
+#include "featurebase/query_builder.h"
+
+// ---- DuckDB C API: the declarations this file needs.
+extern "C" {
+typedef uint64_t idx_t;
+typedef enum { DuckDBSuccess = 0, DuckDBError = 1 } duckdb_state;
+typedef struct _duckdb_database {
+  void* internal_ptr;
+} * duckdb_database;
+typedef struct _duckdb_connection {
+  void* internal_ptr;
+} * duckdb_connection;
+typedef struct _duckdb_appender {
+  void* internal_ptr;
+} * duckdb_appender;
+typedef struct {
+  idx_t deprecated_column_count;
+  idx_t deprecated_row_count;
+  idx_t deprecated_rows_changed;
+  void* deprecated_columns;
+  char* deprecated_error_message;
+  void* internal_data;
+} duckdb_result;
+
+duckdb_state duckdb_open(const char* path, duckdb_database* out_database);
+void duckdb_close(duckdb_database* database);
+duckdb_state duckdb_connect(duckdb_database database,
+                            duckdb_connection* out_connection);
+void duckdb_disconnect(duckdb_connection* connection);
+duckdb_state duckdb_query(duckdb_connection connection, const char* query,
+                          duckdb_result* out_result);
+void duckdb_destroy_result(duckdb_result* result);
+const char* duckdb_result_error(duckdb_result* result);
+idx_t duckdb_row_count(duckdb_result* result);
+idx_t duckdb_column_count(duckdb_result* result);
+char* duckdb_value_varchar(duckdb_result* result, idx_t col, idx_t row);
+void duckdb_free(void* ptr);
+duckdb_state duckdb_appender_create(duckdb_connection connection,
+                                    const char* schema, const char* table,
+                                    duckdb_appender* out_appender);
+const char* duckdb_appender_error(duckdb_appender appender);
+duckdb_state duckdb_appender_destroy(duckdb_appender* appender);
+duckdb_state duckdb_appender_end_row(duckdb_appender appender);
+duckdb_state duckdb_append_bool(duckdb_appender appender, bool value);
+duckdb_state duckdb_append_int64(duckdb_appender appender, int64_t value);
+duckdb_state duckdb_append_varchar(duckdb_appender appender, const char* val);
+}
+
+namespace featurebase {
+namespace {
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "duckdb_peer_bench: %s\n", what.c_str());
+  std::abort();
+}
+
+class DuckDb {
+ public:
+  DuckDb() {
+    if (duckdb_open(nullptr, &db_) != DuckDBSuccess) Die("duckdb_open");
+    if (duckdb_connect(db_, &con_) != DuckDBSuccess) Die("duckdb_connect");
+    Exec("SET threads TO 2");
+  }
+  ~DuckDb() {
+    duckdb_disconnect(&con_);
+    duckdb_close(&db_);
+  }
+
+  void Exec(const std::string& sql) { Rows(sql); }
+
+  // The result as rows of text cells (NULL as "NULL").
+  std::vector<std::vector<std::string>> Rows(const std::string& sql) {
+    duckdb_result r;
+    if (duckdb_query(con_, sql.c_str(), &r) != DuckDBSuccess) {
+      std::string err = duckdb_result_error(&r);
+      duckdb_destroy_result(&r);
+      Die(sql + ": " + err);
+    }
+    std::vector<std::vector<std::string>> out(duckdb_row_count(&r));
+    const idx_t cols = duckdb_column_count(&r);
+    for (idx_t row = 0; row < out.size(); ++row) {
+      for (idx_t col = 0; col < cols; ++col) {
+        char* v = duckdb_value_varchar(&r, col, row);
+        out[row].push_back(v == nullptr ? "NULL" : v);
+        duckdb_free(v);
+      }
+    }
+    duckdb_destroy_result(&r);
+    return out;
+  }
+
+  void Load(uint64_t records) {
+    Exec(
+        "CREATE TABLE trips (cab_type VARCHAR, vendor INTEGER, "
+        "passenger_count INTEGER, pickup_year INTEGER, pickup_month INTEGER, "
+        "dist_miles INTEGER, pickup_zone VARCHAR, tags VARCHAR, "
+        "trip_distance BIGINT, total_amount BIGINT, fare_cents BIGINT, "
+        "duration_s BIGINT, airport BOOLEAN, pickup_at BIGINT)");
+    duckdb_appender app;
+    if (duckdb_appender_create(con_, nullptr, "trips", &app) != DuckDBSuccess)
+      Die("duckdb_appender_create");
+    const bench::TaxiGenerator gen;
+    std::string tags;
+    bool ok = true;
+    for (uint64_t i = 0; i < records && ok; ++i) {
+      const bench::TaxiTrip t = gen(i);
+      tags.clear();
+      for (int k = 0; k < t.n_tags; ++k) {
+        if (k > 0) tags += ',';
+        tags += bench::TagName(t.tags[k]);
+      }
+      ok = duckdb_append_varchar(app, bench::kCabTypes[t.cab_type]) ==
+               DuckDBSuccess &&
+           duckdb_append_int64(app, t.vendor) == DuckDBSuccess &&
+           duckdb_append_int64(app, t.passenger_count) == DuckDBSuccess &&
+           duckdb_append_int64(app, t.pickup_year) == DuckDBSuccess &&
+           duckdb_append_int64(app, t.pickup_month) == DuckDBSuccess &&
+           duckdb_append_int64(app, t.dist_miles) == DuckDBSuccess &&
+           duckdb_append_varchar(app, bench::ZoneName(t.pickup_zone).c_str()) ==
+               DuckDBSuccess &&
+           duckdb_append_varchar(app, tags.c_str()) == DuckDBSuccess &&
+           duckdb_append_int64(app, t.trip_distance) == DuckDBSuccess &&
+           duckdb_append_int64(app, t.total_amount) == DuckDBSuccess &&
+           duckdb_append_int64(app, t.fare_cents) == DuckDBSuccess &&
+           duckdb_append_int64(app, t.duration_s) == DuckDBSuccess &&
+           duckdb_append_bool(app, t.airport) == DuckDBSuccess &&
+           duckdb_append_int64(app, t.pickup_at) == DuckDBSuccess &&
+           duckdb_appender_end_row(app) == DuckDBSuccess;
+    }
+    if (!ok) Die(std::string("append: ") + duckdb_appender_error(app));
+    if (duckdb_appender_destroy(&app) != DuckDBSuccess)
+      Die("duckdb_appender_destroy");
+  }
+
+ private:
+  duckdb_database db_ = nullptr;
+  duckdb_connection con_ = nullptr;
+};
+
+struct Engines {
+  std::unique_ptr<Index> ours;
+  DuckDb duck;
+};
+
+Engines& Both() {
+  static Engines* engines = [] {
+    auto* e = new Engines;
+    const uint64_t n = bench::TaxiRecords();
+    e->ours = bench::BuildTaxiIndex(n);
+    e->duck.Load(n);
+    return e;
+  }();
+  return *engines;
+}
+
+// ---- answers in one comparable form: sorted rows of text cells.
+
+// A JSON number at scale 2 ("1234.50") as cents.
+std::string Cents(std::string_view v) {
+  std::string digits;
+  for (char c : v) {
+    if (c != '.') digits += c;
+  }
+  return std::to_string(std::stoll(digits));
+}
+
+// The scalar, pair, or group rows in our result JSON: for each object the
+// values in order (rowKey/rowID/key/id, then count, then agg/value).
+std::vector<std::vector<std::string>> OurRows(std::string_view json,
+                                              bool decimal_value) {
+  std::vector<std::vector<std::string>> rows;
+  if (json.empty() || (json[0] != '[' && json[0] != '{')) {
+    return {{std::string(json)}};
+  }
+  std::vector<std::string> cur;
+  size_t i = 0;
+  auto read_value = [&](size_t at) {
+    size_t end = at;
+    if (json[at] == '"') {
+      end = json.find('"', at + 1);
+      return std::string(json.substr(at + 1, end - at - 1));
+    }
+    while (end < json.size() && json[end] != ',' && json[end] != '}' &&
+           json[end] != ']')
+      ++end;
+    return std::string(json.substr(at, end - at));
+  };
+  int depth = 0;  // of braces; strings are skipped whole
+  while (i < json.size()) {
+    if (json[i] == '"') {
+      const size_t end = json.find('"', i + 1);
+      const std::string_view key = json.substr(i + 1, end - i - 1);
+      i = end + 1;
+      if (i < json.size() && json[i] == ':') {
+        ++i;
+        if (key == "rowKey" || key == "rowID" || key == "key" || key == "id" ||
+            key == "count") {
+          cur.push_back(read_value(i));
+        } else if (key == "agg" || key == "value") {
+          std::string v = read_value(i);
+          cur.push_back(decimal_value ? Cents(v) : v);
+        }
+      }
+      continue;
+    }
+    if (json[i] == '{') ++depth;
+    if (json[i] == '}' && --depth == 0) {
+      rows.push_back(std::move(cur));
+      cur.clear();
+    }
+    ++i;
+  }
+  if (!cur.empty()) rows.push_back(std::move(cur));
+  return rows;
+}
+
+std::vector<std::vector<std::string>> Sorted(
+    std::vector<std::vector<std::string>> rows) {
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+std::string Show(const std::vector<std::vector<std::string>>& rows) {
+  std::string out;
+  for (const auto& r : rows) {
+    out += '(';
+    for (size_t i = 0; i < r.size(); ++i) out += (i ? "," : "") + r[i];
+    out += ')';
+    if (out.size() > 300) return out + "...";
+  }
+  return out;
+}
+
+void Compare(benchmark::State& state, int which) {
+  Engines& e = Both();
+  const bench::TaxiQuery& tq = bench::TaxiQueries()[which];
+  using Clock = std::chrono::steady_clock;
+  double best_ours = std::numeric_limits<double>::infinity();
+  double best_duck = best_ours;
+  std::string ours_json;
+  std::vector<std::vector<std::string>> duck_rows;
+  for (auto _ : state) {
+    auto t0 = Clock::now();
+    auto r = Query(*e.ours, tq.call);
+    auto t1 = Clock::now();
+    duck_rows = e.duck.Rows(tq.sql);
+    auto t2 = Clock::now();
+    if (!r.ok()) {
+      state.SkipWithError(std::string(r.status().message()).c_str());
+      return;
+    }
+    ours_json = r->results[0].json();
+    const double ours_s = std::chrono::duration<double>(t1 - t0).count();
+    best_ours = std::min(best_ours, ours_s);
+    best_duck =
+        std::min(best_duck, std::chrono::duration<double>(t2 - t1).count());
+    state.SetIterationTime(ours_s);
+  }
+  // Same answer? TopN keeps its order (ties are unlikely and would show);
+  // groups compare as sets.
+  const bool decimal = tq.call.name() == "Sum" || which == 5;
+  auto ours = OurRows(ours_json, decimal);
+  bool same;
+  if (tq.call.name() == "TopN") {
+    same = ours == duck_rows;
+  } else {
+    ours = Sorted(std::move(ours));
+    duck_rows = Sorted(std::move(duck_rows));
+    same = ours == duck_rows;
+  }
+  if (!same) {
+    state.SkipWithError(
+        ("answers differ: ours " + Show(ours) + " duckdb " + Show(duck_rows))
+            .c_str());
+    return;
+  }
+  state.counters["records"] = double(bench::TaxiRecords());
+  state.counters["ours_ms"] = best_ours * 1e3;
+  state.counters["duckdb_ms"] = best_duck * 1e3;
+  state.counters["speedup"] = best_duck / best_ours;
+}
+
+void BM_Peer_CountIntersect(benchmark::State& s) { Compare(s, 0); }
+void BM_Peer_CountRange(benchmark::State& s) { Compare(s, 1); }
+void BM_Peer_SumFiltered(benchmark::State& s) { Compare(s, 2); }
+void BM_Peer_TopN(benchmark::State& s) { Compare(s, 3); }
+void BM_Peer_GroupBy2(benchmark::State& s) { Compare(s, 4); }
+void BM_Peer_GroupBySum(benchmark::State& s) { Compare(s, 5); }
+void BM_Peer_GroupBy3(benchmark::State& s) { Compare(s, 6); }
+
+BENCHMARK(BM_Peer_CountIntersect)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Peer_CountRange)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Peer_SumFiltered)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Peer_TopN)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Peer_GroupBy2)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Peer_GroupBySum)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Peer_GroupBy3)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace featurebase
+
+BENCHMARK_MAIN();
