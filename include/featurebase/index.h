@@ -32,6 +32,7 @@ namespace internal {
 struct IndexState;
 class IndexImpl;
 class SnapshotAccess;
+class IndexWriter;
 }  // namespace internal
 
 struct IndexOptions {
@@ -219,6 +220,7 @@ class Index {
   StatusOr<uint64_t> ApplyTtl(absl::Time now);
 
  private:
+  friend class internal::IndexWriter;
   explicit Index(std::unique_ptr<internal::IndexImpl> impl);
   std::unique_ptr<internal::IndexImpl> impl_;
 };

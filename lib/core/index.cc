@@ -627,6 +627,21 @@ using internal::Roaring32;
 using internal::RowPtr;
 using internal::View;
 
+// ---------------------------------------------------------------- IndexWriter
+
+namespace internal {
+
+std::shared_ptr<const IndexState> IndexWriter::Current(const Index& index) {
+  return index.impl_->Current();
+}
+
+absl::StatusOr<uint64_t> IndexWriter::Commit(
+    Index& index, const std::function<absl::StatusOr<uint64_t>(Txn&)>& f) {
+  return index.impl_->Write<uint64_t>(f);
+}
+
+}  // namespace internal
+
 // ---------------------------------------------------------------- Index
 
 StatusOr<std::unique_ptr<Index>> Index::Create(std::string_view name,

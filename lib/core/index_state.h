@@ -89,6 +89,8 @@ struct IndexState {
   View exists;  // shard -> fragment whose row 0 lists existing records
   std::shared_ptr<KeyTranslator>
       column_keys;  // keyed indexes only; shared by versions
+  // The next id IdMode::kAutoGenerate hands out; only grows.
+  uint64_t next_auto_id = 0;
 
   const FieldState* FindField(std::string_view name) const {
     auto it = fields.find(name);
@@ -128,6 +130,18 @@ std::vector<uint64_t> CoarsestTimeViews(const FieldState& f);
 absl::StatusOr<std::vector<uint64_t>> ReadViews(const FieldState& f,
                                                 const TimeRange& range,
                                                 std::string_view op);
+
+class Txn;
+
+// Commits for in-library writers (the batch ingester).
+class IndexWriter {
+ public:
+  static std::shared_ptr<const IndexState> Current(const Index& index);
+  // Runs `f` on a transaction over the current version as one commit:
+  // published if `f` succeeds, discarded otherwise. Writers serialize.
+  static absl::StatusOr<uint64_t> Commit(
+      Index& index, const std::function<absl::StatusOr<uint64_t>(Txn&)>& f);
+};
 
 // The state behind a public Snapshot, for the query executor.
 class SnapshotAccess {

@@ -1,0 +1,145 @@
+// Batch: the main way data enters an index. Records accumulate in memory and
+// Flush() applies all of them as one atomic commit, with the semantics of
+// FeatureBase's ingest kit (shared reference: featurebase-model.md
+// section 5): within a batch the last value per record wins for mutex, bool
+// and value fields; nulls are ignored (nothing set, nothing cleared); set
+// fields accumulate.
+//
+// Thread-compatible: one thread fills and flushes a batch; the index may be
+// read concurrently (readers see the whole batch or none of it).
+#ifndef FEATUREBASE_BATCH_H_
+#define FEATUREBASE_BATCH_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "featurebase/index.h"
+#include "featurebase/status.h"
+#include "featurebase/value.h"
+
+namespace featurebase {
+
+namespace internal {
+class BatchImpl;
+}  // namespace internal
+
+// One field's input in a record: a single Value (an id or key for
+// set/mutex/time fields, a bool, an int, a decimal, a timestamp, or null),
+// or a list of ids or keys for a set field (an empty list marks the record
+// as having the field without any row, as FeatureBase does).
+using FieldInput =
+    std::variant<Value, std::vector<uint64_t>, std::vector<std::string>>;
+
+// A record to add. `id` is the record id (an integer, or a key on keyed
+// indexes); it stays empty in the auto-generate and offset id modes.
+struct Record {
+  std::variant<std::monostate, uint64_t, std::string> id;
+  // One input per batch field, in the batch's field order.
+  std::vector<FieldInput> values;
+  // The record's time for time fields (FeatureBase's RecordTime); time
+  // fields without a standard view need it.
+  std::optional<absl::Time> time;
+  // Offset mode: the stream position this record came from.
+  uint32_t stream_partition = 0;
+  uint64_t stream_offset = 0;
+};
+
+enum class IdMode {
+  // Records carry their id (or key on keyed indexes).
+  kExplicit,
+  // The batch allocates ids from the index's allocator: increasing, never
+  // reused within the index's lifetime (durable with the index, storage
+  // issue).
+  kAutoGenerate,
+  // Ids derived from (stream_partition, stream_offset) only:
+  // partition · 2^40 + offset, so re-reading the same offsets after a crash
+  // maps to the same records. Offsets must be < 2^40, partitions < 2^23.
+  kOffset,
+};
+
+struct BatchOptions {
+  // ---- behaviour
+  // Records per batch; Add reports the batch full at this size. Default 2^20.
+  size_t capacity = size_t{1} << 20;
+  // Add and Ready() report the batch ready once this long has passed since
+  // its first record (a stream source flushes a quiet partial batch).
+  // Default: never.
+  absl::Duration stale_after = absl::InfiniteDuration();
+  IdMode id_mode = IdMode::kExplicit;
+  // Batch fields that are packed bools rather than index fields: each
+  // becomes a row key named after the field in two keyed set fields,
+  // "bools-exists" (always) and "bools" (set when true, cleared when false),
+  // created on Create if missing (FeatureBase's PackBools).
+  std::vector<std::string> packed_bools;
+  // ---- performance
+  // Translations kept for this many batches (FeatureBase's cache-length).
+  uint64_t key_cache_batches = 64;
+};
+
+// What Flush did.
+struct FlushResult {
+  uint64_t accepted = 0;  // records applied
+  uint64_t rejected = 0;  // records rejected by Add since the last flush
+  uint64_t key_cache_hits = 0;
+  uint64_t key_cache_misses = 0;
+};
+
+class Batch {
+ public:
+  // A batch writing `fields` (index fields, or names in
+  // options.packed_bools) of `index`, which must outlive it. NotFound for an
+  // unknown field; InvalidArgument for a duplicate or a bad option.
+  static StatusOr<std::unique_ptr<Batch>> Create(
+      Index* index, std::vector<std::string> fields,
+      const BatchOptions& options = {});
+  ~Batch();
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+
+  // Adds a record after validating every value (kind for the field, range
+  // of value fields, key length, record id for the id mode).
+  // Returns true when the batch is now full or stale (flush it), false
+  // otherwise. On a bad record returns InvalidArgument or OutOfRange
+  // naming the record (its position in the batch and its id) and the field;
+  // the record is counted as rejected and the batch is unchanged.
+  // FailedPrecondition when the batch is already full.
+  StatusOr<bool> Add(const Record& record);
+
+  // Explicit clears of individual values (set/time fields: one row; value
+  // fields: the value) and record deletion, applied at Flush after the
+  // adds: DeleteFields removes the record's values in `fields` (FeatureBase's
+  // delete ingester, "fields" mode); DeleteRecord removes the whole record.
+  Status AddClear(const Record& record);
+  Status DeleteFields(std::variant<uint64_t, std::string> id,
+                      std::span<const std::string> fields);
+  Status DeleteRecord(std::variant<uint64_t, std::string> id);
+
+  // Records (adds, clears and deletes) waiting for Flush.
+  size_t size() const;
+  // Full, or stale_after has passed since the first pending record.
+  bool Ready() const;
+
+  // Translates keys in bulk, builds per-shard bitmaps in bulk and applies
+  // everything as one atomic commit. Leaves the batch empty. On error
+  // (which leaves the index unchanged) the pending records stay.
+  StatusOr<FlushResult> Flush();
+
+ private:
+  explicit Batch(std::unique_ptr<internal::BatchImpl> impl);
+  std::unique_ptr<internal::BatchImpl> impl_;
+};
+
+// FeatureBase's primary-key rendering: values joined with '|' (ids and
+// integers in decimal, keys as-is). InvalidArgument for a null value.
+StatusOr<std::string> JoinPrimaryKey(std::span<const Value> values);
+
+}  // namespace featurebase
+
+#endif  // FEATUREBASE_BATCH_H_

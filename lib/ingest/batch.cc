@@ -1,0 +1,875 @@
+// Batch ingest (include/featurebase/batch.h).
+//
+// Layout: records are stored column by column. Row fields keep a CSR list
+// of row references per record (an id, or an index into the field's
+// distinct keys of this batch); bool fields one byte; value fields the
+// stored value and a presence byte. Flush translates every distinct key once
+// (through a KeyCache), groups records by shard, and hands each (field,
+// view, shard) one bulk update (Fragment::AddBulk, BsiShard::Apply) inside a
+// single transaction, so readers see the whole batch or none of it.
+#include "featurebase/batch.h"
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "featurebase/key_cache.h"
+#include "featurebase/shard.h"
+#include "fmt/format.h"
+#include "lib/core/index_state.h"
+#include "lib/util/status_macros.h"
+#include "lib/util/status_util.h"
+
+namespace featurebase {
+namespace internal {
+namespace {
+
+constexpr uint64_t kKeyRef = uint64_t{1} << 63;  // ref = kKeyRef | key index
+constexpr uint64_t kExistOnly = kKeyRef - 1;  // an empty list: existence only
+constexpr int64_t kNoTime = INT64_MIN;
+
+std::string IdText(
+    const std::variant<std::monostate, uint64_t, std::string>& id) {
+  if (std::holds_alternative<uint64_t>(id))
+    return fmt::format("id {}", std::get<uint64_t>(id));
+  if (std::holds_alternative<std::string>(id)) {
+    const std::string& k = std::get<std::string>(id);
+    return fmt::format("key \"{}\"",
+                       k.size() > 64 ? k.substr(0, 64) + "..." : k);
+  }
+  return "no id";
+}
+
+}  // namespace
+
+class BatchImpl {
+ public:
+  struct Column {
+    enum class Kind { kRows, kBool, kValue, kPackedBool };
+    std::string name;
+    Kind kind = Kind::kRows;
+    FieldType type = FieldType::kSet;
+    bool keyed = false;
+    // kRows: refs of record r are refs[starts[r] .. starts[r + 1]).
+    std::vector<uint32_t> starts{0};
+    std::vector<uint64_t> refs;
+    absl::flat_hash_map<std::string, uint32_t> key_index;
+    std::vector<std::string> keys;
+    // kBool, kPackedBool: -1 null, 0 false, 1 true.
+    std::vector<int8_t> bools;
+    // kValue.
+    std::vector<int64_t> stored;
+    std::vector<uint8_t> present;
+    std::unique_ptr<KeyCache> cache;
+
+    uint64_t AddKey(std::string_view key) {
+      auto [it, fresh] =
+          key_index.try_emplace(std::string(key), uint32_t(keys.size()));
+      if (fresh) keys.emplace_back(key);
+      return kKeyRef | it->second;
+    }
+  };
+
+  BatchImpl(Index* index, BatchOptions options)
+      : index_(index), options_(std::move(options)) {}
+
+  absl::Status Init(std::vector<std::string> fields) {
+    auto state = IndexWriter::Current(*index_);
+    keyed_index_ = state->column_keys != nullptr;
+    if (options_.capacity == 0)
+      return absl::InvalidArgumentError("batch: capacity must be > 0");
+    if (options_.capacity > (size_t{1} << 31)) {
+      return absl::InvalidArgumentError("batch: capacity over 2^31 records");
+    }
+    if (keyed_index_ && options_.id_mode != IdMode::kExplicit) {
+      return absl::InvalidArgumentError(
+          "batch: a keyed index takes record keys; auto-generate and offset "
+          "ids need an index "
+          "without keys");
+    }
+    std::set<std::string> seen;
+    for (std::string& name : fields) {
+      if (!seen.insert(name).second) {
+        return absl::InvalidArgumentError(
+            fmt::format("batch: field \"{}\" listed twice", name));
+      }
+      Column col;
+      col.name = name;
+      const bool packed =
+          std::find(options_.packed_bools.begin(), options_.packed_bools.end(),
+                    name) != options_.packed_bools.end();
+      if (packed) {
+        col.kind = Column::Kind::kPackedBool;
+        col.type = FieldType::kBool;
+        has_packed_ = true;
+      } else {
+        const FieldState* f = state->FindField(name);
+        if (f == nullptr) return FieldNotFound("batch", name);
+        col.type = f->options.type;
+        col.keyed = f->row_keys != nullptr;
+        col.kind = f->bsi                         ? Column::Kind::kValue
+                   : col.type == FieldType::kBool ? Column::Kind::kBool
+                                                  : Column::Kind::kRows;
+        if (col.keyed)
+          col.cache = std::make_unique<KeyCache>(options_.key_cache_batches);
+        if (col.type == FieldType::kTime) any_time_ = true;
+      }
+      columns_.push_back(std::move(col));
+    }
+    if (has_packed_) {
+      for (const char* packed : {"bools", "bools-exists"}) {
+        if (state->FindField(packed) == nullptr) {
+          FieldOptions o = FieldOptions::Set();
+          o.keys = true;
+          FB_RETURN_IF_ERROR(index_->CreateField(packed, o));
+        } else if (!state->FindField(packed)->row_keys) {
+          return absl::InvalidArgumentError(fmt::format(
+              "batch: packed bools need \"{}\" to be a keyed set field",
+              packed));
+        }
+      }
+    }
+    if (keyed_index_)
+      column_cache_ = std::make_unique<KeyCache>(options_.key_cache_batches);
+    scratch_.resize(columns_.size());
+    return absl::OkStatus();
+  }
+
+  // ------------------------------------------------------------------ add
+
+  absl::StatusOr<bool> Add(const Record& r) {
+    if (n_ >= options_.capacity) {
+      return absl::FailedPreconditionError(fmt::format(
+          "batch: full at {} records; flush first", options_.capacity));
+    }
+    absl::Status st = Validate(r);
+    if (!st.ok()) {
+      ++rejected_;
+      return st;
+    }
+    Append(r);
+    if (n_ == 1) first_add_ = absl::Now();
+    return Ready();
+  }
+
+  bool Ready() const {
+    if (n_ >= options_.capacity) return true;
+    return n_ > 0 && options_.stale_after != absl::InfiniteDuration() &&
+           absl::Now() - first_add_ >= options_.stale_after;
+  }
+
+  size_t size() const { return n_ + clears_.size() + deletes_.size(); }
+
+  absl::Status AddClear(const Record& r) {
+    FB_RETURN_IF_ERROR(Validate(r));
+    clears_.push_back(r);
+    return absl::OkStatus();
+  }
+
+  absl::Status DeleteRecord(std::variant<uint64_t, std::string> id,
+                            std::vector<std::string> fields) {
+    Record r;
+    if (std::holds_alternative<uint64_t>(id)) {
+      r.id = std::get<uint64_t>(id);
+    } else {
+      r.id = std::get<std::string>(id);
+    }
+    FB_RETURN_IF_ERROR(ValidateId(r, size()));
+    auto state = IndexWriter::Current(*index_);
+    for (const std::string& f : fields) {
+      if (state->FindField(f) == nullptr)
+        return FieldNotFound("batch delete", f);
+    }
+    deletes_.push_back({std::move(r.id), std::move(fields)});
+    return absl::OkStatus();
+  }
+
+  // ------------------------------------------------------------------ flush
+
+  absl::StatusOr<FlushResult> Flush() {
+    FlushResult result;
+    result.rejected = rejected_;
+    auto state = IndexWriter::Current(*index_);
+    // Translate record keys and row keys in bulk, before the commit.
+    std::vector<uint64_t> ids;
+    if (keyed_index_) {
+      FB_ASSIGN_OR_RETURN(ids, TranslateColumnKeys(*state));
+    } else {
+      ids = ids_;
+    }
+    std::vector<std::vector<uint64_t>> key_ids(columns_.size());
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      Column& col = columns_[c];
+      if (col.kind == Column::Kind::kRows && col.keyed) {
+        FB_ASSIGN_OR_RETURN(
+            key_ids[c], TranslateRowKeys(*state->FindField(col.name), &col));
+      }
+    }
+    std::vector<uint64_t> packed_ids;  // row id of each packed bool name
+    if (has_packed_) {
+      std::vector<std::string_view> names;
+      for (const Column& col : columns_) {
+        if (col.kind == Column::Kind::kPackedBool) names.push_back(col.name);
+      }
+      packed_ids.resize(names.size());
+      for (const char* f : {"bools", "bools-exists"}) {
+        FB_RETURN_IF_ERROR(
+            state->FindField(f)->row_keys->CreateKeys(names, packed_ids));
+      }
+    }
+    auto committed =
+        IndexWriter::Commit(*index_, [&](Txn& txn) -> absl::StatusOr<uint64_t> {
+          if (options_.id_mode == IdMode::kAutoGenerate) {
+            const uint64_t base = txn.state().next_auto_id;
+            if (n_ > UINT64_MAX - base)
+              return absl::ResourceExhaustedError("batch: ids exhausted");
+            for (size_t i = 0; i < n_; ++i) ids[i] = base + i;
+            txn.mutable_state()->next_auto_id = base + n_;
+          }
+          ApplyAdds(txn, ids, key_ids, packed_ids);
+          FB_RETURN_IF_ERROR(ApplyClearsAndDeletes(txn));
+          return uint64_t(n_);
+        });
+    if (!committed.ok()) return committed.status();
+    result.accepted = *committed;
+    for (Column& col : columns_) {
+      if (col.cache) {
+        result.key_cache_hits += col.cache->hits();
+        result.key_cache_misses += col.cache->misses();
+        col.cache->EndBatch();
+      }
+    }
+    if (column_cache_) {
+      result.key_cache_hits += column_cache_->hits();
+      result.key_cache_misses += column_cache_->misses();
+      column_cache_->EndBatch();
+    }
+    Reset();
+    return result;
+  }
+
+ private:
+  struct Delete {
+    std::variant<std::monostate, uint64_t, std::string> id;
+    std::vector<std::string> fields;  // empty: the whole record
+  };
+  struct Scratch {
+    int64_t stored = 0;
+  };
+
+  absl::Status RecordError(size_t pos, const Record& r, std::string_view field,
+                           const absl::Status& why) const {
+    const std::string where =
+        field.empty() ? fmt::format("batch: record {} ({})", pos, IdText(r.id))
+                      : fmt::format("batch: record {} ({}): field \"{}\"", pos,
+                                    IdText(r.id), field);
+    return Annotate(why, where);
+  }
+
+  absl::Status ValidateId(const Record& r, size_t pos) const {
+    auto bad = [&](std::string_view why) {
+      return RecordError(pos, r, "",
+                         absl::InvalidArgumentError(std::string(why)));
+    };
+    switch (options_.id_mode) {
+      case IdMode::kExplicit:
+        if (keyed_index_) {
+          if (!std::holds_alternative<std::string>(r.id))
+            return bad("a keyed index needs a record key");
+          const std::string& k = std::get<std::string>(r.id);
+          if (k.empty()) return bad("empty record key");
+          if (k.size() > KeyTranslator::kMaxKeyBytes) {
+            return bad(
+                fmt::format("record key of {} bytes over the {}-byte limit",
+                            k.size(), KeyTranslator::kMaxKeyBytes));
+          }
+        } else if (!std::holds_alternative<uint64_t>(r.id)) {
+          return bad("needs an integer record id");
+        }
+        return absl::OkStatus();
+      case IdMode::kAutoGenerate:
+        if (!std::holds_alternative<std::monostate>(r.id))
+          return bad("ids are auto-generated");
+        return absl::OkStatus();
+      case IdMode::kOffset:
+        if (!std::holds_alternative<std::monostate>(r.id))
+          return bad("ids come from the offset");
+        if (r.stream_offset >= (uint64_t{1} << 40))
+          return bad("stream offset over 2^40");
+        if (r.stream_partition >= (uint32_t{1} << 23))
+          return bad("stream partition over 2^23");
+        return absl::OkStatus();
+    }
+    return absl::OkStatus();
+  }
+
+  // Checks every value of `r`; computes stored values into scratch_.
+  absl::Status Validate(const Record& r) {
+    const size_t pos = size();
+    FB_RETURN_IF_ERROR(ValidateId(r, pos));
+    if (r.values.size() != columns_.size()) {
+      return RecordError(
+          pos, r, "",
+          absl::InvalidArgumentError(fmt::format(
+              "{} values for {} fields", r.values.size(), columns_.size())));
+    }
+    auto state = IndexWriter::Current(*index_);
+    std::optional<absl::CivilSecond> civil;
+    if (r.time) {
+      auto c = ToCivil(*r.time);
+      if (!c.ok()) return RecordError(pos, r, "", c.status());
+      civil = *c;
+    }
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      const Column& col = columns_[i];
+      const FieldInput& in = r.values[i];
+      auto bad = [&](std::string_view why) {
+        return RecordError(pos, r, col.name,
+                           absl::InvalidArgumentError(std::string(why)));
+      };
+      if (std::holds_alternative<Value>(in) && std::get<Value>(in).is_null())
+        continue;
+      switch (col.kind) {
+        case Column::Kind::kPackedBool:
+        case Column::Kind::kBool:
+          if (!std::holds_alternative<Value>(in) ||
+              std::get<Value>(in).kind() != Value::Kind::kBool) {
+            return bad("takes true, false or null");
+          }
+          break;
+        case Column::Kind::kValue: {
+          if (!std::holds_alternative<Value>(in))
+            return bad("takes one value, not a list");
+          const FieldState* f = state->FindField(col.name);
+          auto raw = BsiRawValue(*f, std::get<Value>(in), "value");
+          if (!raw.ok()) return RecordError(pos, r, col.name, raw.status());
+          auto stored = f->bsi->ToStored(*raw);
+          if (!stored.ok())
+            return RecordError(pos, r, col.name, stored.status());
+          scratch_[i].stored = *stored;
+          break;
+        }
+        case Column::Kind::kRows: {
+          const bool multi =
+              col.type == FieldType::kSet || col.type == FieldType::kTime;
+          auto check_id = [&](uint64_t id) -> absl::Status {
+            if (col.keyed) return bad("is keyed: give row keys");
+            if (id > kMaxRowId)
+              return bad(
+                  fmt::format("row id {} over the maximum {}", id, kMaxRowId));
+            return absl::OkStatus();
+          };
+          auto check_key = [&](std::string_view k) -> absl::Status {
+            if (!col.keyed) return bad("is not keyed: give row ids");
+            if (k.size() > KeyTranslator::kMaxKeyBytes) {
+              return bad(fmt::format("key of {} bytes over the {}-byte limit",
+                                     k.size(), KeyTranslator::kMaxKeyBytes));
+            }
+            return absl::OkStatus();
+          };
+          if (std::holds_alternative<Value>(in)) {
+            const Value& v = std::get<Value>(in);
+            if (v.kind() == Value::Kind::kId) {
+              FB_RETURN_IF_ERROR(check_id(v.id()));
+            } else if (v.kind() == Value::Kind::kKey) {
+              FB_RETURN_IF_ERROR(check_key(v.key()));
+            } else {
+              return bad(fmt::format("takes a row {}, not {}",
+                                     col.keyed ? "key" : "id",
+                                     v.DebugString()));
+            }
+          } else if (!multi) {
+            return bad("takes one row, not a list");
+          } else if (std::holds_alternative<std::vector<uint64_t>>(in)) {
+            for (uint64_t id : std::get<std::vector<uint64_t>>(in))
+              FB_RETURN_IF_ERROR(check_id(id));
+          } else {
+            for (const std::string& k :
+                 std::get<std::vector<std::string>>(in)) {
+              if (k.empty()) return bad("empty key in a list");
+              FB_RETURN_IF_ERROR(check_key(k));
+            }
+          }
+          if (col.type == FieldType::kTime && !civil) {
+            const FieldState* f = state->FindField(col.name);
+            if (!f->has_standard_view())
+              return bad("has no standard view and needs a record time");
+          }
+          break;
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void Append(const Record& r) {
+    switch (options_.id_mode) {
+      case IdMode::kExplicit:
+        if (keyed_index_) {
+          col_keys_.push_back(std::get<std::string>(r.id));
+        } else {
+          ids_.push_back(std::get<uint64_t>(r.id));
+        }
+        break;
+      case IdMode::kAutoGenerate:
+        ids_.push_back(0);  // assigned at flush
+        break;
+      case IdMode::kOffset:
+        ids_.push_back((uint64_t{r.stream_partition} << 40) | r.stream_offset);
+        break;
+    }
+    if (any_time_)
+      times_.push_back(r.time ? absl::ToUnixSeconds(*r.time) : kNoTime);
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      Column& col = columns_[i];
+      const FieldInput& in = r.values[i];
+      const bool null =
+          std::holds_alternative<Value>(in) && std::get<Value>(in).is_null();
+      switch (col.kind) {
+        case Column::Kind::kPackedBool:
+        case Column::Kind::kBool:
+          col.bools.push_back(null                            ? -1
+                              : std::get<Value>(in).boolean() ? 1
+                                                              : 0);
+          break;
+        case Column::Kind::kValue:
+          col.stored.push_back(null ? 0 : scratch_[i].stored);
+          col.present.push_back(null ? 0 : 1);
+          break;
+        case Column::Kind::kRows:
+          if (!null) {
+            if (std::holds_alternative<Value>(in)) {
+              const Value& v = std::get<Value>(in);
+              col.refs.push_back(
+                  v.kind() == Value::Kind::kId ? v.id() : col.AddKey(v.key()));
+            } else if (std::holds_alternative<std::vector<uint64_t>>(in)) {
+              const auto& list = std::get<std::vector<uint64_t>>(in);
+              if (list.empty()) col.refs.push_back(kExistOnly);
+              col.refs.insert(col.refs.end(), list.begin(), list.end());
+            } else {
+              const auto& list = std::get<std::vector<std::string>>(in);
+              if (list.empty()) col.refs.push_back(kExistOnly);
+              for (const std::string& k : list)
+                col.refs.push_back(col.AddKey(k));
+            }
+          }
+          col.starts.push_back(uint32_t(col.refs.size()));
+          break;
+      }
+    }
+    ++n_;
+  }
+
+  absl::StatusOr<std::vector<uint64_t>> TranslateColumnKeys(
+      const IndexState& state) {
+    std::vector<uint64_t> ids(n_, 0);
+    std::vector<std::string_view> misses;
+    std::vector<size_t> miss_pos;
+    absl::flat_hash_map<std::string_view, size_t> first_miss;
+    for (size_t i = 0; i < n_; ++i) {
+      if (auto hit = column_cache_->Lookup(col_keys_[i])) {
+        ids[i] = *hit;
+        continue;
+      }
+      auto [it, fresh] = first_miss.try_emplace(col_keys_[i], misses.size());
+      if (fresh) misses.push_back(col_keys_[i]);
+      miss_pos.push_back(i);
+    }
+    std::vector<uint64_t> got(misses.size());
+    FB_RETURN_IF_ERROR(state.column_keys->CreateKeys(misses, got));
+    for (size_t m = 0; m < misses.size(); ++m)
+      column_cache_->Insert(misses[m], got[m]);
+    for (size_t i : miss_pos) ids[i] = got[first_miss[col_keys_[i]]];
+    return ids;
+  }
+
+  absl::StatusOr<std::vector<uint64_t>> TranslateRowKeys(const FieldState& f,
+                                                         Column* col) {
+    std::vector<uint64_t> ids(col->keys.size(), 0);
+    std::vector<std::string_view> misses;
+    std::vector<size_t> miss_pos;
+    for (size_t k = 0; k < col->keys.size(); ++k) {
+      if (auto hit = col->cache->Lookup(col->keys[k])) {
+        ids[k] = *hit;
+      } else {
+        misses.push_back(col->keys[k]);
+        miss_pos.push_back(k);
+      }
+    }
+    std::vector<uint64_t> got(misses.size());
+    FB_RETURN_IF_ERROR(f.row_keys->CreateKeys(misses, got));
+    for (size_t m = 0; m < misses.size(); ++m) {
+      col->cache->Insert(misses[m], got[m]);
+      ids[miss_pos[m]] = got[m];
+    }
+    return ids;
+  }
+
+  void ApplyAdds(Txn& txn, const std::vector<uint64_t>& ids,
+                 const std::vector<std::vector<uint64_t>>& key_ids,
+                 const std::vector<uint64_t>& packed_ids) {
+    if (n_ == 0) return;
+    const OwnerToken owner = txn.owner();
+    // Records grouped by shard, keeping their order inside a shard (the last
+    // write per record wins).
+    std::vector<uint32_t> order(n_);
+    std::iota(order.begin(), order.end(), 0);
+    if (!std::is_sorted(ids.begin(), ids.end())) {
+      std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+        return ShardOf(ids[a]) < ShardOf(ids[b]);
+      });
+    }
+    std::vector<std::pair<uint64_t, uint32_t>> pairs;
+    std::vector<uint32_t> offs;
+    std::map<uint64_t, std::vector<std::pair<uint64_t, uint32_t>>> time_pairs;
+    std::vector<std::pair<uint32_t, int64_t>> values;
+    std::vector<std::pair<uint32_t, uint32_t>>
+        bool_clears;  // (packed column, offset)
+    std::vector<uint64_t> views;
+    for (size_t a = 0; a < n_;) {
+      const uint64_t shard = ShardOf(ids[order[a]]);
+      size_t b = a;
+      while (b < n_ && ShardOf(ids[order[b]]) == shard) ++b;
+      if (txn.state().options.track_existence) {
+        offs.clear();
+        for (size_t k = a; k < b; ++k)
+          offs.push_back(OffsetInShard(ids[order[k]]));
+        std::sort(offs.begin(), offs.end());
+        txn.MutableExists(shard)->AddToRow(owner, 0,
+                                           Roaring32::FromValues(offs));
+      }
+      size_t packed_index = 0;
+      for (size_t c = 0; c < columns_.size(); ++c) {
+        Column& col = columns_[c];
+        if (col.kind == Column::Kind::kPackedBool) {
+          ApplyPackedBool(txn, col, packed_ids[packed_index++], shard, order, a,
+                          b, ids);
+          continue;
+        }
+        FieldState* f = txn.MutableField(col.name);
+        pairs.clear();
+        offs.clear();
+        time_pairs.clear();
+        values.clear();
+        for (size_t k = a; k < b; ++k) {
+          const uint32_t r = order[k];
+          const uint32_t off = OffsetInShard(ids[r]);
+          switch (col.kind) {
+            case Column::Kind::kBool:
+              if (col.bools[r] >= 0) {
+                pairs.emplace_back(uint64_t(col.bools[r]), off);
+                offs.push_back(off);
+              }
+              break;
+            case Column::Kind::kValue:
+              if (col.present[r]) values.emplace_back(off, col.stored[r]);
+              break;
+            default: {
+              const uint32_t from = col.starts[r], to = col.starts[r + 1];
+              if (from == to) break;
+              offs.push_back(off);
+              views.clear();
+              if (col.type == FieldType::kTime && times_[r] != kNoTime) {
+                views = ViewsForTime(
+                    f->options.time_quantum,
+                    absl::ToCivilSecond(absl::FromUnixSeconds(times_[r]),
+                                        absl::UTCTimeZone()));
+              }
+              for (uint32_t i = from; i < to; ++i) {
+                const uint64_t ref = col.refs[i];
+                if (ref == kExistOnly) continue;
+                const uint64_t row =
+                    (ref & kKeyRef) ? key_ids[c][ref & ~kKeyRef] : ref;
+                pairs.emplace_back(row, off);
+                for (uint64_t vk : views) time_pairs[vk].emplace_back(row, off);
+              }
+            }
+          }
+        }
+        if (col.kind == Column::Kind::kValue) {
+          if (values.empty()) continue;
+          // Last write per record wins: stable sort by offset, keep the last.
+          std::stable_sort(
+              values.begin(), values.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+          size_t w = 0;
+          int depth = 0;
+          for (size_t i = 0; i < values.size(); ++i) {
+            if (i + 1 < values.size() && values[i + 1].first == values[i].first)
+              continue;
+            values[w++] = values[i];
+            depth = std::max(depth, BsiDepthOf(values[i].second));
+          }
+          values.resize(w);
+          BsiShard* bs = f->bsi_shards.Mutate(owner, shard);
+          *bs = BsiShard::Apply(*bs, values, nullptr);
+          f->bsi->GrowBitDepth(depth);
+          continue;
+        }
+        if (!pairs.empty() && f->has_standard_view()) {
+          txn.MutableFragment(f, kStandardView, shard)->AddBulk(owner, pairs);
+        }
+        for (auto& [vk, tp] : time_pairs) {
+          txn.MutableFragment(f, vk, shard)->AddBulk(owner, std::move(tp));
+        }
+        if (!offs.empty() && f->tracks_existence()) {
+          std::sort(offs.begin(), offs.end());
+          txn.MutableFragment(f, kExistenceView, shard)
+              ->AddToRow(owner, 0, Roaring32::FromValues(offs));
+        }
+      }
+      a = b;
+    }
+  }
+
+  // FeatureBase's packed bools: row `row` (the source field's name) in
+  // "bools-exists" for every non-null value, in "bools" when true, and
+  // cleared from "bools" when false.
+  void ApplyPackedBool(Txn& txn, const Column& col, uint64_t row,
+                       uint64_t shard, const std::vector<uint32_t>& order,
+                       size_t a, size_t b, const std::vector<uint64_t>& ids) {
+    std::vector<uint32_t> exists, yes, no;
+    for (size_t k = a; k < b; ++k) {
+      const uint32_t r = order[k];
+      if (col.bools[r] < 0) continue;
+      const uint32_t off = OffsetInShard(ids[r]);
+      exists.push_back(off);
+      (col.bools[r] ? yes : no).push_back(off);
+    }
+    if (exists.empty()) return;
+    const OwnerToken owner = txn.owner();
+    FieldState* ex = txn.MutableField("bools-exists");
+    std::sort(exists.begin(), exists.end());
+    txn.MutableFragment(ex, kStandardView, shard)
+        ->AddToRow(owner, row, Roaring32::FromValues(exists));
+    txn.MutableFragment(ex, kExistenceView, shard)
+        ->AddToRow(owner, 0, Roaring32::FromValues(exists));
+    FieldState* bools = txn.MutableField("bools");
+    Fragment* frag = txn.MutableFragment(bools, kStandardView, shard);
+    // In record order, so the last value of a record wins.
+    for (size_t k = a; k < b; ++k) {
+      const uint32_t r = order[k];
+      if (col.bools[r] < 0) continue;
+      const uint32_t off = OffsetInShard(ids[r]);
+      if (col.bools[r]) {
+        frag->Add(owner, row, off);
+      } else {
+        frag->Remove(owner, row, off);
+      }
+    }
+    if (!yes.empty()) {
+      std::sort(yes.begin(), yes.end());
+      txn.MutableFragment(bools, kExistenceView, shard)
+          ->AddToRow(owner, 0, Roaring32::FromValues(yes));
+    }
+  }
+
+  // Column id of a clear/delete record: resolved without creating keys.
+  std::optional<uint64_t> ResolveId(
+      const IndexState& state,
+      const std::variant<std::monostate, uint64_t, std::string>& id) {
+    if (std::holds_alternative<uint64_t>(id)) return std::get<uint64_t>(id);
+    if (std::holds_alternative<std::string>(id) && state.column_keys) {
+      auto got = state.column_keys->FindKey(std::get<std::string>(id));
+      if (got.ok() && *got != 0) return *got;
+    }
+    return std::nullopt;
+  }
+
+  absl::Status ApplyClearsAndDeletes(Txn& txn) {
+    const OwnerToken owner = txn.owner();
+    for (const Record& r : clears_) {
+      const std::optional<uint64_t> col = ResolveId(txn.state(), r.id);
+      if (!col) continue;
+      const uint64_t shard = ShardOf(*col);
+      const uint32_t off = OffsetInShard(*col);
+      for (size_t c = 0; c < columns_.size(); ++c) {
+        const FieldInput& in = r.values[c];
+        if (std::holds_alternative<Value>(in) && std::get<Value>(in).is_null())
+          continue;
+        const Column& column = columns_[c];
+        if (column.kind == Column::Kind::kPackedBool) {
+          FieldState* bools = txn.MutableField("bools");
+          auto id = bools->row_keys->FindKey(column.name);
+          if (id.ok() && *id != 0) {
+            txn.MutableFragment(bools, kStandardView, shard)
+                ->Remove(owner, *id, off);
+          }
+          continue;
+        }
+        FieldState* f = txn.MutableField(column.name);
+        if (f->bsi) {
+          if (BsiShard* bs = f->bsi_shards.Mutate(owner, shard);
+              bs->Value(off)) {
+            const Roaring32 one =
+                Roaring32::FromValues(std::vector<uint32_t>{off});
+            *bs = BsiShard::Apply(*bs, {}, &one);
+          }
+          continue;
+        }
+        std::vector<Value> rows;
+        if (std::holds_alternative<Value>(in)) {
+          rows.push_back(std::get<Value>(in));
+        } else if (std::holds_alternative<std::vector<uint64_t>>(in)) {
+          for (uint64_t id : std::get<std::vector<uint64_t>>(in))
+            rows.push_back(Value::Id(id));
+        } else {
+          for (const auto& k : std::get<std::vector<std::string>>(in))
+            rows.push_back(Value::Key(k));
+        }
+        for (const Value& v : rows) {
+          FB_ASSIGN_OR_RETURN(std::optional<uint64_t> row,
+                              ResolveRow(*f, v, "batch clear"));
+          if (!row) continue;
+          bool removed = false;
+          std::vector<uint64_t> view_keys;
+          f->views.ForEach([&](uint64_t vk, const View&) {
+            if (vk != kExistenceView) view_keys.push_back(vk);
+            return true;
+          });
+          for (uint64_t vk : view_keys) {
+            if (f->FindFragment(vk, shard) == nullptr) continue;
+            removed |=
+                txn.MutableFragment(f, vk, shard)->Remove(owner, *row, off);
+          }
+          if (removed && f->mode() != Fragment::Mode::kMulti &&
+              f->tracks_existence()) {
+            txn.MutableFragment(f, kExistenceView, shard)
+                ->Remove(owner, 0, off);
+          }
+        }
+      }
+    }
+    for (const Delete& d : deletes_) {
+      const std::optional<uint64_t> col = ResolveId(txn.state(), d.id);
+      if (!col) continue;
+      const uint64_t shard = ShardOf(*col);
+      const Roaring32 one =
+          Roaring32::FromValues(std::vector<uint32_t>{OffsetInShard(*col)});
+      std::vector<std::string> names = d.fields;
+      if (names.empty()) {
+        for (const auto& [name, f] : txn.state().fields) names.push_back(name);
+        if (txn.state().exists.Find(shard) != nullptr) {
+          txn.MutableExists(shard)->RemoveColumns(owner, one);
+        }
+      }
+      for (const std::string& name : names) {
+        FieldState* f = txn.MutableField(name);
+        if (f->bsi) {
+          if (f->bsi_shards.Find(shard) != nullptr) {
+            BsiShard* bs = f->bsi_shards.Mutate(owner, shard);
+            *bs = BsiShard::Apply(*bs, {}, &one);
+          }
+          continue;
+        }
+        std::vector<uint64_t> view_keys;
+        f->views.ForEach([&](uint64_t vk, const View& v) {
+          if (v.Find(shard) != nullptr) view_keys.push_back(vk);
+          return true;
+        });
+        for (uint64_t vk : view_keys)
+          txn.MutableFragment(f, vk, shard)->RemoveColumns(owner, one);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void Reset() {
+    n_ = 0;
+    rejected_ = 0;
+    ids_.clear();
+    col_keys_.clear();
+    times_.clear();
+    clears_.clear();
+    deletes_.clear();
+    for (Column& col : columns_) {
+      col.starts.assign(1, 0);
+      col.refs.clear();
+      col.key_index.clear();
+      col.keys.clear();
+      col.bools.clear();
+      col.stored.clear();
+      col.present.clear();
+    }
+  }
+
+  Index* index_;
+  BatchOptions options_;
+  std::vector<Column> columns_;
+  bool keyed_index_ = false;
+  bool any_time_ = false;
+  bool has_packed_ = false;
+  size_t n_ = 0;
+  uint64_t rejected_ = 0;
+  absl::Time first_add_;
+  std::vector<uint64_t> ids_;
+  std::vector<std::string> col_keys_;
+  std::vector<int64_t> times_;
+  std::vector<Record> clears_;
+  std::vector<Delete> deletes_;
+  std::unique_ptr<KeyCache> column_cache_;
+  std::vector<Scratch> scratch_;
+};
+
+}  // namespace internal
+
+StatusOr<std::unique_ptr<Batch>> Batch::Create(Index* index,
+                                               std::vector<std::string> fields,
+                                               const BatchOptions& options) {
+  if (index == nullptr) return absl::InvalidArgumentError("batch: null index");
+  auto impl = std::make_unique<internal::BatchImpl>(index, options);
+  FB_RETURN_IF_ERROR(impl->Init(std::move(fields)));
+  return std::unique_ptr<Batch>(new Batch(std::move(impl)));
+}
+
+Batch::Batch(std::unique_ptr<internal::BatchImpl> impl)
+    : impl_(std::move(impl)) {}
+Batch::~Batch() = default;
+
+StatusOr<bool> Batch::Add(const Record& record) { return impl_->Add(record); }
+Status Batch::AddClear(const Record& record) { return impl_->AddClear(record); }
+Status Batch::DeleteFields(std::variant<uint64_t, std::string> id,
+                           std::span<const std::string> fields) {
+  if (fields.empty())
+    return absl::InvalidArgumentError("batch delete: no fields named");
+  return impl_->DeleteRecord(
+      std::move(id), std::vector<std::string>(fields.begin(), fields.end()));
+}
+Status Batch::DeleteRecord(std::variant<uint64_t, std::string> id) {
+  return impl_->DeleteRecord(std::move(id), {});
+}
+size_t Batch::size() const { return impl_->size(); }
+bool Batch::Ready() const { return impl_->Ready(); }
+StatusOr<FlushResult> Batch::Flush() { return impl_->Flush(); }
+
+StatusOr<std::string> JoinPrimaryKey(std::span<const Value> values) {
+  std::string out;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const Value& v = values[i];
+    if (i) out += '|';
+    switch (v.kind()) {
+      case Value::Kind::kNull:
+        return absl::InvalidArgumentError(
+            fmt::format("primary key: value {} is null", i));
+      case Value::Kind::kId:
+        out += fmt::format("{}", v.id());
+        break;
+      case Value::Kind::kKey:
+        out += v.key();
+        break;
+      case Value::Kind::kInt:
+        out += fmt::format("{}", v.integer());
+        break;
+      case Value::Kind::kBool:
+        out += v.boolean() ? "true" : "false";
+        break;
+      default:
+        out += v.DebugString();
+    }
+  }
+  return out;
+}
+
+}  // namespace featurebase

@@ -1,0 +1,320 @@
+// Batch against single writes: the same records applied through a Batch and
+// through Index::Set/Clear/Delete must give identical indexes.
+#include "featurebase/batch.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "featurebase/index.h"
+#include "featurebase/query.h"
+#include "featurebase/shard.h"
+#include "fmt/format.h"
+#include "tests/util/seed.h"
+
+namespace featurebase {
+namespace {
+
+using featurebase::testing::SeedTrace;
+using featurebase::testing::TestSeeds;
+
+const std::vector<std::string> kFields = {"s", "m", "zone", "b",   "t",
+                                          "v", "d", "ts",   "flag"};
+
+void MakeFields(Index* index) {
+  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
+  ASSERT_TRUE(index->CreateField("m", FieldOptions::Mutex()).ok());
+  FieldOptions zone = FieldOptions::Mutex();
+  zone.keys = true;
+  ASSERT_TRUE(index->CreateField("zone", zone).ok());
+  ASSERT_TRUE(index->CreateField("b", FieldOptions::Bool()).ok());
+  ASSERT_TRUE(
+      index->CreateField("t", FieldOptions::Time(*TimeQuantum::Parse("YMD")))
+          .ok());
+  FieldOptions v;
+  v.type = FieldType::kInt;
+  v.min = -500;
+  v.max = 500;
+  ASSERT_TRUE(index->CreateField("v", v).ok());
+  FieldOptions d;
+  d.type = FieldType::kDecimal;
+  d.scale = 2;
+  ASSERT_TRUE(index->CreateField("d", d).ok());
+  FieldOptions ts;
+  ts.type = FieldType::kTimestamp;
+  ASSERT_TRUE(index->CreateField("ts", ts).ok());
+  FieldOptions keyed_set = FieldOptions::Set();
+  keyed_set.keys = true;
+  ASSERT_TRUE(index->CreateField("bools", keyed_set).ok());
+  ASSERT_TRUE(index->CreateField("bools-exists", keyed_set).ok());
+}
+
+// A random record; `bad` makes one value invalid.
+Record RandomRecord(std::mt19937_64& rng, bool bad) {
+  Record r;
+  auto maybe_null = [&](Value v) { return rng() % 6 == 0 ? Value() : v; };
+  // s: an id, a list, an empty list or null.
+  switch (rng() % 4) {
+    case 0:
+      r.values.push_back(Value::Id(rng() % 5));
+      break;
+    case 1:
+      r.values.push_back(std::vector<uint64_t>{rng() % 5, rng() % 5});
+      break;
+    case 2:
+      r.values.push_back(std::vector<uint64_t>{});
+      break;
+    default:
+      r.values.push_back(Value());
+  }
+  r.values.push_back(maybe_null(Value::Id(rng() % 4)));
+  static const char* zones[] = {"midtown", "soho", "harlem"};
+  r.values.push_back(maybe_null(Value::Key(zones[rng() % 3])));
+  r.values.push_back(maybe_null(Value::Bool(rng() % 2)));
+  r.values.push_back(maybe_null(Value::Id(rng() % 3)));
+  r.values.push_back(maybe_null(Value::Int(int64_t(rng() % 1001) - 500)));
+  r.values.push_back(
+      maybe_null(Value::Decimal(int64_t(rng() % 100000) - 50000, 2)));
+  r.values.push_back(maybe_null(
+      Value::Timestamp(absl::FromUnixSeconds(1600000000 + rng() % 100000))));
+  r.values.push_back(maybe_null(Value::Bool(rng() % 2)));  // packed bool "flag"
+  if (rng() % 3)
+    r.time = absl::FromUnixSeconds(1500000000 + int64_t(rng() % 50000000));
+  if (bad) {
+    switch (rng() % 4) {
+      case 0:
+        r.values[5] = Value::Int(501);  // out of range
+        break;
+      case 1:
+        r.values[3] = Value::Id(1);  // a number for a bool field
+        break;
+      case 2:
+        r.values[2] = Value::Id(7);  // an id for a keyed field
+        break;
+      default:
+        r.values.pop_back();  // wrong arity
+    }
+  }
+  return r;
+}
+
+// Applies a record with single writes (the reference).
+void ApplySingly(Index* index, uint64_t col, const Record& r) {
+  for (size_t i = 0; i + 1 < kFields.size(); ++i) {
+    const FieldInput& in = r.values[i];
+    if (std::holds_alternative<std::vector<uint64_t>>(in)) {
+      const auto& list = std::get<std::vector<uint64_t>>(in);
+      if (list.empty()) {
+        // An empty list marks the field present without rows; a cleared set
+        // bit keeps field existence (FeatureBase), so set and clear an
+        // otherwise unused row.
+        ASSERT_TRUE(index->Set(col, kFields[i], Value::Id(999)).ok());
+        ASSERT_TRUE(index->Clear(col, kFields[i], Value::Id(999)).ok());
+      }
+      for (uint64_t id : list)
+        ASSERT_TRUE(index->Set(col, kFields[i], Value::Id(id)).ok());
+      continue;
+    }
+    const Value& v = std::get<Value>(in);
+    if (v.is_null()) continue;
+    std::optional<absl::Time> ts;
+    if (kFields[i] == "t") ts = r.time;
+    auto st = index->Set(col, kFields[i], v, ts);
+    ASSERT_TRUE(st.ok()) << st.status();
+  }
+  const Value& flag = std::get<Value>(r.values.back());
+  if (!flag.is_null()) {
+    ASSERT_TRUE(index->Set(col, "bools-exists", Value::Key("flag")).ok());
+    if (flag.boolean()) {
+      ASSERT_TRUE(index->Set(col, "bools", Value::Key("flag")).ok());
+    } else {
+      ASSERT_TRUE(index->Clear(col, "bools", Value::Key("flag")).ok());
+    }
+  }
+}
+
+std::string Dump(Index& index) {
+  std::string pql = "Extract(All()";
+  for (const char* f :
+       {"s", "m", "zone", "b", "t", "v", "d", "ts", "bools", "bools-exists"}) {
+    pql += fmt::format(", Rows({})", f);
+  }
+  pql +=
+      ") Rows(t, from=2017-01-01T00:00, to=2017-06-01T00:00) Count(Row(s != "
+      "null))";
+  pql +=
+      " Count(Row(b != null)) Count(Row(zone != null)) Sum(field=d) "
+      "Min(field=v) Max(field=ts)";
+  for (int r = 0; r < 3; ++r) {
+    pql += fmt::format(" Row(t={}, from=2017-03-01T00:00, to=2018-01-01T00:00)",
+                       r);
+  }
+  auto got = Query(index, pql);
+  EXPECT_TRUE(got.ok()) << got.status();
+  return got.ok() ? got->ToJson() : "";
+}
+
+TEST(BatchTest, MatchesSingleWritesInEveryIdMode) {
+  for (uint64_t seed : TestSeeds(3)) {
+    for (IdMode mode :
+         {IdMode::kExplicit, IdMode::kAutoGenerate, IdMode::kOffset}) {
+      SCOPED_TRACE(SeedTrace(seed) + " mode " + std::to_string(int(mode)));
+      std::mt19937_64 rng(seed);
+      auto batched = *Index::Create("i");
+      auto single = *Index::Create("i");
+      MakeFields(batched.get());
+      MakeFields(single.get());
+      BatchOptions o;
+      o.id_mode = mode;
+      o.capacity = 300;
+      o.packed_bools = {"flag"};
+      auto batch = Batch::Create(batched.get(), kFields, o);
+      ASSERT_TRUE(batch.ok()) << batch.status();
+      uint64_t next_auto = 0;
+      for (int round = 0; round < 4; ++round) {
+        std::vector<std::pair<uint64_t, Record>> good;
+        uint64_t rejected = 0;
+        for (int i = 0; i < 250; ++i) {
+          const bool bad = rng() % 10 == 0;
+          Record r = RandomRecord(rng, bad);
+          uint64_t col = 0;
+          if (mode == IdMode::kExplicit) {
+            // Duplicates within the batch: the last value wins.
+            col = ShardStart(rng() % 3) + rng() % 60;
+            r.id = col;
+          } else if (mode == IdMode::kOffset) {
+            r.stream_partition = uint32_t(rng() % 2);
+            r.stream_offset = rng() % 100;
+            col = (uint64_t{r.stream_partition} << 40) | r.stream_offset;
+          }
+          auto added = (*batch)->Add(r);
+          if (bad) {
+            ASSERT_FALSE(added.ok()) << "record " << i << " should be rejected";
+            ASSERT_NE(added.status().message().find("batch: record"),
+                      std::string::npos)
+                << added.status();
+            ++rejected;
+            continue;
+          }
+          ASSERT_TRUE(added.ok()) << added.status();
+          if (mode == IdMode::kAutoGenerate) col = next_auto++;
+          good.emplace_back(col, r);
+        }
+        // Clears and deletes, applied after the adds in both indexes.
+        std::vector<uint64_t> deleted;
+        if (mode == IdMode::kExplicit && !good.empty()) {
+          Record clear;
+          const uint64_t col = good[rng() % good.size()].first;
+          clear.id = col;
+          clear.values.assign(kFields.size(), Value());
+          clear.values[0] = Value::Id(rng() % 5);
+          clear.values[1] = Value::Id(rng() % 4);
+          clear.values[5] = Value::Int(0);
+          ASSERT_TRUE((*batch)->AddClear(clear).ok());
+          const uint64_t del = good[rng() % good.size()].first;
+          ASSERT_TRUE((*batch)->DeleteRecord(del).ok());
+          for (const auto& [c, r] : good) ApplySingly(single.get(), c, r);
+          ASSERT_TRUE(
+              single->Clear(col, "s", std::get<Value>(clear.values[0])).ok());
+          ASSERT_TRUE(
+              single->Clear(col, "m", std::get<Value>(clear.values[1])).ok());
+          ASSERT_TRUE(single->Clear(col, "v", Value::Int(0)).ok());
+          ASSERT_TRUE(single->Delete(Bitmap::Of({del})).ok());
+        } else {
+          for (const auto& [c, r] : good) ApplySingly(single.get(), c, r);
+        }
+        auto flushed = (*batch)->Flush();
+        ASSERT_TRUE(flushed.ok()) << flushed.status();
+        EXPECT_EQ(flushed->accepted, good.size());
+        EXPECT_EQ(flushed->rejected, rejected);
+        const std::string got = Dump(*batched), want = Dump(*single);
+        if (got != want) {
+          size_t at = 0;
+          while (at < got.size() && at < want.size() && got[at] == want[at])
+            ++at;
+          const size_t from = at > 300 ? at - 300 : 0;
+          FAIL() << "round " << round << ": dumps differ at byte " << at
+                 << "\nbatch:  ..." << got.substr(from, 400) << "\nsingle: ..."
+                 << want.substr(from, 400);
+        }
+      }
+    }
+  }
+}
+
+TEST(BatchTest, FlushIsOneAtomicCommit) {
+  auto index = *Index::Create("i");
+  ASSERT_TRUE(index->CreateField("m", FieldOptions::Mutex()).ok());
+  auto batch =
+      *Batch::Create(index.get(), {"m"}, BatchOptions{.capacity = 10000});
+  for (uint64_t c = 0; c < 5000; ++c) {
+    ASSERT_TRUE(
+        batch->Add(Record{.id = c * 997, .values = {Value::Id(c % 7)}}).ok());
+  }
+  const uint64_t before = index->GetSnapshot()->version();
+  ASSERT_TRUE(batch->Flush().ok());
+  EXPECT_EQ(index->GetSnapshot()->version(), before + 1);
+  EXPECT_EQ(index->GetSnapshot()->All()->Cardinality(), 5000u);
+}
+
+TEST(BatchTest, FullAndStaleAndBadOptions) {
+  auto index = *Index::Create("i");
+  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
+  auto batch = *Batch::Create(index.get(), {"s"}, BatchOptions{.capacity = 2});
+  EXPECT_FALSE(
+      *batch->Add(Record{.id = uint64_t{1}, .values = {Value::Id(1)}}));
+  EXPECT_TRUE(*batch->Add(Record{.id = uint64_t{2}, .values = {Value::Id(1)}}));
+  EXPECT_EQ(batch->Add(Record{.id = uint64_t{3}, .values = {Value::Id(1)}})
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(batch->Flush().ok());
+  auto stale = *Batch::Create(
+      index.get(), {"s"}, BatchOptions{.stale_after = absl::ZeroDuration()});
+  EXPECT_TRUE(*stale->Add(Record{.id = uint64_t{1}, .values = {Value::Id(1)}}));
+  EXPECT_EQ(Batch::Create(index.get(), {"nope"}).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(Batch::Create(index.get(), {"s", "s"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto keyed = *Index::Create("k", IndexOptions{.keys = true});
+  EXPECT_EQ(Batch::Create(keyed.get(), {},
+                          BatchOptions{.id_mode = IdMode::kAutoGenerate})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  auto bad =
+      batch->Add(Record{.id = uint64_t{9}, .values = {Value::Bool(true)}});
+  EXPECT_EQ(
+      bad.status().message(),
+      "batch: record 0 (id 9): field \"s\": takes a row id, not bool true");
+}
+
+TEST(BatchTest, KeyedIndexTranslatesRecordKeysWithTheCache) {
+  auto index = *Index::Create("k", IndexOptions{.keys = true});
+  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
+  auto batch = *Batch::Create(index.get(), {"s"});
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_TRUE(batch
+                      ->Add(Record{.id = fmt::format("user-{}", i),
+                                   .values = {Value::Id(1)}})
+                      .ok());
+    }
+    auto r = batch->Flush();
+    ASSERT_TRUE(r.ok());
+    // The second round finds every key in the cache.
+    EXPECT_EQ(r->key_cache_hits, round == 0 ? 0u : 100u);
+  }
+  EXPECT_EQ(index->GetSnapshot()->All()->Cardinality(), 100u);
+  EXPECT_EQ(*JoinPrimaryKey(std::vector<Value>{Value::Key("a"), Value::Int(-3),
+                                               Value::Id(7)}),
+            "a|-3|7");
+  EXPECT_FALSE(
+      JoinPrimaryKey(std::vector<Value>{Value::Key("a"), Value()}).ok());
+}
+
+}  // namespace
+}  // namespace featurebase
