@@ -17,6 +17,14 @@
 //   scalar    = null | true | false | number | timestamp | quoted-string
 //             | call | bare-word
 //
+// As in FeatureBase: a duplicate key is an error; a key starting with '_' is
+// accepted only where pql/ast.go's call prototypes list it (_field on TopN,
+// TopK, Percentile, Rows, Min, Max, Sum, MinRow, MaxRow, InnerUnionRows, Sort;
+// _col on Set, Clear, SetBit; _timestamp on Set); lists hold scalars and
+// calls, not lists; `f >< [lo, hi]` means lo <= f <= hi; chained comparisons
+// only use < and <=; Set/Clear without a positional column fall back to the
+// generic form (Set(f=1, _col=3)); call names are case-insensitive.
+//
 // Deliberate differences from FeatureBase:
 //   - unknown call names are an error (FeatureBase accepts any name and fails
 //     later in CheckCallInfo); Apply (ivy programs) is not supported;
@@ -824,9 +832,13 @@ class Parser {
     }
     if ((int_digits == 0 && frac_digits == 0) || BareCharLen(i) != 0 ||
         At(i) == '.') {
+      // Report the whole word, up to the next separator.
       size_t end = i;
-      while (BareCharLen(end) != 0 || At(end) == '.')
-        end += BareCharLen(end) ? BareCharLen(end) : 1;
+      for (;;) {
+        size_t n = At(end) == '.' ? 1 : BareCharLen(end);
+        if (n == 0) break;
+        end += n;
+      }
       return Error(at, fmt::format("invalid number or timestamp: {}",
                                    Snippet(text_.substr(at, end - at))));
     }
