@@ -121,6 +121,9 @@ class Batch {
                       std::span<const std::string> fields);
   Status DeleteRecord(std::variant<uint64_t, std::string> id);
 
+  // Heap bytes held by the pending records (buffer capacities included).
+  size_t MemoryBytes() const;
+
   // Records (adds, clears and deletes) waiting for Flush.
   size_t size() const;
   // Full, or stale_after has passed since the first pending record.

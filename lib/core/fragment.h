@@ -69,7 +69,7 @@ class Fragment {
   // each touched row is copied and updated once. O(n log n + rows touched).
   // Returns the number of bits that changed.
   uint64_t AddBulk(OwnerToken owner,
-                   std::vector<std::pair<uint64_t, uint32_t>> bits);
+                   const std::vector<std::pair<uint64_t, uint32_t>>& bits);
   // Removes the columns in `cols` from every row.
   bool RemoveColumns(OwnerToken owner, const Roaring32& cols);
 

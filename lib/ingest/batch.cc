@@ -65,10 +65,14 @@ class BatchImpl {
     std::unique_ptr<KeyCache> cache;
 
     uint64_t AddKey(std::string_view key) {
-      auto [it, fresh] =
-          key_index.try_emplace(std::string(key), uint32_t(keys.size()));
-      if (fresh) keys.emplace_back(key);
-      return kKeyRef | it->second;
+      if (auto it = key_index.find(absl::string_view(key.data(), key.size()));
+          it != key_index.end()) {
+        return kKeyRef | it->second;
+      }
+      const uint32_t k = uint32_t(keys.size());
+      key_index.emplace(std::string(key), k);
+      keys.emplace_back(key);
+      return kKeyRef | k;
     }
   };
 
@@ -161,6 +165,21 @@ class BatchImpl {
   }
 
   size_t size() const { return n_ + clears_.size() + deletes_.size(); }
+
+  size_t MemoryBytes() const {
+    size_t n = ids_.capacity() * 8 + times_.capacity() * 8 +
+               col_keys_.capacity() * sizeof(std::string);
+    for (const std::string& k : col_keys_) {
+      if (k.capacity() > 15) n += k.capacity() + 1;
+    }
+    for (const Column& c : columns_) {
+      n += c.starts.capacity() * 4 + c.refs.capacity() * 8 +
+           c.bools.capacity() + c.stored.capacity() * 8 + c.present.capacity();
+      n += c.key_index.capacity() * (sizeof(std::string) + 8) +
+           c.keys.capacity() * sizeof(std::string);
+    }
+    return n;
+  }
 
   absl::Status AddClear(const Record& r) {
     FB_RETURN_IF_ERROR(Validate(r));
@@ -315,7 +334,7 @@ class BatchImpl {
           absl::InvalidArgumentError(fmt::format(
               "{} values for {} fields", r.values.size(), columns_.size())));
     }
-    auto state = IndexWriter::Current(*index_);
+    const IndexState* state = State();
     std::optional<absl::CivilSecond> civil;
     if (r.time) {
       auto c = ToCivil(*r.time);
@@ -342,7 +361,7 @@ class BatchImpl {
         case Column::Kind::kValue: {
           if (!std::holds_alternative<Value>(in))
             return bad("takes one value, not a list");
-          const FieldState* f = state->FindField(col.name);
+          const FieldState* f = field_ptrs_[i];
           auto raw = BsiRawValue(*f, std::get<Value>(in), "value");
           if (!raw.ok()) return RecordError(pos, r, col.name, raw.status());
           auto stored = f->bsi->ToStored(*raw);
@@ -393,7 +412,7 @@ class BatchImpl {
             }
           }
           if (col.type == FieldType::kTime && !civil) {
-            const FieldState* f = state->FindField(col.name);
+            const FieldState* f = field_ptrs_[i];
             if (!f->has_standard_view())
               return bad("has no standard view and needs a record time");
           }
@@ -402,6 +421,19 @@ class BatchImpl {
       }
     }
     return absl::OkStatus();
+  }
+
+  // The index version used to validate values; refreshed after each flush
+  // (and when fields are added), so Add never takes the index's lock.
+  const IndexState* State() {
+    if (!state_) {
+      state_ = IndexWriter::Current(*index_);
+      field_ptrs_.assign(columns_.size(), nullptr);
+      for (size_t i = 0; i < columns_.size(); ++i) {
+        field_ptrs_[i] = state_->FindField(columns_[i].name);
+      }
+    }
+    return state_.get();
   }
 
   void Append(const Record& r) {
@@ -536,7 +568,8 @@ class BatchImpl {
         offs.clear();
         for (size_t k = a; k < b; ++k)
           offs.push_back(OffsetInShard(ids[order[k]]));
-        std::sort(offs.begin(), offs.end());
+        if (!std::is_sorted(offs.begin(), offs.end()))
+          std::sort(offs.begin(), offs.end());
         txn.MutableExists(shard)->AddToRow(owner, 0,
                                            Roaring32::FromValues(offs));
       }
@@ -591,9 +624,12 @@ class BatchImpl {
         if (col.kind == Column::Kind::kValue) {
           if (values.empty()) continue;
           // Last write per record wins: stable sort by offset, keep the last.
-          std::stable_sort(
-              values.begin(), values.end(),
-              [](const auto& x, const auto& y) { return x.first < y.first; });
+          const auto by_off = [](const auto& x, const auto& y) {
+            return x.first < y.first;
+          };
+          if (!std::is_sorted(values.begin(), values.end(), by_off)) {
+            std::stable_sort(values.begin(), values.end(), by_off);
+          }
           size_t w = 0;
           int depth = 0;
           for (size_t i = 0; i < values.size(); ++i) {
@@ -612,10 +648,11 @@ class BatchImpl {
           txn.MutableFragment(f, kStandardView, shard)->AddBulk(owner, pairs);
         }
         for (auto& [vk, tp] : time_pairs) {
-          txn.MutableFragment(f, vk, shard)->AddBulk(owner, std::move(tp));
+          txn.MutableFragment(f, vk, shard)->AddBulk(owner, tp);
         }
         if (!offs.empty() && f->tracks_existence()) {
-          std::sort(offs.begin(), offs.end());
+          if (!std::is_sorted(offs.begin(), offs.end()))
+            std::sort(offs.begin(), offs.end());
           txn.MutableFragment(f, kExistenceView, shard)
               ->AddToRow(owner, 0, Roaring32::FromValues(offs));
         }
@@ -777,6 +814,7 @@ class BatchImpl {
   }
 
   void Reset() {
+    state_.reset();
     n_ = 0;
     rejected_ = 0;
     ids_.clear();
@@ -811,6 +849,8 @@ class BatchImpl {
   std::vector<Delete> deletes_;
   std::unique_ptr<KeyCache> column_cache_;
   std::vector<Scratch> scratch_;
+  std::shared_ptr<const IndexState> state_;
+  std::vector<const FieldState*> field_ptrs_;  // per column, from state_
 };
 
 }  // namespace internal
@@ -841,6 +881,7 @@ Status Batch::DeleteRecord(std::variant<uint64_t, std::string> id) {
   return impl_->DeleteRecord(std::move(id), {});
 }
 size_t Batch::size() const { return impl_->size(); }
+size_t Batch::MemoryBytes() const { return impl_->MemoryBytes(); }
 bool Batch::Ready() const { return impl_->Ready(); }
 StatusOr<FlushResult> Batch::Flush() { return impl_->Flush(); }
 

@@ -1,0 +1,136 @@
+// Batch ingest benchmarks (issue 6): the taxi-like record from parsed
+// records (target >= 2M records/s on one core, batch memory <= 200
+// bytes/record), a mutex field with 1M distinct values, and string-keyed
+// records (10M distinct keys in the full run).
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <random>
+#include <vector>
+
+#include "bench/util/bandwidth.h"
+#include "bench/util/taxi.h"
+#include "featurebase/batch.h"
+#include "featurebase/index.h"
+#include "fmt/format.h"
+
+namespace featurebase {
+namespace {
+
+using bench::SmokeMode;
+
+std::unique_ptr<Index> TaxiSchema() {
+  // BuildTaxiIndex with zero records creates the schema only.
+  return bench::BuildTaxiIndex(0);
+}
+
+std::vector<Record> TaxiRecords(uint64_t n) {
+  const bench::TaxiGenerator gen;
+  std::vector<Record> out(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    const bench::TaxiTrip t = gen(i);
+    Record& r = out[i];
+    r.values = {Value::Key(bench::kCabTypes[t.cab_type]),
+                Value::Id(t.vendor),
+                Value::Id(t.passenger_count),
+                Value::Id(t.pickup_year),
+                Value::Id(t.pickup_month),
+                Value::Id(t.dist_miles),
+                Value::Key(bench::ZoneName(t.pickup_zone)),
+                Value(),
+                Value::Decimal(t.trip_distance, 2),
+                Value::Decimal(t.total_amount, 2),
+                Value::Int(t.fare_cents),
+                Value::Int(t.duration_s),
+                Value::Bool(t.airport),
+                Value::Timestamp(absl::FromUnixSeconds(t.pickup_at))};
+    std::vector<std::string> tags;
+    for (int k = 0; k < t.n_tags; ++k)
+      tags.push_back(bench::TagName(t.tags[k]));
+    r.values[7] = std::move(tags);
+  }
+  return out;
+}
+
+// Add + Flush of one full batch of taxi records per iteration, on one core.
+void BM_Batch_Taxi(benchmark::State& state) {
+  const uint64_t n = SmokeMode() ? 1 << 14 : 1 << 20;
+  static const std::vector<Record> records = TaxiRecords(n);
+  auto index = TaxiSchema();
+  BatchOptions o;
+  o.id_mode = IdMode::kAutoGenerate;
+  o.capacity = n;
+  auto batch = *Batch::Create(index.get(), bench::TaxiFields(), o);
+  size_t peak = 0;
+  double best = 1e9;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const Record& r : records) {
+      if (!batch->Add(r).ok()) state.SkipWithError("add failed");
+    }
+    peak = std::max(peak, batch->MemoryBytes());
+    auto flushed = batch->Flush();
+    if (!flushed.ok()) state.SkipWithError("flush failed");
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
+    best = std::min(best, s);
+    state.SetIterationTime(s);
+  }
+  state.SetItemsProcessed(int64_t(state.iterations() * n));
+  state.counters["records_per_s_best"] = double(n) / best;
+  state.counters["batch_bytes_per_record"] = double(peak) / double(n);
+}
+BENCHMARK(BM_Batch_Taxi)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// A mutex field with 1M distinct values, written in batches of 2^20.
+void BM_Batch_Mutex1MValues(benchmark::State& state) {
+  const uint64_t n = SmokeMode() ? 1 << 14 : 1 << 20;
+  auto index = *Index::Create("m");
+  (void)index->CreateField("m", FieldOptions::Mutex());
+  BatchOptions o;
+  o.id_mode = IdMode::kAutoGenerate;
+  o.capacity = n;
+  auto batch = *Batch::Create(index.get(), {"m"}, o);
+  std::mt19937_64 rng(1);
+  std::vector<Record> records(n);
+  for (auto& r : records) r.values = {Value::Id(rng() % 1000000)};
+  for (auto _ : state) {
+    for (const Record& r : records) (void)batch->Add(r);
+    if (!batch->Flush().ok()) state.SkipWithError("flush failed");
+  }
+  state.SetItemsProcessed(int64_t(state.iterations() * n));
+}
+BENCHMARK(BM_Batch_Mutex1MValues)->Unit(benchmark::kMillisecond);
+
+// String-keyed records: every record a new key (the full run creates 10M
+// distinct keys over ten iterations of 2^20).
+void BM_Batch_StringKeys(benchmark::State& state) {
+  const uint64_t n = SmokeMode() ? 1 << 14 : 1 << 20;
+  auto index = *Index::Create("k", IndexOptions{.keys = true});
+  (void)index->CreateField("m", FieldOptions::Mutex());
+  BatchOptions o;
+  o.capacity = n;
+  auto batch = *Batch::Create(index.get(), {"m"}, o);
+  uint64_t next = 0;
+  Record r;
+  r.values = {Value::Id(1)};
+  for (auto _ : state) {
+    for (uint64_t i = 0; i < n; ++i) {
+      r.id = fmt::format("user-{:012d}", next++);
+      r.values[0] = Value::Id(i % 50);
+      (void)batch->Add(r);
+    }
+    if (!batch->Flush().ok()) state.SkipWithError("flush failed");
+  }
+  state.SetItemsProcessed(int64_t(state.iterations() * n));
+  state.counters["distinct_keys"] = double(next);
+}
+BENCHMARK(BM_Batch_StringKeys)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(SmokeMode() ? 1 : 10);
+
+}  // namespace
+}  // namespace featurebase
+
+BENCHMARK_MAIN();
