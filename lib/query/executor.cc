@@ -1288,10 +1288,13 @@ class Executor {
     };
     Bits first = row_bits(0, r0);
     if (first.get().IsEmpty()) return;
-    Roaring32 prefix = first.Take();
+    // Without a filter the first row is read in place, not copied.
+    Roaring32 filtered;
+    const Roaring32* prefix = &first.get();
     if (filter) {
-      prefix.AndInPlace(Eval(*filter, shard).get());
-      if (prefix.IsEmpty()) return;
+      filtered = Roaring32::And(first.get(), Eval(*filter, shard).get());
+      if (filtered.IsEmpty()) return;
+      prefix = &filtered;
     }
     std::vector<uint64_t> rows{r0};
     std::function<void(const Roaring32&, size_t)> walk =
@@ -1326,7 +1329,7 @@ class Executor {
             rows.pop_back();
           }
         };
-    walk(prefix, 1);
+    walk(*prefix, 1);
   }
 
   // ---- value fields
