@@ -104,6 +104,37 @@ std::vector<uint64_t> CoarsestTimeViews(const FieldState& f) {
   return out;
 }
 
+std::vector<uint64_t> ScanRows(const FieldState& f,
+                               std::span<const uint64_t> views,
+                               std::optional<uint64_t> previous,
+                               std::optional<uint64_t> column) {
+  if (previous && *previous == UINT64_MAX) return {};
+  const uint64_t from = previous ? *previous + 1 : 0;
+  std::vector<uint64_t> out;
+  for (uint64_t vk : views) {
+    const View* view = f.views.Find(vk);
+    if (view == nullptr) continue;
+    auto scan = [&](const Fragment& frag, std::optional<uint32_t> off) {
+      frag.rows().ForEachFrom(from, [&](uint64_t row, const RowPtr& p) {
+        if (!off || p->bits.Contains(*off)) out.push_back(row);
+        return true;
+      });
+    };
+    if (column) {
+      if (const Fragment* frag = view->Find(ShardOf(*column)))
+        scan(*frag, OffsetInShard(*column));
+    } else {
+      view->ForEach([&](uint64_t, const Fragment& frag) {
+        scan(frag, std::nullopt);
+        return true;
+      });
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 // The views a read of `f` over `range` must union.
 absl::StatusOr<std::vector<uint64_t>> ReadViews(const FieldState& f,
                                                 const TimeRange& range,
@@ -764,32 +795,8 @@ StatusOr<std::vector<uint64_t>> Snapshot::Rows(
   }
   FB_ASSIGN_OR_RETURN(const std::vector<uint64_t> views,
                       internal::ReadViews(*f, options.range, "rows"));
-  if (options.previous && *options.previous == UINT64_MAX)
-    return std::vector<uint64_t>{};
-  const uint64_t from = options.previous ? *options.previous + 1 : 0;
-  std::vector<uint64_t> out;
-  for (uint64_t vk : views) {
-    const View* view = f->views.Find(vk);
-    if (view == nullptr) continue;
-    auto scan = [&](const Fragment& frag, std::optional<uint32_t> off) {
-      frag.rows().ForEachFrom(from, [&](uint64_t row, const RowPtr& p) {
-        if (!off || p->bits.Contains(*off)) out.push_back(row);
-        return true;
-      });
-    };
-    if (options.column) {
-      if (const Fragment* frag = view->Find(ShardOf(*options.column))) {
-        scan(*frag, OffsetInShard(*options.column));
-      }
-    } else {
-      view->ForEach([&](uint64_t, const Fragment& frag) {
-        scan(frag, std::nullopt);
-        return true;
-      });
-    }
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  std::vector<uint64_t> out =
+      internal::ScanRows(*f, views, options.previous, options.column);
   if (options.limit > 0 && out.size() > options.limit)
     out.resize(options.limit);
   return out;

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -122,6 +123,13 @@ absl::StatusOr<int64_t> BsiRawValue(const FieldState& f, const Value& v,
 // A record's value in BSI field `f` as a public Value (Int, Decimal or
 // Timestamp), or nullopt.
 std::optional<Value> BsiPublicValue(const FieldState& f, int64_t stored);
+
+// Row ids with a bit in any of `views` of `f`, ascending and unique: rows
+// above `previous` only, and only rows holding `column` when given.
+std::vector<uint64_t> ScanRows(const FieldState& f,
+                               std::span<const uint64_t> views,
+                               std::optional<uint64_t> previous,
+                               std::optional<uint64_t> column);
 
 // The time views of the coarsest unit present in `f`.
 std::vector<uint64_t> CoarsestTimeViews(const FieldState& f);

@@ -912,34 +912,8 @@ class Executor {
   }
 
   absl::StatusOr<std::vector<uint64_t>> RunRows(const RowsPlan& p) {
-    RowsOptions o;
-    o.previous = p.previous;
-    o.column = p.column;
-    // Rows() itself re-derives views from a range; scan the planned views.
-    std::set<uint64_t> rows;
-    const uint64_t from =
-        p.previous ? (*p.previous == UINT64_MAX ? UINT64_MAX : *p.previous + 1)
-                   : 0;
-    if (p.previous && *p.previous == UINT64_MAX) return std::vector<uint64_t>{};
-    for (uint64_t vk : p.views) {
-      const View* view = p.field->views.Find(vk);
-      if (view == nullptr) continue;
-      auto scan = [&](const Fragment& frag, std::optional<uint32_t> off) {
-        frag.rows().ForEachFrom(from, [&](uint64_t row, const RowPtr& bits) {
-          if (!off || bits->bits.Contains(*off)) rows.insert(row);
-          return true;
-        });
-      };
-      if (p.column) {
-        if (const Fragment* frag = view->Find(ShardOf(*p.column)))
-          scan(*frag, OffsetInShard(*p.column));
-      } else {
-        view->ForEach([&](uint64_t, const Fragment& frag) {
-          scan(frag, std::nullopt);
-          return true;
-        });
-      }
-    }
+    const std::vector<uint64_t> rows =
+        ScanRows(*p.field, p.views, p.previous, p.column);
     std::vector<uint64_t> out;
     for (uint64_t r : rows) {
       if (p.in && !p.in->count(r)) continue;
@@ -1165,26 +1139,41 @@ class Executor {
     std::vector<Group> out;
     const bool need_all = sort_desc.has_value();
     const uint64_t want = limit == UINT64_MAX ? UINT64_MAX : limit + offset;
+    // Without a limit, first-field rows go to the pool in chunks: one pass
+    // over the shards per chunk rather than per row (fewer waits for the
+    // slowest shard), with memory still bounded by one chunk's groups.
+    std::vector<uint64_t> firsts;
     for (uint64_t r0 : candidates[0]) {
-      if (previous && r0 < (*previous)[0]) continue;
-      std::vector<std::vector<Group>> per(shards_.size());
+      if (!previous || r0 >= (*previous)[0]) firsts.push_back(r0);
+    }
+    const size_t chunk = need_all || want == UINT64_MAX ? 16 : 1;
+    bool enough = false;
+    for (size_t begin = 0; begin < firsts.size() && !enough; begin += chunk) {
+      const size_t n = std::min(chunk, firsts.size() - begin);
+      std::vector<std::vector<std::vector<Group>>> per(
+          n, std::vector<std::vector<Group>>(shards_.size()));
       ForShards([&](size_t i) {
-        GroupShard(plans, candidates, filter, agg, shards_[i], r0, &per[i]);
-      });
-      std::map<std::vector<uint64_t>, std::pair<uint64_t, __int128>> merged;
-      for (auto& v : per) {
-        for (auto& g : v) {
-          auto& m = merged[g.rows];
-          m.first += g.count;
-          m.second += g.agg;
+        for (size_t j = 0; j < n; ++j) {
+          GroupShard(plans, candidates, filter, agg, shards_[i],
+                     firsts[begin + j], &per[j][i]);
         }
+      });
+      for (size_t j = 0; j < n && !enough; ++j) {
+        std::map<std::vector<uint64_t>, std::pair<uint64_t, __int128>> merged;
+        for (auto& v : per[j]) {
+          for (auto& g : v) {
+            auto& m = merged[g.rows];
+            m.first += g.count;
+            m.second += g.agg;
+          }
+        }
+        for (auto& [rows, ca] : merged) {
+          if (previous && rows <= *previous) continue;
+          if (!keep(ca.first)) continue;
+          out.push_back({rows, ca.first, ca.second});
+        }
+        if (!need_all && out.size() >= want) enough = true;
       }
-      for (auto& [rows, ca] : merged) {
-        if (previous && rows <= *previous) continue;
-        if (!keep(ca.first)) continue;
-        out.push_back({rows, ca.first, ca.second});
-      }
-      if (!need_all && out.size() >= want) break;
     }
     if (sort_desc) {
       std::stable_sort(
