@@ -11,6 +11,10 @@
 // C API declarations used here follow DuckDB's src/include/duckdb.h).
 // DuckDB runs with `SET threads TO 2`; ours with the default pool.
 //
+// Run: scripts/peers, re-run the build (cmake finds the library), then
+// <build>/duckdb_peer_bench (FB_BENCH_SMOKE=1: 200K records;
+// FB_BENCH_RECORDS=n: n records).
+//
 // Representation notes: decimals are BIGINT cents in DuckDB (what its
 // DECIMAL(18,2) stores internally), the timestamp BIGINT seconds, tags a
 // comma-joined VARCHAR (no query reads them).
