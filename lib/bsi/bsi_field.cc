@@ -255,6 +255,90 @@ BsiPredicate BsiFieldSpec::TranslateBetween(__int128 lo, bool lo_inclusive,
           int64_t(std::max(lo, kInt64Min)), int64_t(std::min(hi, kInt64Max))};
 }
 
+BsiRawSum FieldSum(const BsiFieldSpec& spec,
+                   std::span<const BsiShardInput> shards) {
+  BsiRawSum r;
+  for (const BsiShardInput& in : shards) {
+    const BsiSum s = in.shard->Sum(in.filter);
+    r.sum += spec.RawSum(s);
+    r.count += s.count;
+  }
+  return r;
+}
+
+namespace {
+
+template <bool kMin>
+std::optional<BsiExtreme> FieldExtreme(const BsiFieldSpec& spec,
+                                       std::span<const BsiShardInput> shards) {
+  std::optional<BsiExtreme> best;
+  for (const BsiShardInput& in : shards) {
+    auto e = kMin ? in.shard->Min(in.filter) : in.shard->Max(in.filter);
+    if (!e) continue;
+    const int64_t v = spec.ToRaw(e->value);
+    if (!best || (kMin ? v < best->value : v > best->value)) {
+      best = BsiExtreme{v, e->count};
+    } else if (v == best->value) {
+      best->count += e->count;
+    }
+  }
+  return best;
+}
+
+uint64_t FieldCount(const BsiFieldSpec& spec,
+                    std::span<const BsiShardInput> shards, BsiOp op,
+                    int64_t raw) {
+  const BsiPredicate p = spec.Translate(op, raw);
+  uint64_t n = 0;
+  for (const BsiShardInput& in : shards) {
+    n += CountPredicate(*in.shard, p, in.filter);
+  }
+  return n;
+}
+
+}  // namespace
+
+std::optional<BsiExtreme> FieldMin(const BsiFieldSpec& spec,
+                                   std::span<const BsiShardInput> shards) {
+  return FieldExtreme<true>(spec, shards);
+}
+
+std::optional<BsiExtreme> FieldMax(const BsiFieldSpec& spec,
+                                   std::span<const BsiShardInput> shards) {
+  return FieldExtreme<false>(spec, shards);
+}
+
+std::vector<int64_t> FieldDistinct(const BsiFieldSpec& spec,
+                                   std::span<const BsiShardInput> shards) {
+  std::vector<int64_t> out;
+  for (const BsiShardInput& in : shards) {
+    for (int64_t v : in.shard->Distinct(in.filter)) {
+      out.push_back(spec.ToRaw(v));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+absl::StatusOr<std::optional<int64_t>> FieldPercentile(
+    const BsiFieldSpec& spec, std::span<const BsiShardInput> shards,
+    double nth) {
+  if (!(nth >= 0.0 && nth <= 100.0)) {
+    return absl::InvalidArgumentError(
+        fmt::format("percentile: nth {} outside [0, 100]", nth));
+  }
+  const std::optional<BsiExtreme> min = FieldMin(spec, shards);
+  if (!min) return std::optional<int64_t>();
+  const std::optional<BsiExtreme> max = FieldMax(spec, shards);
+  auto v = PercentileSearch(
+      nth, min->value, max->value,
+      [&](int64_t x) { return FieldCount(spec, shards, BsiOp::kLt, x); },
+      [&](int64_t x) { return FieldCount(spec, shards, BsiOp::kGt, x); });
+  if (!v.ok()) return v.status();
+  return std::optional<int64_t>(*v);
+}
+
 absl::StatusOr<int64_t> PercentileSearch(
     double nth, int64_t min, int64_t max,
     absl::FunctionRef<uint64_t(int64_t)> count_less,

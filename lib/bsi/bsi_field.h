@@ -19,8 +19,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
@@ -147,6 +149,38 @@ class BsiFieldSpec {
   int64_t base_ = 0;
   int bit_depth_ = 0;
 };
+
+// One shard of a field and its filter, for the cross-shard aggregates below.
+struct BsiShardInput {
+  const BsiShard* shard = nullptr;    // never null
+  const Roaring32* filter = nullptr;  // null: every column of the shard
+};
+
+// Cross-shard aggregates in raw values, merged as FeatureBase's reducers do:
+// sums and counts add; Min/Max keep the extreme value and add the counts of
+// shards that tie. Shard-major: each shard is finished before the next.
+struct BsiRawSum {
+  __int128 sum = 0;  // raw: stored sum + count * base
+  uint64_t count = 0;
+};
+BsiRawSum FieldSum(const BsiFieldSpec& spec,
+                   std::span<const BsiShardInput> shards);
+// nullopt when no column has a value.
+std::optional<BsiExtreme> FieldMin(const BsiFieldSpec& spec,
+                                   std::span<const BsiShardInput> shards);
+std::optional<BsiExtreme> FieldMax(const BsiFieldSpec& spec,
+                                   std::span<const BsiShardInput> shards);
+// Sorted distinct raw values.
+std::vector<int64_t> FieldDistinct(const BsiFieldSpec& spec,
+                                   std::span<const BsiShardInput> shards);
+// Percentile(nth) as FeatureBase computes it (PercentileSearch over
+// FieldMin/FieldMax and fused counts of `< v` / `> v` translated with
+// `spec`); nullopt when no column has a value. InvalidArgument for nth
+// outside [0, 100]. `spec` must have seen every written value
+// (GrowBitDepth) so the translation does not clamp real values away.
+absl::StatusOr<std::optional<int64_t>> FieldPercentile(
+    const BsiFieldSpec& spec, std::span<const BsiShardInput> shards,
+    double nth);
 
 // FeatureBase v3's Percentile (executor.go executePercentile), over raw
 // values: `min` and `max` are the smallest and largest values (with the

@@ -368,42 +368,26 @@ void CheckField(const Field& f, std::mt19937_64& rng) {
       }
     }
 
-    // Aggregates merged across shards as the executor will.
-    int128 sum = 0, want_sum = 0;
-    uint64_t count = 0;
-    std::optional<BsiExtreme> min, max;
-    std::set<int64_t> distinct;
-    for (int s = 0; s < kShards; ++s) {
-      const BsiSum part = f.shards[s].Sum(filter(s));
-      sum += f.spec.RawSum(part);
-      count += part.count;
-      if (auto e = f.shards[s].Min(filter(s))) {
-        const int64_t v = f.spec.ToRaw(e->value);
-        if (!min || v < min->value) {
-          min = BsiExtreme{v, e->count};
-        } else if (v == min->value) {
-          min->count += e->count;
-        }
-      }
-      if (auto e = f.shards[s].Max(filter(s))) {
-        const int64_t v = f.spec.ToRaw(e->value);
-        if (!max || v > max->value) {
-          max = BsiExtreme{v, e->count};
-        } else if (v == max->value) {
-          max->count += e->count;
-        }
-      }
-      for (int64_t v : f.shards[s].Distinct(filter(s))) {
-        distinct.insert(f.spec.ToRaw(v));
-      }
-    }
+    // Aggregates merged across shards.
+    std::vector<BsiShardInput> inputs;
+    for (int s = 0; s < kShards; ++s)
+      inputs.push_back({&f.shards[s], filter(s)});
+    int128 want_sum = 0;
     for (int64_t v : all) want_sum += v;
-    ASSERT_TRUE(sum == want_sum);
-    ASSERT_EQ(count, all.size());
-    ASSERT_EQ(distinct, std::set<int64_t>(all.begin(), all.end()));
+    const BsiRawSum sum = FieldSum(f.spec, inputs);
+    ASSERT_TRUE(sum.sum == want_sum);
+    ASSERT_EQ(sum.count, all.size());
+    const std::set<int64_t> distinct(all.begin(), all.end());
+    ASSERT_EQ(FieldDistinct(f.spec, inputs),
+              std::vector<int64_t>(distinct.begin(), distinct.end()));
+    const std::optional<BsiExtreme> min = FieldMin(f.spec, inputs);
+    const std::optional<BsiExtreme> max = FieldMax(f.spec, inputs);
     if (all.empty()) {
       ASSERT_FALSE(min.has_value());
       ASSERT_FALSE(max.has_value());
+      auto p = FieldPercentile(f.spec, inputs, 50);
+      ASSERT_TRUE(p.ok());
+      ASSERT_FALSE(p->has_value());
       continue;
     }
     ASSERT_EQ(min->value, all.front());
@@ -412,23 +396,14 @@ void CheckField(const Field& f, std::mt19937_64& rng) {
     ASSERT_EQ(max->value, all.back());
     ASSERT_EQ(max->count,
               uint64_t(std::count(all.begin(), all.end(), all.back())));
-
-    auto count_op = [&](BsiOp op, int64_t v) {
-      uint64_t n = 0;
-      const BsiPredicate pred = f.spec.Translate(op, v);
-      for (int s = 0; s < kShards; ++s) {
-        n += CountPredicate(f.shards[s], pred, filter(s));
-      }
-      return n;
-    };
     for (double nth : {0.0, 1.0, 10.0, 25.0, 33.3, 50.0, 75.0, 99.0, 100.0}) {
-      auto got = PercentileSearch(
-          nth, min->value, max->value,
-          [&](int64_t v) { return count_op(BsiOp::kLt, v); },
-          [&](int64_t v) { return count_op(BsiOp::kGt, v); });
+      auto got = FieldPercentile(f.spec, inputs, nth);
       ASSERT_TRUE(got.ok());
-      ASSERT_EQ(*got, BrutePercentile(all, nth)) << "nth " << nth;
+      ASSERT_TRUE(got->has_value());
+      ASSERT_EQ(**got, BrutePercentile(all, nth)) << "nth " << nth;
     }
+    ASSERT_EQ(FieldPercentile(f.spec, inputs, 100.5).status().code(),
+              absl::StatusCode::kInvalidArgument);
   }
 }
 
