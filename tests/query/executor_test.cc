@@ -323,3 +323,138 @@ TEST(ExecutorTest, SemanticErrorsNameCallFieldAndReason) {
 
 }  // namespace
 }  // namespace featurebase
+
+namespace featurebase {
+namespace {
+
+// GroupBy over three or more fields walks the fields in its own order
+// (fewest rows last) when every group is wanted; the groups, their order,
+// counts, aggregates, having and sort must not change, and limits (which
+// keep the requested order) must agree too.
+TEST(ExecutorTest, GroupByThreeFieldsMatchesBruteForceInAnyWalkOrder) {
+  for (uint64_t seed : TestSeeds(3)) {
+    SCOPED_TRACE(SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    auto index = *Index::Create("i");
+    const std::vector<std::pair<std::string, uint64_t>> fields = {
+        {"a", 2}, {"b", 5}, {"c", 12}, {"s", 4}};
+    for (const auto& [name, n] : fields) {
+      ASSERT_TRUE(index
+                      ->CreateField(name, name == "s" ? FieldOptions::Set()
+                                                      : FieldOptions::Mutex())
+                      .ok());
+    }
+    FieldOptions v;
+    v.type = FieldType::kInt;
+    v.min = -50;
+    v.max = 50;
+    ASSERT_TRUE(index->CreateField("v", v).ok());
+    // field -> column -> rows; column -> value
+    std::map<std::string, std::map<uint64_t, std::set<uint64_t>>> model;
+    std::map<uint64_t, int64_t> values;
+    for (int i = 0; i < 700; ++i) {
+      const uint64_t col = ShardStart(rng() % 3) + rng() % 300;
+      for (const auto& [name, n] : fields) {
+        if (rng() % 5 == 0) continue;
+        const uint64_t row = rng() % n;
+        ASSERT_TRUE(index->Set(col, name, Value::Id(row)).ok());
+        if (name == "s") {
+          model[name][col].insert(row);
+        } else {
+          model[name][col] = {row};
+        }
+      }
+      if (rng() % 3) {
+        const int64_t x = int64_t(rng() % 101) - 50;
+        ASSERT_TRUE(index->Set(col, "v", Value::Int(x)).ok());
+        values[col] = x;
+      }
+    }
+    struct Agg {
+      uint64_t count = 0;
+      int64_t sum = 0;
+      uint64_t valued = 0;
+    };
+    auto expect = [&](const std::vector<std::string>& by,
+                      std::optional<uint64_t> filter_s, bool aggregate,
+                      std::optional<uint64_t> min_count, bool sort_desc,
+                      std::optional<uint64_t> limit) {
+      std::map<std::vector<uint64_t>, Agg> groups;
+      std::set<uint64_t> cols;
+      for (const auto& [f, m] : model)
+        for (const auto& [col, rows] : m) cols.insert(col);
+      for (uint64_t col : cols) {
+        if (filter_s && !model["s"][col].count(*filter_s)) continue;
+        std::vector<std::vector<uint64_t>> keys = {{}};
+        for (const std::string& f : by) {
+          std::vector<std::vector<uint64_t>> next;
+          for (const auto& k : keys) {
+            for (uint64_t r : model[f][col]) {
+              next.push_back(k);
+              next.back().push_back(r);
+            }
+          }
+          keys = std::move(next);
+        }
+        for (const auto& k : keys) {
+          Agg& g = groups[k];
+          ++g.count;
+          if (values.count(col)) {
+            ++g.valued;
+            g.sum += values[col];
+          }
+        }
+      }
+      std::vector<std::pair<std::vector<uint64_t>, Agg>> out;
+      for (auto& [k, g] : groups) {
+        if (aggregate) {
+          if (g.valued == 0) continue;
+          g.count = g.valued;
+        }
+        if (min_count && g.count < *min_count) continue;
+        out.push_back({k, g});
+      }
+      if (sort_desc) {
+        std::stable_sort(out.begin(), out.end(),
+                         [](const auto& x, const auto& y) {
+                           return x.second.count > y.second.count;
+                         });
+      }
+      if (limit && out.size() > *limit) out.resize(*limit);
+      std::string json = "[";
+      for (size_t i = 0; i < out.size(); ++i) {
+        json += i ? ",{\"group\":[" : "{\"group\":[";
+        for (size_t k = 0; k < by.size(); ++k) {
+          json += fmt::format("{}{{\"field\":\"{}\",\"rowID\":{}}}",
+                              k ? "," : "", by[k], out[i].first[k]);
+        }
+        json += fmt::format("],\"count\":{}", out[i].second.count);
+        if (aggregate) json += fmt::format(",\"agg\":{}", out[i].second.sum);
+        json += "}";
+      }
+      return "{\"results\":[" + json + "]]}";
+    };
+    auto run = [&](const std::string& pql) {
+      auto r = Query(*index, pql);
+      return r.ok() ? r->ToJson() : ErrorJson(r.status());
+    };
+    EXPECT_EQ(run("GroupBy(Rows(a), Rows(b), Rows(c))"),
+              expect({"a", "b", "c"}, {}, false, {}, false, {}));
+    EXPECT_EQ(run("GroupBy(Rows(c), Rows(a), Rows(b))"),
+              expect({"c", "a", "b"}, {}, false, {}, false, {}));
+    EXPECT_EQ(run("GroupBy(Rows(b), Rows(s), Rows(a), Rows(c))"),
+              expect({"b", "s", "a", "c"}, {}, false, {}, false, {}));
+    EXPECT_EQ(run("GroupBy(Rows(a), Rows(s), Rows(c), filter=Row(s=1))"),
+              expect({"a", "s", "c"}, 1, false, {}, false, {}));
+    EXPECT_EQ(run("GroupBy(Rows(a), Rows(b), Rows(c), aggregate=Sum(field=v))"),
+              expect({"a", "b", "c"}, {}, true, {}, false, {}));
+    EXPECT_EQ(run("GroupBy(Rows(a), Rows(b), Rows(c), "
+                  "having=Condition(count >= 3), sort=\"count desc\")"),
+              expect({"a", "b", "c"}, {}, false, 3, true, {}));
+    EXPECT_EQ(run("GroupBy(Rows(a), Rows(b), Rows(c), limit=7)"),
+              expect({"a", "b", "c"}, {}, false, {}, false, 7));
+  }
+}
+
+}  // namespace
+}  // namespace featurebase
