@@ -566,6 +566,8 @@ class IndexImpl {
                                                                  chunk.bits);
         }
       }
+      if (changed && txn.state().column_keys)
+        ++txn.mutable_state()->column_key_deletes;
       return changed;
     });
   }

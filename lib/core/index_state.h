@@ -92,6 +92,10 @@ struct IndexState {
       column_keys;  // keyed indexes only; shared by versions
   // The next id IdMode::kAutoGenerate hands out; only grows.
   uint64_t next_auto_id = 0;
+  // Commits that deleted records of a keyed index (their keys are freed and
+  // their ids reused): ingest caches of key -> id drop everything when it
+  // changes.
+  uint64_t column_key_deletes = 0;
 
   const FieldState* FindField(std::string_view name) const {
     auto it = fields.find(name);

@@ -212,6 +212,12 @@ class BatchImpl {
     result.rejected = rejected_;
     auto state = IndexWriter::Current(*index_);
     // Translate record keys and row keys in bulk, before the commit.
+    if (keyed_index_ && state->column_key_deletes != seen_key_deletes_) {
+      // Records were deleted and their ids freed for reuse: cached
+      // translations may be stale.
+      column_cache_->Clear();
+      seen_key_deletes_ = state->column_key_deletes;
+    }
     std::vector<uint64_t> ids;
     if (keyed_index_) {
       FB_ASSIGN_OR_RETURN(ids, TranslateColumnKeys(*state));
@@ -238,6 +244,7 @@ class BatchImpl {
             state->FindField(f)->row_keys->CreateKeys(names, packed_ids));
       }
     }
+    std::vector<uint64_t> deleted_ids;
     auto committed =
         IndexWriter::Commit(*index_, [&](Txn& txn) -> absl::StatusOr<uint64_t> {
           if (options_.id_mode == IdMode::kAutoGenerate) {
@@ -248,23 +255,37 @@ class BatchImpl {
             txn.mutable_state()->next_auto_id = base + n_;
           }
           ApplyAdds(txn, ids, key_ids, packed_ids);
-          FB_RETURN_IF_ERROR(ApplyClearsAndDeletes(txn));
+          FB_RETURN_IF_ERROR(ApplyClearsAndDeletes(txn, &deleted_ids));
+          if (keyed_index_ && !deleted_ids.empty())
+            ++txn.mutable_state()->column_key_deletes;
           return uint64_t(n_);
         });
     if (!committed.ok()) return committed.status();
     result.accepted = *committed;
+    if (keyed_index_ && !deleted_ids.empty()) {
+      // As Index::Delete: free the deleted records' keys after the commit.
+      FB_RETURN_IF_ERROR(state->column_keys->DeleteIds(deleted_ids).status());
+      column_cache_->Clear();
+      seen_key_deletes_ = IndexWriter::Current(*index_)->column_key_deletes;
+    }
+    // Cache counters are cumulative; report this flush's share.
+    uint64_t hits = 0, misses = 0;
     for (Column& col : columns_) {
       if (col.cache) {
-        result.key_cache_hits += col.cache->hits();
-        result.key_cache_misses += col.cache->misses();
+        hits += col.cache->hits();
+        misses += col.cache->misses();
         col.cache->EndBatch();
       }
     }
     if (column_cache_) {
-      result.key_cache_hits += column_cache_->hits();
-      result.key_cache_misses += column_cache_->misses();
+      hits += column_cache_->hits();
+      misses += column_cache_->misses();
       column_cache_->EndBatch();
     }
+    result.key_cache_hits = hits - reported_hits_;
+    result.key_cache_misses = misses - reported_misses_;
+    reported_hits_ = hits;
+    reported_misses_ = misses;
     Reset();
     return result;
   }
@@ -334,7 +355,7 @@ class BatchImpl {
           absl::InvalidArgumentError(fmt::format(
               "{} values for {} fields", r.values.size(), columns_.size())));
     }
-    const IndexState* state = State();
+    State();  // refreshes field_ptrs_
     std::optional<absl::CivilSecond> civil;
     if (r.time) {
       auto c = ToCivil(*r.time);
@@ -715,7 +736,8 @@ class BatchImpl {
     return std::nullopt;
   }
 
-  absl::Status ApplyClearsAndDeletes(Txn& txn) {
+  absl::Status ApplyClearsAndDeletes(Txn& txn,
+                                     std::vector<uint64_t>* deleted_ids) {
     const OwnerToken owner = txn.owner();
     for (const Record& r : clears_) {
       const std::optional<uint64_t> col = ResolveId(txn.state(), r.id);
@@ -787,6 +809,7 @@ class BatchImpl {
           Roaring32::FromValues(std::vector<uint32_t>{OffsetInShard(*col)});
       std::vector<std::string> names = d.fields;
       if (names.empty()) {
+        deleted_ids->push_back(*col);
         for (const auto& [name, f] : txn.state().fields) names.push_back(name);
         if (txn.state().exists.Find(shard) != nullptr) {
           txn.MutableExists(shard)->RemoveColumns(owner, one);
@@ -851,6 +874,8 @@ class BatchImpl {
   std::vector<Scratch> scratch_;
   std::shared_ptr<const IndexState> state_;
   std::vector<const FieldState*> field_ptrs_;  // per column, from state_
+  uint64_t seen_key_deletes_ = 0;
+  uint64_t reported_hits_ = 0, reported_misses_ = 0;
 };
 
 }  // namespace internal

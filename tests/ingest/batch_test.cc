@@ -136,6 +136,11 @@ void ApplySingly(Index* index, uint64_t col, const Record& r) {
   }
 }
 
+std::string RunPqlForTest(Index& index, const std::string& pql) {
+  auto got = Query(index, pql);
+  return got.ok() ? got->ToJson() : ErrorJson(got.status());
+}
+
 std::string Dump(Index& index) {
   std::string pql = "Extract(All()";
   for (const char* f :
@@ -314,6 +319,40 @@ TEST(BatchTest, KeyedIndexTranslatesRecordKeysWithTheCache) {
             "a|-3|7");
   EXPECT_FALSE(
       JoinPrimaryKey(std::vector<Value>{Value::Key("a"), Value()}).ok());
+}
+
+}  // namespace
+}  // namespace featurebase
+
+namespace featurebase {
+namespace {
+
+// A deleted record's id is freed and may be reused by a new key: a batch
+// must not keep translating the deleted key to that id.
+TEST(BatchTest, DeletedKeysAreNotServedFromTheCache) {
+  auto index = *Index::Create("k", IndexOptions{.keys = true, .partitions = 1});
+  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
+  auto batch = *Batch::Create(index.get(), {"s"});
+  ASSERT_TRUE(
+      batch->Add(Record{.id = std::string("ann"), .values = {Value::Id(1)}})
+          .ok());
+  ASSERT_TRUE(batch->Flush().ok());
+  const uint64_t ann = *index->GetSnapshot()->ColumnKeys()->FindKey("ann");
+  ASSERT_TRUE(index->Delete(Bitmap::Of({ann})).ok());
+  // "bob" takes the freed id; "ann" must get a new one.
+  ASSERT_EQ(*index->ColumnId("bob"), ann);
+  ASSERT_TRUE(
+      batch->Add(Record{.id = std::string("ann"), .values = {Value::Id(2)}})
+          .ok());
+  ASSERT_TRUE(batch->Flush().ok());
+  const uint64_t ann2 = *index->GetSnapshot()->ColumnKeys()->FindKey("ann");
+  EXPECT_NE(ann2, ann);
+  EXPECT_EQ(RunPqlForTest(*index, "Row(s=2)"),
+            "{\"results\":[{\"keys\":[\"ann\"]}]}");
+  // Batch deletes free keys too.
+  ASSERT_TRUE(batch->DeleteRecord(std::string("ann")).ok());
+  ASSERT_TRUE(batch->Flush().ok());
+  EXPECT_EQ(*index->GetSnapshot()->ColumnKeys()->FindKey("ann"), 0u);
 }
 
 }  // namespace
