@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -320,7 +321,7 @@ class IndexImpl {
   }
 
   std::shared_ptr<const IndexState> Current() const {
-    absl::MutexLock lock(&state_mu_);
+    std::lock_guard<std::mutex> lock(state_mu_);
     return state_;
   }
 
@@ -333,12 +334,12 @@ class IndexImpl {
   // result if `f` succeeds, discards everything if it fails.
   template <typename R, typename F>
   absl::StatusOr<R> Write(F&& f) {
-    absl::MutexLock writer(&write_mu_);
+    std::lock_guard<std::mutex> writer(write_mu_);
     Txn txn(*Current(), ++last_owner_);
     absl::StatusOr<R> result = f(txn);
     if (result.ok()) {
       auto next = txn.Finish();
-      absl::MutexLock lock(&state_mu_);
+      std::lock_guard<std::mutex> lock(state_mu_);
       state_ = std::move(next);
     }
     return result;
@@ -644,9 +645,11 @@ class IndexImpl {
     return true;
   }
 
-  absl::Mutex write_mu_;  // one writer at a time
+  // std::mutex rather than absl::Mutex: Debian's abseil carries no
+  // ThreadSanitizer annotations, so TSan could not check these.
+  std::mutex write_mu_;  // one writer at a time
   OwnerToken last_owner_ = 0;
-  mutable absl::Mutex state_mu_;  // guards the pointer swap only
+  mutable std::mutex state_mu_;  // guards the pointer swap only
   std::shared_ptr<const IndexState> state_;
 };
 

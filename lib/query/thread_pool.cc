@@ -4,8 +4,6 @@
 #include <atomic>
 #include <memory>
 
-#include "absl/synchronization/blocking_counter.h"
-
 namespace featurebase::internal {
 
 ThreadPool::ThreadPool(size_t threads) {
@@ -16,9 +14,10 @@ ThreadPool::ThreadPool(size_t threads) {
 
 ThreadPool::~ThreadPool() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
+  wake_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
@@ -26,12 +25,8 @@ void ThreadPool::Work() {
   for (;;) {
     std::function<void()> task;
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](ThreadPool* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
-            return p->stopping_ || !p->queue_.empty();
-          },
-          this));
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping
       task = std::move(queue_.front());
       queue_.pop_front();
@@ -47,24 +42,33 @@ void ThreadPool::ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
     return;
   }
   // Workers and the caller pull indices from a shared counter, so uneven
-  // shards balance themselves.
-  auto next = std::make_shared<std::atomic<size_t>>(0);
+  // shards balance themselves; the caller waits until every helper is done.
+  struct Shared {
+    std::atomic<size_t> next{0};
+    std::mutex mu;
+    std::condition_variable done;
+    size_t running = 0;
+  };
+  auto shared = std::make_shared<Shared>();
   const size_t helpers = std::min(workers_.size(), n - 1);
-  absl::BlockingCounter done{static_cast<int>(helpers)};
-  auto drain = [next, n, &fn] {
-    for (size_t i; (i = next->fetch_add(1)) < n;) fn(i);
+  shared->running = helpers;
+  auto drain = [shared, n, &fn] {
+    for (size_t i; (i = shared->next.fetch_add(1)) < n;) fn(i);
   };
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     for (size_t h = 0; h < helpers; ++h) {
-      queue_.emplace_back([drain, &done] {
+      queue_.emplace_back([drain, shared] {
         drain();
-        done.DecrementCount();
+        std::lock_guard<std::mutex> lock(shared->mu);
+        if (--shared->running == 0) shared->done.notify_one();
       });
     }
   }
+  wake_.notify_all();
   drain();
-  done.Wait();
+  std::unique_lock<std::mutex> lock(shared->mu);
+  shared->done.wait(lock, [&] { return shared->running == 0; });
 }
 
 ThreadPool& ThreadPool::Default() {

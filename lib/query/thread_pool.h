@@ -1,19 +1,21 @@
 // A fixed pool of worker threads for per-shard query execution.
 //
 // Hand-written because Debian's abseil (20220623) exposes no thread pool;
-// ParallelFor is the only operation the executor needs.
+// ParallelFor is the only operation the executor needs. Uses std::mutex and
+// std::condition_variable rather than absl::Mutex: Debian's abseil carries
+// no ThreadSanitizer annotations, so TSan could not check it.
 //
 // Thread-safe: any number of threads may call ParallelFor concurrently.
 #ifndef FEATUREBASE_LIB_QUERY_THREAD_POOL_H_
 #define FEATUREBASE_LIB_QUERY_THREAD_POOL_H_
 
+#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
-
-#include "absl/synchronization/mutex.h"
 
 namespace featurebase::internal {
 
@@ -37,9 +39,10 @@ class ThreadPool {
 
  private:
   void Work();
-  absl::Mutex mu_;
-  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> queue_;  // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
   std::vector<std::thread> workers_;
 };
 
