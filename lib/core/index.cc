@@ -136,6 +136,18 @@ std::vector<uint64_t> ScanRows(const FieldState& f,
   return out;
 }
 
+void RankRows(std::vector<RowCount>* rows, uint64_t n) {
+  auto better = [](const RowCount& a, const RowCount& b) {
+    return a.count != b.count ? a.count > b.count : a.row < b.row;
+  };
+  if (n > 0 && n < rows->size()) {
+    std::partial_sort(rows->begin(), rows->begin() + n, rows->end(), better);
+    rows->resize(n);
+  } else {
+    std::sort(rows->begin(), rows->end(), better);
+  }
+}
+
 // The views a read of `f` over `range` must union.
 absl::StatusOr<std::vector<uint64_t>> ReadViews(const FieldState& f,
                                                 const TimeRange& range,
@@ -871,15 +883,7 @@ StatusOr<std::vector<RowCount>> Snapshot::TopN(std::string_view field,
   std::vector<RowCount> out;
   out.reserve(counts.size());
   for (const auto& [row, c] : counts) out.push_back({row, c});
-  auto better = [](const RowCount& a, const RowCount& b) {
-    return a.count != b.count ? a.count > b.count : a.row < b.row;
-  };
-  if (n > 0 && n < out.size()) {
-    std::partial_sort(out.begin(), out.begin() + n, out.end(), better);
-    out.resize(n);
-  } else {
-    std::sort(out.begin(), out.end(), better);
-  }
+  internal::RankRows(&out, n);
   return out;
 }
 

@@ -135,6 +135,10 @@ std::vector<uint64_t> ScanRows(const FieldState& f,
                                std::optional<uint64_t> previous,
                                std::optional<uint64_t> column);
 
+// Orders `rows` by count descending, then row id ascending (TopN's order),
+// keeping the first `n` (all when n is 0).
+void RankRows(std::vector<RowCount>* rows, uint64_t n);
+
 // The time views of the coarsest unit present in `f`.
 std::vector<uint64_t> CoarsestTimeViews(const FieldState& f);
 // The views a read of `f` over `range` unions (standard, or FeatureBase's

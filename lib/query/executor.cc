@@ -1015,15 +1015,7 @@ class Executor {
     for (const auto& [row, cnt] : total) {
       if (cnt >= threshold) out.push_back({row, cnt});
     }
-    auto better = [](const RowCount& a, const RowCount& b) {
-      return a.count != b.count ? a.count > b.count : a.row < b.row;
-    };
-    if (n > 0 && n < out.size()) {
-      std::partial_sort(out.begin(), out.begin() + n, out.end(), better);
-      out.resize(n);
-    } else {
-      std::sort(out.begin(), out.end(), better);
-    }
+    RankRows(&out, n);
     std::string json = "[";
     for (size_t i = 0; i < out.size(); ++i) {
       if (i) json += ',';

@@ -10,6 +10,7 @@
 
 #include "featurebase/shard.h"
 #include "tests/util/seed.h"
+#include "tests/util/strings.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -17,15 +18,7 @@
 namespace featurebase {
 namespace {
 
-// "prefix" + decimal n (GCC 12 warns falsely on operator+ of a literal and
-// a temporary string).
-template <typename N>
-std::string Cat(std::string_view prefix, N n) {
-  std::string s(prefix);
-  s += std::to_string(n);
-  return s;
-}
-
+using featurebase::testing::Cat;
 using featurebase::testing::SeedTrace;
 using featurebase::testing::TestSeeds;
 
