@@ -59,15 +59,8 @@ int main(int argc, char** argv) {
   featurebase::Index& index = **created;
   featurebase::FieldOptions keyed = featurebase::FieldOptions::Mutex();
   keyed.keys = true;
-  featurebase::FieldOptions amount;
-  amount.type = featurebase::FieldType::kDecimal;
-  amount.scale = 2;
-  amount.min = 0;
-  amount.max = 100'000'000;
-  featurebase::FieldOptions miles;
-  miles.type = featurebase::FieldType::kInt;
-  miles.min = 0;
-  miles.max = 1000;
+  const auto amount = featurebase::FieldOptions::Decimal(2, 0, 100'000'000);
+  const auto miles = featurebase::FieldOptions::Int(0, 1000);
   Check(index.CreateField("cab_type", keyed), "cab_type");
   Check(
       index.CreateField("passenger_count", featurebase::FieldOptions::Mutex()),

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/time/time.h"
 #include "featurebase/status.h"
@@ -84,6 +85,32 @@ struct FieldOptions {
     o.type = FieldType::kTime;
     o.time_quantum = q;
     o.no_standard_view = no_standard_view;
+    return o;
+  }
+  // An int field accepting [min, max].
+  static FieldOptions Int(int64_t min = INT64_MIN, int64_t max = INT64_MAX) {
+    FieldOptions o;
+    o.type = FieldType::kInt;
+    o.min = min;
+    o.max = max;
+    return o;
+  }
+  // A decimal field with `scale` digits after the point, accepting unscaled
+  // values in [min, max].
+  static FieldOptions Decimal(int scale, int64_t min = INT64_MIN,
+                              int64_t max = INT64_MAX) {
+    FieldOptions o = Int(min, max);
+    o.type = FieldType::kDecimal;
+    o.scale = scale;
+    return o;
+  }
+  // A timestamp field in `time_unit` ("s", "ms", "us", "ns") since `epoch`.
+  static FieldOptions Timestamp(std::string time_unit = "s",
+                                absl::Time epoch = absl::UnixEpoch()) {
+    FieldOptions o;
+    o.type = FieldType::kTimestamp;
+    o.time_unit = std::move(time_unit);
+    o.epoch = epoch;
     return o;
   }
 };

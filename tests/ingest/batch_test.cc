@@ -34,18 +34,9 @@ void MakeFields(Index* index) {
   ASSERT_TRUE(
       index->CreateField("t", FieldOptions::Time(*TimeQuantum::Parse("YMD")))
           .ok());
-  FieldOptions v;
-  v.type = FieldType::kInt;
-  v.min = -500;
-  v.max = 500;
-  ASSERT_TRUE(index->CreateField("v", v).ok());
-  FieldOptions d;
-  d.type = FieldType::kDecimal;
-  d.scale = 2;
-  ASSERT_TRUE(index->CreateField("d", d).ok());
-  FieldOptions ts;
-  ts.type = FieldType::kTimestamp;
-  ASSERT_TRUE(index->CreateField("ts", ts).ok());
+  ASSERT_TRUE(index->CreateField("v", FieldOptions::Int(-500, 500)).ok());
+  ASSERT_TRUE(index->CreateField("d", FieldOptions::Decimal(2)).ok());
+  ASSERT_TRUE(index->CreateField("ts", FieldOptions::Timestamp()).ok());
   FieldOptions keyed_set = FieldOptions::Set();
   keyed_set.keys = true;
   ASSERT_TRUE(index->CreateField("bools", keyed_set).ok());

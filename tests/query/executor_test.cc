@@ -344,11 +344,7 @@ TEST(ExecutorTest, GroupByThreeFieldsMatchesBruteForceInAnyWalkOrder) {
                                                       : FieldOptions::Mutex())
                       .ok());
     }
-    FieldOptions v;
-    v.type = FieldType::kInt;
-    v.min = -50;
-    v.max = 50;
-    ASSERT_TRUE(index->CreateField("v", v).ok());
+    ASSERT_TRUE(index->CreateField("v", FieldOptions::Int(-50, 50)).ok());
     // field -> column -> rows; column -> value
     std::map<std::string, std::map<uint64_t, std::set<uint64_t>>> model;
     std::map<uint64_t, int64_t> values;

@@ -53,18 +53,9 @@ std::unique_ptr<Index> RandomIndex(uint64_t seed) {
   EXPECT_TRUE(
       index->CreateField("t", FieldOptions::Time(*TimeQuantum::Parse("YMD")))
           .ok());
-  FieldOptions v;
-  v.type = FieldType::kInt;
-  v.min = -100;
-  v.max = 100;
-  EXPECT_TRUE(index->CreateField("v", v).ok());
-  FieldOptions d;
-  d.type = FieldType::kDecimal;
-  d.scale = 2;
-  EXPECT_TRUE(index->CreateField("d", d).ok());
-  FieldOptions ts;
-  ts.type = FieldType::kTimestamp;
-  EXPECT_TRUE(index->CreateField("ts", ts).ok());
+  EXPECT_TRUE(index->CreateField("v", FieldOptions::Int(-100, 100)).ok());
+  EXPECT_TRUE(index->CreateField("d", FieldOptions::Decimal(2)).ok());
+  EXPECT_TRUE(index->CreateField("ts", FieldOptions::Timestamp()).ok());
   const std::vector<std::string> keys = {"red", "green", "blue", "x y"};
   for (int i = 0; i < 300; ++i) {
     const uint64_t col = ShardStart(rng() % 3) + rng() % 400;

@@ -56,11 +56,9 @@ TEST(ValueQueryTest, IntPredicatesAndAggregatesMatchModel) {
                    fmt::format(" range [{}, {}]", range.min, range.max));
       std::mt19937_64 rng(seed);
       auto index = *Index::Create("i");
-      FieldOptions o;
-      o.type = FieldType::kInt;
-      o.min = range.min;
-      o.max = range.max;
-      ASSERT_TRUE(index->CreateField("v", o).ok());
+      ASSERT_TRUE(
+          index->CreateField("v", FieldOptions::Int(range.min, range.max))
+              .ok());
       ASSERT_TRUE(index->CreateField("g", FieldOptions::Mutex()).ok());
       std::map<uint64_t, int64_t> model;
       std::map<uint64_t, uint64_t> group;
@@ -245,14 +243,8 @@ TEST(ValueQueryTest, IntPredicatesAndAggregatesMatchModel) {
 
 TEST(ValueQueryTest, DecimalAndTimestampShapes) {
   auto index = *Index::Create("i");
-  FieldOptions dec;
-  dec.type = FieldType::kDecimal;
-  dec.scale = 2;
-  ASSERT_TRUE(index->CreateField("amount", dec).ok());
-  FieldOptions ts;
-  ts.type = FieldType::kTimestamp;
-  ts.time_unit = "s";
-  ASSERT_TRUE(index->CreateField("at", ts).ok());
+  ASSERT_TRUE(index->CreateField("amount", FieldOptions::Decimal(2)).ok());
+  ASSERT_TRUE(index->CreateField("at", FieldOptions::Timestamp("s")).ok());
   ASSERT_TRUE(index->Set(1, "amount", Value::Decimal(1234, 2)).ok());
   ASSERT_TRUE(index->Set(2, "amount", Value::Decimal(5, 1)).ok());  // 0.5
   ASSERT_TRUE(index->Set(3, "amount", Value::Int(-2)).ok());        // -2.00
