@@ -121,6 +121,11 @@ class Batch {
                       std::span<const std::string> fields);
   Status DeleteRecord(std::variant<uint64_t, std::string> id);
 
+  // Commits `offset` as the position of stream `source` in the next
+  // Flush, atomically with the records (Index::CommitStreamOffset). The last
+  // call per source before a Flush wins.
+  Status SetStreamOffset(std::string_view source, int64_t offset);
+
   // Heap bytes held by the pending records (buffer capacities included).
   size_t MemoryBytes() const;
 

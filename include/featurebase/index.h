@@ -45,6 +45,34 @@ struct IndexOptions {
   uint32_t partitions = HashPartitioner::kDefaultPartitions;
 };
 
+// How a durable index (Index::Open) acknowledges a commit.
+enum class Durability {
+  // Each commit is fsync'ed to the write-ahead log before it returns.
+  kSync,
+  // Commits from concurrent threads share one fsync (group commit); each
+  // still returns only once it is durable.
+  kGroup,
+  // Commits return once written to the operating system (they survive a
+  // process crash but not a power loss); Index::Sync() makes them durable.
+  kNone,
+};
+
+// Options of Index::Open.
+struct OpenOptions {
+  // The index name; required to create. On reopen an empty name accepts the
+  // stored one, another name is FailedPrecondition.
+  std::string name;
+  // Used when the directory holds no index yet; on reopen the stored
+  // options apply (Index::options() reports them).
+  IndexOptions index;
+  // Create the index when the directory holds none (else NotFound).
+  bool create_if_missing = true;
+  Durability durability = Durability::kSync;
+  // A background checkpoint starts once the write-ahead log holds this many
+  // bytes (0: only explicit Index::Checkpoint calls).
+  uint64_t checkpoint_log_bytes = uint64_t{64} << 20;
+};
+
 // A [from, to) time range for time fields; a missing bound means the
 // earliest / latest time view present.
 struct TimeRange {
@@ -90,6 +118,12 @@ class Snapshot {
   // The commit sequence number of this version (0 for a new index).
   uint64_t version() const;
   const std::string& index_name() const;
+
+  // The position a stream source committed with the data of this version
+  // (Index::CommitStreamOffset, Batch::SetStreamOffset), or nullopt.
+  std::optional<int64_t> StreamOffset(std::string_view source) const;
+  // Every committed stream position, by source name.
+  std::vector<std::pair<std::string, int64_t>> StreamOffsets() const;
 
   // Fields in name order (not the internal existence field).
   std::vector<FieldInfo> Fields() const;
@@ -164,6 +198,16 @@ class Index {
   // Creates an empty in-memory index. InvalidArgument for a bad name.
   static StatusOr<std::unique_ptr<Index>> Create(
       std::string_view name, const IndexOptions& options = {});
+
+  // Creates or reopens a durable index in directory `dir` (created if
+  // missing; layout in docs/format.md). Every commit is in the write-ahead
+  // log before it returns (see Durability); reopening loads the last
+  // checkpoint and replays the log after it. FailedPrecondition when
+  // another Index (in this or another process) has the directory open;
+  // DataLoss naming the file and offset when a persisted file is corrupt;
+  // NotFound when the directory holds no index and !create_if_missing.
+  static StatusOr<std::unique_ptr<Index>> Open(const OpenOptions& options,
+                                               std::string_view dir);
   ~Index();
   Index(const Index&) = delete;
   Index& operator=(const Index&) = delete;
@@ -214,6 +258,22 @@ class Index {
   // view of every field, from field existence and from index existence; a
   // keyed index frees their keys. Returns whether anything changed.
   StatusOr<bool> Delete(const Bitmap& columns);
+
+  // Records `offset` as the position of stream `source` (e.g.
+  // "topic/partition"), as one commit. A source that commits its offset with
+  // the data it produced (Batch::SetStreamOffset) resumes exactly after it.
+  Status CommitStreamOffset(std::string_view source, int64_t offset);
+
+  // ---- durability (no-ops for in-memory indexes)
+
+  // True for an index opened on a directory.
+  bool durable() const;
+  // Makes every acknowledged commit durable (for Durability::kNone).
+  Status Sync();
+  // Writes a checkpoint of the current version (only the fragments changed
+  // since the last one) and truncates the log. Readers and writers go on
+  // meanwhile, except for a short pause to switch log files.
+  Status Checkpoint();
 
   // Drops time views of fields with a TTL whose end is before now - ttl.
   // Returns the number of views dropped.

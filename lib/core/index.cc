@@ -25,6 +25,16 @@ absl::Status FieldNotFound(std::string_view op, std::string_view field) {
       fmt::format("{}: field \"{}\" not found", op, field));
 }
 
+absl::Status ValidateStreamSource(std::string_view source,
+                                  std::string_view op) {
+  if (source.empty() || source.size() > 4096) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: stream source name must be 1 to 4096 bytes, got {}",
+                    op, source.size()));
+  }
+  return absl::OkStatus();
+}
+
 bool IsBsi(FieldType t) {
   return t == FieldType::kInt || t == FieldType::kDecimal ||
          t == FieldType::kTimestamp;
@@ -765,6 +775,34 @@ StatusOr<uint64_t> Index::ApplyTtl(absl::Time now) {
   return impl_->ApplyTtl(now);
 }
 
+Status Index::CommitStreamOffset(std::string_view source, int64_t offset) {
+  FB_RETURN_IF_ERROR(
+      internal::ValidateStreamSource(source, "commit stream offset"));
+  return impl_
+      ->Write<bool>([&](internal::Txn& txn) -> absl::StatusOr<bool> {
+        auto& offsets = txn.mutable_state()->stream_offsets;
+        auto it = offsets.find(source);
+        if (it == offsets.end()) {
+          offsets.emplace(std::string(source), offset);
+        } else {
+          it->second = offset;
+        }
+        return true;
+      })
+      .status();
+}
+
+bool Index::durable() const { return false; }
+Status Index::Sync() { return absl::OkStatus(); }
+Status Index::Checkpoint() { return absl::OkStatus(); }
+
+StatusOr<std::unique_ptr<Index>> Index::Open(const OpenOptions& options,
+                                             std::string_view dir) {
+  (void)options;
+  return absl::UnimplementedError(
+      fmt::format("open \"{}\": durable indexes are not built yet", dir));
+}
+
 // ---------------------------------------------------------------- Snapshot
 
 Snapshot::Snapshot(std::shared_ptr<const internal::IndexState> state)
@@ -773,6 +811,16 @@ Snapshot::~Snapshot() = default;
 
 uint64_t Snapshot::version() const { return state_->version; }
 const std::string& Snapshot::index_name() const { return state_->name; }
+
+std::optional<int64_t> Snapshot::StreamOffset(std::string_view source) const {
+  auto it = state_->stream_offsets.find(source);
+  if (it == state_->stream_offsets.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::pair<std::string, int64_t>> Snapshot::StreamOffsets() const {
+  return {state_->stream_offsets.begin(), state_->stream_offsets.end()};
+}
 
 std::vector<FieldInfo> Snapshot::Fields() const {
   std::vector<FieldInfo> out;

@@ -96,6 +96,8 @@ struct IndexState {
   // their ids reused): ingest caches of key -> id drop everything when it
   // changes.
   uint64_t column_key_deletes = 0;
+  // Positions of stream sources committed with the data they produced.
+  std::map<std::string, int64_t, std::less<>> stream_offsets;
 
   const FieldState* FindField(std::string_view name) const {
     auto it = fields.find(name);
@@ -164,6 +166,10 @@ class SnapshotAccess {
  public:
   static const IndexState& State(const Snapshot& s) { return *s.state_; }
 };
+
+// InvalidArgument unless `source` is a usable stream source name (1..4096
+// bytes).
+absl::Status ValidateStreamSource(std::string_view source, std::string_view op);
 
 // Builds the next IndexState from a base one. Single-threaded.
 class Txn {

@@ -166,6 +166,15 @@ class BatchImpl {
 
   size_t size() const { return n_ + clears_.size() + deletes_.size(); }
 
+  void SetStreamOffset(std::string_view source, int64_t offset) {
+    auto it = stream_offsets_.find(source);
+    if (it == stream_offsets_.end()) {
+      stream_offsets_.emplace(std::string(source), offset);
+    } else {
+      it->second = offset;
+    }
+  }
+
   size_t MemoryBytes() const {
     size_t n = ids_.capacity() * 8 + times_.capacity() * 8 +
                col_keys_.capacity() * sizeof(std::string);
@@ -254,6 +263,8 @@ class BatchImpl {
             for (size_t i = 0; i < n_; ++i) ids[i] = base + i;
             txn.mutable_state()->next_auto_id = base + n_;
           }
+          for (const auto& [source, offset] : stream_offsets_)
+            txn.mutable_state()->stream_offsets[source] = offset;
           ApplyAdds(txn, ids, key_ids, packed_ids);
           FB_RETURN_IF_ERROR(ApplyClearsAndDeletes(txn, &deleted_ids));
           if (keyed_index_ && !deleted_ids.empty())
@@ -845,6 +856,7 @@ class BatchImpl {
     times_.clear();
     clears_.clear();
     deletes_.clear();
+    stream_offsets_.clear();
     for (Column& col : columns_) {
       col.starts.assign(1, 0);
       col.refs.clear();
@@ -858,6 +870,8 @@ class BatchImpl {
 
   Index* index_;
   BatchOptions options_;
+  // Stream positions to commit with the next flush.
+  std::map<std::string, int64_t, std::less<>> stream_offsets_;
   std::vector<Column> columns_;
   bool keyed_index_ = false;
   bool any_time_ = false;
@@ -904,6 +918,12 @@ Status Batch::DeleteFields(std::variant<uint64_t, std::string> id,
 }
 Status Batch::DeleteRecord(std::variant<uint64_t, std::string> id) {
   return impl_->DeleteRecord(std::move(id), {});
+}
+Status Batch::SetStreamOffset(std::string_view source, int64_t offset) {
+  FB_RETURN_IF_ERROR(
+      internal::ValidateStreamSource(source, "batch stream offset"));
+  impl_->SetStreamOffset(source, offset);
+  return absl::OkStatus();
 }
 size_t Batch::size() const { return impl_->size(); }
 size_t Batch::MemoryBytes() const { return impl_->MemoryBytes(); }
