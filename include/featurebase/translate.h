@@ -51,6 +51,7 @@ namespace featurebase {
 
 namespace internal {
 class TranslatorState;
+class TranslatorAccess;
 }  // namespace internal
 
 class KeyTranslator {
@@ -147,6 +148,7 @@ class KeyTranslator {
   size_t KeyBytes() const;
 
  private:
+  friend class internal::TranslatorAccess;
   explicit KeyTranslator(std::unique_ptr<internal::TranslatorState> state);
 
   std::unique_ptr<internal::TranslatorState> state_;

@@ -103,6 +103,44 @@ bool Fragment::RemoveRow(OwnerToken owner, uint64_t row) {
   return true;
 }
 
+void Fragment::ApplyRowDiffs(OwnerToken owner, std::span<const RowDiff> diffs) {
+  for (const RowDiff& d : diffs) {
+    if (d.removed.IsEmpty() || Row(d.row) == nullptr) continue;
+    MutableRow(owner, d.row)->AndNotInPlace(d.removed);
+    if (mode_ == Mode::kMutex) {
+      d.removed.ForEach([&](uint32_t offset) {
+        if (column_rows_.Get(offset) == d.row)
+          column_rows_.Set(owner, offset, std::nullopt);
+      });
+    }
+    DropIfEmpty(owner, d.row);
+  }
+  for (const RowDiff& d : diffs) {
+    if (d.added.IsEmpty()) continue;
+    MutableRow(owner, d.row)->OrInPlace(d.added);
+    if (mode_ == Mode::kMutex) {
+      d.added.ForEach(
+          [&](uint32_t offset) { column_rows_.Set(owner, offset, d.row); });
+    }
+  }
+}
+
+Fragment Fragment::FromRows(Mode mode, OwnerToken owner,
+                            std::vector<std::pair<uint64_t, Roaring32>> rows) {
+  Fragment f(mode);
+  for (auto& [row, bits] : rows) {
+    if (mode == Mode::kMutex) {
+      bits.ForEach(
+          [&](uint32_t offset) { f.column_rows_.Set(owner, offset, row); });
+    }
+    auto p = std::make_shared<RowBits>();
+    p->owner = owner;
+    p->bits = std::move(bits);
+    f.rows_.Put(owner, row, std::move(p));
+  }
+  return f;
+}
+
 bool Fragment::ReplaceRow(OwnerToken owner, uint64_t row,
                           const Roaring32& bits) {
   const Roaring32* r = Row(row);

@@ -73,6 +73,24 @@ class Fragment {
   // Removes the columns in `cols` from every row.
   bool RemoveColumns(OwnerToken owner, const Roaring32& cols);
 
+  // ---- storage (lib/storage): replay and load.
+
+  // One row's change: the row becomes (row - removed) | added; `removed`
+  // and `added` are disjoint.
+  struct RowDiff {
+    uint64_t row = 0;
+    Roaring32 removed;
+    Roaring32 added;
+  };
+  // Applies `diffs` (every removal first, then every addition, so a mutex
+  // column moving between rows ends in its new row) and keeps the mutex
+  // side table current. Rows left empty are dropped.
+  void ApplyRowDiffs(OwnerToken owner, std::span<const RowDiff> diffs);
+  // A fragment holding exactly `rows` (row id, non-empty bits), ascending by
+  // row id, stamped with `owner`; builds the mutex side table.
+  static Fragment FromRows(Mode mode, OwnerToken owner,
+                           std::vector<std::pair<uint64_t, Roaring32>> rows);
+
   // Approximate heap bytes held (rows and side table; shared parts counted).
   size_t MemoryBytes() const;
 

@@ -1,8 +1,10 @@
 #include "featurebase/index.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include "lib/bitmap/bitmap_internal.h"
 #include "lib/core/index_state.h"
 #include "lib/core/time_views.h"
+#include "lib/storage/store.h"
 #include "lib/util/status_macros.h"
 #include "lib/util/status_util.h"
 
@@ -330,6 +333,26 @@ absl::Status ValidateFieldOptions(std::string_view name,
 
 }  // namespace
 
+absl::StatusOr<std::shared_ptr<FieldState>> NewFieldState(
+    std::string_view name, const FieldOptions& options, OwnerToken owner) {
+  FB_RETURN_IF_ERROR(ValidateName("field", name));
+  FB_RETURN_IF_ERROR(ValidateFieldOptions(name, options));
+  auto f = std::make_shared<FieldState>();
+  f->owner = owner;
+  f->name = std::string(name);
+  f->options = options;
+  if (options.keys) f->row_keys = KeyTranslator::NewRowTranslator();
+  if (IsBsi(options.type)) {
+    FB_ASSIGN_OR_RETURN(BsiFieldOptions bo, ToBsiOptions(name, options));
+    auto spec = BsiFieldSpec::Create(name, bo);
+    if (!spec.ok()) {
+      return Annotate(spec.status(), fmt::format("create field \"{}\"", name));
+    }
+    f->bsi = std::move(*spec);
+  }
+  return f;
+}
+
 class IndexImpl {
  public:
   IndexImpl(std::string name, IndexOptions options,
@@ -340,6 +363,61 @@ class IndexImpl {
     if (options.keys)
       s->column_keys = KeyTranslator::NewColumnTranslator(partitioner);
     state_ = std::move(s);
+    latest_ = state_;
+  }
+
+  // A durable index over a recovered version.
+  IndexImpl(DurableStore::Opened opened, uint64_t checkpoint_log_bytes)
+      : last_owner_(opened.last_owner),
+        state_(std::move(opened.state)),
+        store_(std::move(opened.store)),
+        checkpoint_log_bytes_(checkpoint_log_bytes) {
+    latest_ = state_;
+    if (checkpoint_log_bytes_ > 0)
+      checkpointer_ = std::thread([this] { CheckpointLoop(); });
+  }
+
+  ~IndexImpl() {
+    if (!store_) return;
+    {
+      std::lock_guard<std::mutex> l(checkpoint_mu_);
+      stop_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    if (checkpointer_.joinable()) checkpointer_.join();
+    // Durability::kNone: what the process wrote survives it anyway; make it
+    // survive power loss too on an orderly close.
+    (void)store_->SyncAll();
+  }
+
+  bool durable() const { return store_ != nullptr; }
+
+  absl::Status Sync() {
+    if (!store_) return absl::OkStatus();
+    return store_->SyncAll();
+  }
+
+  // Writes a checkpoint of the newest version. One at a time; writers wait
+  // only for the log switch.
+  absl::Status Checkpoint() {
+    if (!store_) return absl::OkStatus();
+    std::lock_guard<std::mutex> one(checkpoint_run_mu_);
+    std::shared_ptr<const IndexState> s;
+    {
+      std::lock_guard<std::mutex> writer(write_mu_);
+      FB_RETURN_IF_ERROR(store_->health());
+      FB_RETURN_IF_ERROR(store_->RotateLog());
+      s = latest_;
+    }
+    return store_->WriteCheckpoint(std::move(s));
+  }
+
+  // Commits the key translators' pending changes (keys created or freed
+  // outside a commit) so that they are durable now.
+  absl::Status FlushKeys() {
+    if (!store_) return absl::OkStatus();
+    return Write<bool>([](Txn&) -> absl::StatusOr<bool> { return true; })
+        .status();
   }
 
   std::shared_ptr<const IndexState> Current() const {
@@ -354,44 +432,76 @@ class IndexImpl {
 
   // Runs `f` on a transaction over the current version; publishes the
   // result if `f` succeeds, discards everything if it fails.
+  //
+  // Durable indexes log the commit before publishing it: kSync syncs under
+  // the writer lock; kGroup releases the writer lock first so that commits
+  // of other threads join the same fdatasync (writers build on latest_,
+  // readers see a version only once it is durable); kNone publishes at once.
   template <typename R, typename F>
   absl::StatusOr<R> Write(F&& f) {
-    std::lock_guard<std::mutex> writer(write_mu_);
-    Txn txn(*Current(), ++last_owner_);
+    std::unique_lock<std::mutex> writer(write_mu_);
+    if (store_) FB_RETURN_IF_ERROR(store_->health());
+    Txn txn(*latest_, ++last_owner_);
     absl::StatusOr<R> result = f(txn);
-    if (result.ok()) {
-      auto next = txn.Finish();
-      std::lock_guard<std::mutex> lock(state_mu_);
-      state_ = std::move(next);
+    if (!result.ok()) return result;
+    std::shared_ptr<const IndexState> next = txn.Finish();
+    if (!store_) {
+      latest_ = next;
+      Publish(std::move(next));
+      return result;
+    }
+    FB_ASSIGN_OR_RETURN(const uint64_t lsn, store_->Log(*latest_, *next));
+    latest_ = next;
+    switch (store_->durability()) {
+      case Durability::kSync:
+        FB_RETURN_IF_ERROR(store_->SyncTo(lsn));
+        break;
+      case Durability::kGroup:
+        writer.unlock();
+        FB_RETURN_IF_ERROR(store_->SyncTo(lsn));
+        break;
+      case Durability::kNone:
+        break;
+    }
+    Publish(std::move(next));
+    if (checkpoint_log_bytes_ > 0 &&
+        store_->log_bytes() >= checkpoint_log_bytes_) {
+      checkpoint_cv_.notify_one();
     }
     return result;
   }
 
+  // Makes `next` the readers' version unless a newer one is (group commits
+  // finish out of order).
+  void Publish(std::shared_ptr<const IndexState> next) {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (next->version > state_->version) state_ = std::move(next);
+  }
+
+  void CheckpointLoop() {
+    std::unique_lock<std::mutex> l(checkpoint_mu_);
+    while (!stop_) {
+      checkpoint_cv_.wait(l);
+      if (stop_) break;
+      if (store_->log_bytes() < checkpoint_log_bytes_) continue;
+      l.unlock();
+      // A failed background checkpoint leaves the log in place; the next
+      // trigger retries, and an explicit Checkpoint() reports the error.
+      (void)Checkpoint();
+      l.lock();
+    }
+  }
+
   absl::Status CreateField(std::string_view name, const FieldOptions& options) {
-    FB_RETURN_IF_ERROR(ValidateName("field", name));
-    FB_RETURN_IF_ERROR(ValidateFieldOptions(name, options));
+    FB_ASSIGN_OR_RETURN(std::shared_ptr<FieldState> fresh,
+                        NewFieldState(name, options, 0));
     return Write<bool>([&](Txn& txn) -> absl::StatusOr<bool> {
              if (txn.state().FindField(name) != nullptr) {
                return absl::AlreadyExistsError(fmt::format(
                    "create field \"{}\": field already exists", name));
              }
-             auto f = std::make_shared<FieldState>();
-             f->owner = txn.owner();
-             f->name = std::string(name);
-             f->options = options;
-             if (options.keys) f->row_keys = KeyTranslator::NewRowTranslator();
-             if (IsBsi(options.type)) {
-               FB_ASSIGN_OR_RETURN(BsiFieldOptions bo,
-                                   ToBsiOptions(name, options));
-               auto spec = BsiFieldSpec::Create(name, bo);
-               if (!spec.ok()) {
-                 return Annotate(spec.status(),
-                                 fmt::format("create field \"{}\"", name));
-               }
-               f->bsi = std::move(*spec);
-             }
-             txn.mutable_state()->fields.emplace(std::string(name),
-                                                 std::move(f));
+             fresh->owner = txn.owner();
+             txn.mutable_state()->fields.emplace(std::string(name), fresh);
              return true;
            })
         .status();
@@ -671,8 +781,20 @@ class IndexImpl {
   // ThreadSanitizer annotations, so TSan could not check these.
   std::mutex write_mu_;  // one writer at a time
   OwnerToken last_owner_ = 0;
+  // The version writers build on (ahead of state_ while group commits
+  // wait for their sync). Guarded by write_mu_.
+  std::shared_ptr<const IndexState> latest_;
   mutable std::mutex state_mu_;  // guards the pointer swap only
   std::shared_ptr<const IndexState> state_;
+
+  // Durable indexes only.
+  std::unique_ptr<DurableStore> store_;
+  uint64_t checkpoint_log_bytes_ = 0;
+  std::mutex checkpoint_run_mu_;  // one checkpoint at a time
+  std::mutex checkpoint_mu_;      // guards stop_, with checkpoint_cv_
+  std::condition_variable checkpoint_cv_;
+  bool stop_ = false;
+  std::thread checkpointer_;
 };
 
 }  // namespace internal
@@ -696,6 +818,10 @@ std::shared_ptr<const IndexState> IndexWriter::Current(const Index& index) {
 absl::StatusOr<uint64_t> IndexWriter::Commit(
     Index& index, const std::function<absl::StatusOr<uint64_t>(Txn&)>& f) {
   return index.impl_->Write<uint64_t>(f);
+}
+
+absl::Status IndexWriter::FlushKeys(Index& index) {
+  return index.impl_->FlushKeys();
 }
 
 }  // namespace internal
@@ -732,7 +858,11 @@ StatusOr<uint64_t> Index::ColumnId(std::string_view key) {
         fmt::format("column key: index \"{}\" does not use keys", state->name));
   }
   if (key.empty()) return absl::InvalidArgumentError("column key: empty key");
-  return state->column_keys->CreateKey(key);
+  const uint64_t before = state->column_keys->sequence();
+  FB_ASSIGN_OR_RETURN(const uint64_t id, state->column_keys->CreateKey(key));
+  if (state->column_keys->sequence() != before)
+    FB_RETURN_IF_ERROR(impl_->FlushKeys());
+  return id;
 }
 
 std::shared_ptr<const Snapshot> Index::GetSnapshot() const {
@@ -767,6 +897,7 @@ StatusOr<bool> Index::Delete(const Bitmap& columns) {
     const std::vector<uint64_t> ids = columns.ToVector();
     FB_ASSIGN_OR_RETURN(const size_t freed, keys->DeleteIds(ids));
     changed |= freed > 0;
+    if (freed > 0) FB_RETURN_IF_ERROR(impl_->FlushKeys());
   }
   return changed;
 }
@@ -792,15 +923,16 @@ Status Index::CommitStreamOffset(std::string_view source, int64_t offset) {
       .status();
 }
 
-bool Index::durable() const { return false; }
-Status Index::Sync() { return absl::OkStatus(); }
-Status Index::Checkpoint() { return absl::OkStatus(); }
+bool Index::durable() const { return impl_->durable(); }
+Status Index::Sync() { return impl_->Sync(); }
+Status Index::Checkpoint() { return impl_->Checkpoint(); }
 
 StatusOr<std::unique_ptr<Index>> Index::Open(const OpenOptions& options,
                                              std::string_view dir) {
-  (void)options;
-  return absl::UnimplementedError(
-      fmt::format("open \"{}\": durable indexes are not built yet", dir));
+  FB_ASSIGN_OR_RETURN(internal::DurableStore::Opened opened,
+                      internal::DurableStore::Open(options, std::string(dir)));
+  return std::unique_ptr<Index>(new Index(std::make_unique<internal::IndexImpl>(
+      std::move(opened), options.checkpoint_log_bytes)));
 }
 
 // ---------------------------------------------------------------- Snapshot

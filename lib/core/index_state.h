@@ -107,6 +107,12 @@ struct IndexState {
 
 // ---- helpers shared by the index and the query executor (index.cc)
 
+// A new, empty field stamped with `owner` (its own row-key translator when
+// keyed, its BSI spec when a value field). InvalidArgument for a bad name
+// or inconsistent options.
+absl::StatusOr<std::shared_ptr<FieldState>> NewFieldState(
+    std::string_view name, const FieldOptions& options, OwnerToken owner);
+
 bool IsBsi(FieldType t);
 // NotFound "<op>: field "<name>" not found".
 absl::Status FieldNotFound(std::string_view op, std::string_view field);
@@ -159,6 +165,9 @@ class IndexWriter {
   // published if `f` succeeds, discarded otherwise. Writers serialize.
   static absl::StatusOr<uint64_t> Commit(
       Index& index, const std::function<absl::StatusOr<uint64_t>(Txn&)>& f);
+  // Durable indexes: commits key changes made outside a commit (freed keys)
+  // so that they are durable now. No-op in memory.
+  static absl::Status FlushKeys(Index& index);
 };
 
 // The state behind a public Snapshot, for the query executor.
@@ -210,6 +219,11 @@ class Txn {
 
   std::shared_ptr<const IndexState> Finish() {
     ++next_->version;
+    return std::move(next_);
+  }
+  // Finishes as `version` (log replay).
+  std::shared_ptr<const IndexState> FinishAt(uint64_t version) {
+    next_->version = version;
     return std::move(next_);
   }
 

@@ -123,6 +123,21 @@ class PersistentMap {
     return ForEachFrom(0, f);
   }
 
+  // True when both maps are the same version (share their root).
+  bool SameAs(const PersistentMap& other) const { return root_ == other.root_; }
+
+  // Calls f(key, const V* before, const V* after) for every key held by
+  // `before` or `after` (null where absent) whose leaf node the two do not
+  // share, in ascending key order. Shared subtrees are skipped, so the cost
+  // is what differs between two versions; values in an unshared leaf may
+  // still be equal, callers compare them.
+  template <typename F>
+  static void Diff(const PersistentMap& before, const PersistentMap& after,
+                   F&& f) {
+    DiffNodes(before.root_.get(), before.levels_ - 1, after.root_.get(),
+              after.levels_ - 1, 0, f);
+  }
+
   // Smallest / largest key; the map must not be empty.
   uint64_t MinKey() const {
     const Node* n = root_.get();
@@ -210,6 +225,72 @@ class PersistentMap {
       }
     }
     return true;
+  }
+
+  // Reports every value under `n` (at `level`) as before (`as_before`) or
+  // after.
+  template <typename F>
+  static void DiffOneSide(const Node* n, int level, uint64_t prefix,
+                          bool as_before, F& f) {
+    uint64_t mask = n->present;
+    while (mask != 0) {
+      const int idx = std::countr_zero(mask);
+      mask &= mask - 1;
+      const int slot = Slot(n->present, idx);
+      const uint64_t key = prefix | (uint64_t(idx) << (6 * level));
+      if (level == 0) {
+        const V* v = &n->vals[slot];
+        as_before ? f(key, v, static_cast<const V*>(nullptr))
+                  : f(key, static_cast<const V*>(nullptr), v);
+      } else {
+        DiffOneSide(n->kids[slot].get(), level - 1, key, as_before, f);
+      }
+    }
+  }
+
+  // A shallower trie is the child 0 chain of a deeper one with the same
+  // keys, so nodes at different levels pair up through index 0.
+  template <typename F>
+  static void DiffNodes(const Node* a, int la, const Node* b, int lb,
+                        uint64_t prefix, F& f) {
+    if (a == nullptr && b == nullptr) return;
+    if (a == nullptr) return DiffOneSide(b, lb, prefix, false, f);
+    if (b == nullptr) return DiffOneSide(a, la, prefix, true, f);
+    if (la == lb && a == b) return;
+    const int level = la > lb ? la : lb;
+    const uint64_t pa = la == level ? a->present : 1;
+    const uint64_t pb = lb == level ? b->present : 1;
+    uint64_t mask = pa | pb;
+    while (mask != 0) {
+      const int idx = std::countr_zero(mask);
+      mask &= mask - 1;
+      const uint64_t key = prefix | (uint64_t(idx) << (6 * level));
+      if (level == 0) {
+        const V* va = (pa >> idx & 1) ? &a->vals[Slot(pa, idx)] : nullptr;
+        const V* vb = (pb >> idx & 1) ? &b->vals[Slot(pb, idx)] : nullptr;
+        f(key, va, vb);
+        continue;
+      }
+      // The child of each side at this index, or the side itself when it
+      // sits lower (only index 0 holds it).
+      const Node* ka = nullptr;
+      int lka = la;
+      if (la == level) {
+        if (pa >> idx & 1) ka = a->kids[Slot(pa, idx)].get();
+        lka = la - 1;
+      } else if (idx == 0) {
+        ka = a;
+      }
+      const Node* kb = nullptr;
+      int lkb = lb;
+      if (lb == level) {
+        if (pb >> idx & 1) kb = b->kids[Slot(pb, idx)].get();
+        lkb = lb - 1;
+      } else if (idx == 0) {
+        kb = b;
+      }
+      DiffNodes(ka, lka, kb, lkb, key, f);
+    }
   }
 
   std::shared_ptr<Node> root_;

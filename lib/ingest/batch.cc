@@ -276,6 +276,7 @@ class BatchImpl {
     if (keyed_index_ && !deleted_ids.empty()) {
       // As Index::Delete: free the deleted records' keys after the commit.
       FB_RETURN_IF_ERROR(state->column_keys->DeleteIds(deleted_ids).status());
+      FB_RETURN_IF_ERROR(IndexWriter::FlushKeys(*index_));
       column_cache_->Clear();
       seen_key_deletes_ = IndexWriter::Current(*index_)->column_key_deletes;
     }

@@ -10,6 +10,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "lib/keys/key_store.h"
+#include "lib/keys/translator_access.h"
 #include "lib/util/checksum.h"
 #include "lib/util/endian.h"
 #include "lib/util/status_macros.h"
@@ -190,8 +191,24 @@ class TranslatorState {
     store_->SwapTable(std::move(grown));
   }
 
+  // Where a mutation's log frames go: `log` when the caller passes one,
+  // else the journal when it is on. Requires write_mu_.
+  std::string* LogTarget(std::string* log) {
+    return log != nullptr ? log : journal_on_ ? &journal_ : nullptr;
+  }
+  // Copies the frames a caller's `log` received since `start` into the
+  // journal. Requires write_mu_.
+  void Journal(std::string* log, size_t start) {
+    if (log != nullptr && journal_on_)
+      journal_.append(*log, start, log->size() - start);
+  }
+
   RwLock write_mu_;  // only ever taken exclusively
   mutable RwLock mu_;
+  // The storage layer's journal: every mutation's log frames since the last
+  // TakeJournal (TranslatorAccess). Guarded by write_mu_.
+  bool journal_on_ = false;
+  std::string journal_;
   std::unique_ptr<KeyStore> store_;
   uint64_t sequence_;  // guarded by mu_ (written under both locks)
 };
@@ -201,6 +218,28 @@ class TranslatorState {
 using internal::KeyHash;
 using internal::LoadFixed;
 using internal::TranslatorState;
+
+namespace internal {
+
+void TranslatorAccess::EnableJournal(KeyTranslator& t) {
+  WriterLock lock(t.state_->write_mu_);
+  t.state_->journal_on_ = true;
+}
+
+std::string TranslatorAccess::TakeJournal(KeyTranslator& t) {
+  WriterLock lock(t.state_->write_mu_);
+  std::string out;
+  out.swap(t.state_->journal_);
+  return out;
+}
+
+void TranslatorAccess::RestoreJournal(KeyTranslator& t, std::string frames) {
+  WriterLock lock(t.state_->write_mu_);
+  frames += t.state_->journal_;
+  t.state_->journal_ = std::move(frames);
+}
+
+}  // namespace internal
 
 KeyTranslator::KeyTranslator(std::unique_ptr<TranslatorState> state)
     : state_(std::move(state)) {}
@@ -229,7 +268,8 @@ Status KeyTranslator::CreateKeys(std::span<const std::string_view> keys,
     // the home slot of a key a few positions ahead prefetched.
     for (size_t i = 0; i < m; ++i) hashes[i] = KeyHash(keys[base + i]);
     st.Reserve(m);
-    internal::LogFrame frame(log, st.sequence_ + 1);
+    const size_t log_start = log != nullptr ? log->size() : 0;
+    internal::LogFrame frame(st.LogTarget(log), st.sequence_ + 1);
     absl::Status status;
     {
       internal::WriterLock lock(st.mu_);
@@ -259,6 +299,7 @@ Status KeyTranslator::CreateKeys(std::span<const std::string_view> keys,
       }
     }
     frame.Finish();
+    st.Journal(log, log_start);
     if (!status.ok()) return status;
   }
   return absl::OkStatus();
@@ -306,7 +347,8 @@ StatusOr<size_t> KeyTranslator::DeleteIds(std::span<const uint64_t> ids,
   size_t deleted = 0;
   for (size_t base = 0; base < ids.size(); base += kWriteChunk) {
     const size_t m = std::min(kWriteChunk, ids.size() - base);
-    internal::LogFrame frame(log, st.sequence_ + 1);
+    const size_t log_start = log != nullptr ? log->size() : 0;
+    internal::LogFrame frame(st.LogTarget(log), st.sequence_ + 1);
     {
       internal::WriterLock lock(st.mu_);
       for (size_t i = 0; i < m; ++i) {
@@ -319,6 +361,7 @@ StatusOr<size_t> KeyTranslator::DeleteIds(std::span<const uint64_t> ids,
       }
     }
     frame.Finish();
+    st.Journal(log, log_start);
   }
   return deleted;
 }

@@ -1,0 +1,90 @@
+// DurableStore: the durable half of an Index opened on a directory. It owns the
+// directory lock, the write-ahead log and the checkpoint catalog; the index
+// calls it at its single commit point (IndexImpl::Write).
+//
+// Directory (docs/format.md, "Durable index"): LOCK, CHECKPOINT,
+// data-<n>.fbd, wal-<n>.log. Open loads the checkpoint and replays the log
+// files from the checkpoint's wal_start, in order, skipping records it
+// already covers; a torn tail of the newest log file is cut off.
+//
+// Thread-safety: Log and RotateLog require the index's writer lock;
+// SyncTo may run on many threads at once (group commit); WriteCheckpoint
+// runs on one thread at a time, concurrently with the others.
+#ifndef FEATUREBASE_LIB_STORAGE_STORE_H_
+#define FEATUREBASE_LIB_STORAGE_STORE_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "featurebase/index.h"
+#include "lib/core/index_state.h"
+#include "lib/storage/checkpoint.h"
+#include "lib/storage/file.h"
+#include "lib/storage/wal.h"
+
+namespace featurebase::internal {
+
+class DurableStore {
+ public:
+  struct Opened {
+    std::unique_ptr<DurableStore> store;
+    std::shared_ptr<const IndexState> state;
+    OwnerToken last_owner = 0;  // tokens used while loading
+  };
+  static absl::StatusOr<Opened> Open(const OpenOptions& options,
+                                     std::string dir);
+  ~DurableStore();
+
+  Durability durability() const { return durability_; }
+  const std::string& dir() const { return dir_; }
+
+  // Appends the commit `base` -> `next` (with the key translators' journals)
+  // to the log; returns its log sequence number for SyncTo. After a failed
+  // write the store refuses every later commit (the log may hold a partial
+  // record) with the same error. Requires the writer lock.
+  absl::StatusOr<uint64_t> Log(const IndexState& base, const IndexState& next);
+  // Returns once every record up to `lsn` is on stable storage; concurrent
+  // callers share one fdatasync.
+  absl::Status SyncTo(uint64_t lsn);
+  // Syncs everything logged so far.
+  absl::Status SyncAll();
+  // Bytes in the current log file.
+  uint64_t log_bytes() const;
+  absl::Status health() const;
+
+  // Checkpoint, step 1 (writer lock held): syncs the log and starts a new
+  // log file, so that the next step's state covers exactly the older files.
+  absl::Status RotateLog();
+  // Step 2 (no lock): writes a checkpoint of `state` (the version current
+  // at RotateLog) and deletes the log files it covers.
+  absl::Status WriteCheckpoint(std::shared_ptr<const IndexState> state);
+
+ private:
+  DurableStore(std::string dir, Durability durability,
+               std::unique_ptr<FileLock> lock)
+      : dir_(std::move(dir)), durability_(durability), lock_(std::move(lock)) {}
+  absl::Status Fail(absl::Status s);
+
+  const std::string dir_;
+  const Durability durability_;
+  std::unique_ptr<FileLock> lock_;
+  Catalog catalog_;         // guarded by the caller's checkpoint lock
+  uint64_t wal_start_ = 0;  // first log file the next checkpoint covers
+  std::string record_;      // scratch, writer lock
+
+  mutable std::mutex sync_mu_;
+  std::condition_variable synced_cv_;
+  std::shared_ptr<WalWriter> wal_;  // changed under writer lock + sync_mu_
+  uint64_t appended_ = 0;           // records written (sync_mu_)
+  uint64_t synced_ = 0;             // records on stable storage (sync_mu_)
+  bool syncing_ = false;            // an fdatasync is running (sync_mu_)
+  absl::Status failed_;             // sticky error (sync_mu_)
+};
+
+}  // namespace featurebase::internal
+
+#endif  // FEATUREBASE_LIB_STORAGE_STORE_H_
