@@ -136,7 +136,14 @@ absl::StatusOr<DurableStore::Opened> DurableStore::Open(
           return ctx(s);
         version = *v;
       }
-      if (newest && valid_end < (*file)->bytes().size()) {
+      // Cut a torn tail off so that the file reads intact once it is no
+      // longer the newest; a file torn inside its header goes entirely.
+      if (newest && valid_end < kWalFileHeaderBytes) {
+        file->reset();
+        if (auto s = RemoveFile(path); !s.ok()) return ctx(s);
+        if (auto s = SyncDir(dir); !s.ok()) return ctx(s);
+        wals.erase(std::find(wals.begin(), wals.end(), replay[i]));
+      } else if (newest && valid_end < (*file)->bytes().size()) {
         file->reset();
         if (auto s = TruncateFile(path, valid_end); !s.ok()) return ctx(s);
       }
