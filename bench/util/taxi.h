@@ -157,20 +157,17 @@ inline const std::vector<std::string>& TaxiFields() {
   return fields;
 }
 
-// Builds the index through the Batch API (auto-generated ids, batches of
-// 2^20). Aborts on any error: a benchmark cannot continue without it.
-inline std::unique_ptr<Index> BuildTaxiIndex(uint64_t records,
-                                             uint64_t seed = kTaxiSeed) {
-  auto check = [](const Status& s, const char* what) {
-    if (!s.ok()) {
-      std::fprintf(stderr, "taxi index: %s: %s\n", what,
-                   std::string(s.message()).c_str());
-      std::abort();
-    }
-  };
-  auto created = Index::Create("taxi");
-  check(created.status(), "create index");
-  std::unique_ptr<Index> index = std::move(*created);
+inline void TaxiCheck(const Status& s, const char* what) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "taxi index: %s: %s\n", what,
+                 std::string(s.message()).c_str());
+    std::abort();
+  }
+}
+
+// Creates the taxi fields in `index`. Aborts on any error.
+inline void CreateTaxiFields(Index* index) {
+  auto check = TaxiCheck;
   auto mutex = [] { return FieldOptions::Mutex(); };
   FieldOptions keyed_mutex = FieldOptions::Mutex();
   keyed_mutex.keys = true;
@@ -194,16 +191,24 @@ inline std::unique_ptr<Index> BuildTaxiIndex(uint64_t records,
   check(index->CreateField("airport", FieldOptions::Bool()), "airport");
   check(index->CreateField("pickup_at", ts), "pickup_at");
 
+}
+
+// Adds `records` trips (trip numbers first..first+records) to an index with
+// the taxi fields through the Batch API (auto-generated ids, batches of
+// `batch_size`). Aborts on any error.
+inline void LoadTaxi(Index* index, uint64_t records, uint64_t seed = kTaxiSeed,
+                     size_t batch_size = size_t{1} << 20, uint64_t first = 0) {
+  auto check = TaxiCheck;
   BatchOptions options;
   options.id_mode = IdMode::kAutoGenerate;
-  options.capacity = size_t{1} << 20;
-  auto batch = Batch::Create(index.get(), TaxiFields(), options);
+  options.capacity = batch_size;
+  auto batch = Batch::Create(index, TaxiFields(), options);
   check(batch.status(), "create batch");
   const TaxiGenerator gen(seed);
   Record r;
   r.values.resize(TaxiFields().size());
   for (uint64_t i = 0; i < records; ++i) {
-    const TaxiTrip t = gen(i);
+    const TaxiTrip t = gen(first + i);
     r.values[0] = Value::Key(kCabTypes[t.cab_type]);
     r.values[1] = Value::Id(t.vendor);
     r.values[2] = Value::Id(t.passenger_count);
@@ -224,6 +229,16 @@ inline std::unique_ptr<Index> BuildTaxiIndex(uint64_t records,
     check(full.status(), "add");
     if (*full || i + 1 == records) check((*batch)->Flush().status(), "flush");
   }
+}
+
+// Builds an in-memory taxi index with `records` trips.
+inline std::unique_ptr<Index> BuildTaxiIndex(uint64_t records,
+                                             uint64_t seed = kTaxiSeed) {
+  auto created = Index::Create("taxi");
+  TaxiCheck(created.status(), "create index");
+  std::unique_ptr<Index> index = std::move(*created);
+  CreateTaxiFields(index.get());
+  LoadTaxi(index.get(), records, seed);
   return index;
 }
 
