@@ -1,5 +1,6 @@
 #include "lib/core/column_rows.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace featurebase::internal {
@@ -75,6 +76,41 @@ void ColumnRows::Set(OwnerToken owner, uint32_t offset,
                                           : 8;
   if (need > page->width) page->Widen(need);
   page->Store(offset & (kPageSize - 1), stored);
+}
+
+ColumnRows ColumnRows::Build(
+    OwnerToken owner, std::span<const std::pair<uint64_t, Roaring32>> rows) {
+  ColumnRows out;
+  if (rows.empty()) return out;
+  uint64_t max_row = 0;
+  for (const auto& [row, bits] : rows) max_row = std::max(max_row, row);
+  const uint64_t top = max_row + 1;
+  const int width = top <= 0xFF         ? 1
+                    : top <= 0xFFFF     ? 2
+                    : top <= 0xFFFFFFFF ? 4
+                                        : 8;
+  out.table_ = std::make_shared<Table>();
+  out.table_->owner = owner;
+  for (const auto& [row, bits] : rows) {
+    const uint64_t stored = row + 1;
+    Page* page = nullptr;
+    uint32_t page_no = UINT32_MAX;
+    bits.ForEach([&](uint32_t offset) {
+      if (offset >> kPageBits != page_no) {
+        page_no = offset >> kPageBits;
+        std::shared_ptr<Page>& p = out.table_->pages[page_no];
+        if (!p) {
+          p = std::make_shared<Page>();
+          p->owner = owner;
+          p->width = width;
+          p->data.assign(size_t(width) * kPageSize, 0);
+        }
+        page = p.get();
+      }
+      page->Store(offset & (kPageSize - 1), stored);
+    });
+  }
+  return out;
 }
 
 size_t ColumnRows::MemoryBytes() const {

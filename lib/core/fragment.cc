@@ -128,11 +128,8 @@ void Fragment::ApplyRowDiffs(OwnerToken owner, std::span<const RowDiff> diffs) {
 Fragment Fragment::FromRows(Mode mode, OwnerToken owner,
                             std::vector<std::pair<uint64_t, Roaring32>> rows) {
   Fragment f(mode);
+  if (mode == Mode::kMutex) f.column_rows_ = ColumnRows::Build(owner, rows);
   for (auto& [row, bits] : rows) {
-    if (mode == Mode::kMutex) {
-      bits.ForEach(
-          [&](uint32_t offset) { f.column_rows_.Set(owner, offset, row); });
-    }
     auto p = std::make_shared<RowBits>();
     p->owner = owner;
     p->bits = std::move(bits);

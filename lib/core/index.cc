@@ -385,9 +385,14 @@ class IndexImpl {
     }
     checkpoint_cv_.notify_all();
     if (checkpointer_.joinable()) checkpointer_.join();
-    // Durability::kNone: what the process wrote survives it anyway; make it
-    // survive power loss too on an orderly close.
-    (void)store_->SyncAll();
+    // An orderly close leaves a checkpoint, so that the next open has no
+    // log to replay (and kNone commits survive power loss too). Errors
+    // cannot be reported from here; the log still holds everything.
+    if (store_->log_bytes() > kWalFileHeaderBytes && store_->health().ok()) {
+      (void)Checkpoint();
+    } else {
+      (void)store_->SyncAll();
+    }
   }
 
   bool durable() const { return store_ != nullptr; }
@@ -402,11 +407,12 @@ class IndexImpl {
   absl::Status Checkpoint() {
     if (!store_) return absl::OkStatus();
     std::lock_guard<std::mutex> one(checkpoint_run_mu_);
+    FB_ASSIGN_OR_RETURN(std::shared_ptr<WalWriter> next, store_->PrepareLog());
     std::shared_ptr<const IndexState> s;
     {
       std::lock_guard<std::mutex> writer(write_mu_);
       FB_RETURN_IF_ERROR(store_->health());
-      FB_RETURN_IF_ERROR(store_->RotateLog());
+      store_->RotateLog(std::move(next));
       s = latest_;
     }
     return store_->WriteCheckpoint(std::move(s));

@@ -63,7 +63,7 @@ absl::Status AppendFile::Append(std::string_view bytes) {
       return IoError("write", path_, errno);
     }
     bytes.remove_prefix(size_t(n));
-    size_ += uint64_t(n);
+    size_.fetch_add(uint64_t(n), std::memory_order_relaxed);
   }
   return absl::OkStatus();
 }

@@ -7,6 +7,7 @@
 #ifndef FEATUREBASE_LIB_STORAGE_FILE_H_
 #define FEATUREBASE_LIB_STORAGE_FILE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -36,7 +37,8 @@ class AppendFile {
   absl::Status Append(std::string_view bytes);
   // fdatasync.
   absl::Status Sync();
-  uint64_t size() const { return size_; }
+  // Bytes written (may be read by other threads while one appends).
+  uint64_t size() const { return size_.load(std::memory_order_relaxed); }
   const std::string& path() const { return path_; }
 
  private:
@@ -44,7 +46,7 @@ class AppendFile {
       : path_(std::move(path)), fd_(fd), size_(size) {}
   std::string path_;
   int fd_;
-  uint64_t size_;
+  std::atomic<uint64_t> size_;
 };
 
 // A whole file mapped read-only (empty files map to an empty view).

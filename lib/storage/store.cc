@@ -225,9 +225,15 @@ absl::Status DurableStore::SyncTo(uint64_t lsn) {
     }
     syncing_ = true;
     const uint64_t target = appended_;
-    std::shared_ptr<WalWriter> wal = wal_;
+    std::vector<std::shared_ptr<WalWriter>> files = std::move(unsynced_);
+    unsynced_.clear();
+    files.push_back(wal_);
     l.unlock();
-    absl::Status s = wal->Sync();
+    absl::Status s;
+    for (const auto& f : files) {
+      s = f->Sync();
+      if (!s.ok()) break;
+    }
     l.lock();
     syncing_ = false;
     if (!s.ok()) {
@@ -254,19 +260,30 @@ uint64_t DurableStore::log_bytes() const {
   return wal_->size();
 }
 
-absl::Status DurableStore::RotateLog() {
-  FB_RETURN_IF_ERROR(SyncAll());
-  const uint64_t number = wal_->number() + 1;
+absl::StatusOr<std::shared_ptr<WalWriter>> DurableStore::PrepareLog() {
+  uint64_t number;
+  {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    number = wal_->number() + 1;
+  }
   auto wal = WalWriter::Create(dir_, number);
   if (!wal.ok()) return Annotate(wal.status(), "checkpoint");
+  return std::shared_ptr<WalWriter>(std::move(*wal));
+}
+
+void DurableStore::RotateLog(std::shared_ptr<WalWriter> next) {
   std::lock_guard<std::mutex> l(sync_mu_);
-  wal_ = std::move(*wal);
-  wal_start_ = number;
-  return absl::OkStatus();
+  if (synced_ < appended_) unsynced_.push_back(wal_);
+  wal_start_ = next->number();
+  wal_ = std::move(next);
 }
 
 absl::Status DurableStore::WriteCheckpoint(
     std::shared_ptr<const IndexState> state) {
+  // The checkpoint covers the rotated files, but until its manifest is
+  // durable recovery may still need them, and a later sync must never make
+  // newer records durable without them.
+  FB_RETURN_IF_ERROR(SyncAll());
   uint64_t start;
   {
     std::lock_guard<std::mutex> l(sync_mu_);

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "featurebase/index.h"
@@ -56,9 +57,11 @@ class DurableStore {
   uint64_t log_bytes() const;
   absl::Status health() const;
 
-  // Checkpoint, step 1 (writer lock held): syncs the log and starts a new
-  // log file, so that the next step's state covers exactly the older files.
-  absl::Status RotateLog();
+  // Checkpoint, step 0 (no lock): creates the next log file.
+  absl::StatusOr<std::shared_ptr<WalWriter>> PrepareLog();
+  // Step 1 (writer lock held, no I/O): switches commits to `next`, so that
+  // the next step's state covers exactly the older files.
+  void RotateLog(std::shared_ptr<WalWriter> next);
   // Step 2 (no lock): writes a checkpoint of `state` (the version current
   // at RotateLog) and deletes the log files it covers.
   absl::Status WriteCheckpoint(std::shared_ptr<const IndexState> state);
@@ -79,10 +82,14 @@ class DurableStore {
   mutable std::mutex sync_mu_;
   std::condition_variable synced_cv_;
   std::shared_ptr<WalWriter> wal_;  // changed under writer lock + sync_mu_
-  uint64_t appended_ = 0;           // records written (sync_mu_)
-  uint64_t synced_ = 0;             // records on stable storage (sync_mu_)
-  bool syncing_ = false;            // an fdatasync is running (sync_mu_)
-  absl::Status failed_;             // sticky error (sync_mu_)
+  // Rotated-out log files with records not yet synced (sync_mu_); a sync
+  // covers them before the current file, so the durable records are always
+  // a prefix of the log.
+  std::vector<std::shared_ptr<WalWriter>> unsynced_;
+  uint64_t appended_ = 0;  // records written (sync_mu_)
+  uint64_t synced_ = 0;    // records on stable storage (sync_mu_)
+  bool syncing_ = false;   // an fdatasync is running (sync_mu_)
+  absl::Status failed_;    // sticky error (sync_mu_)
 };
 
 }  // namespace featurebase::internal
