@@ -386,7 +386,7 @@ featurebase::StatusOr<bool> CsvReader::Next(RowBlock* block) {
       begin_ = 0;
       end_ = pending;
     }
-    if (buf_.size() - 64 - end_ < read_size_ / 2)
+    if (buf_.size() - 64 - end_ < std::max<size_t>(read_size_ / 2, 1))
       buf_.resize(std::max(buf_.size() * 2, end_ + read_size_ + 64));
     const size_t room = buf_.size() - 64 - end_;
     auto n = source_->Read(buf_.data() + end_, room);
