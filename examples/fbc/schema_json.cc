@@ -66,7 +66,9 @@ std::string FieldOptionsJson(const featurebase::FieldOptions& o) {
       out += ",\"timeQuantum\":" + JsonString(o.time_quantum.ToString());
       out += std::string(",\"noStandardView\":") +
              (o.no_standard_view ? "true" : "false");
-      out += ",\"ttl\":" + JsonString(absl::FormatDuration(o.ttl));
+      out += ",\"ttl\":" + JsonString(o.ttl == absl::ZeroDuration()
+                                          ? "0s"
+                                          : absl::FormatDuration(o.ttl));
       break;
     case FieldType::kBool:
       break;
@@ -81,7 +83,7 @@ std::string FieldOptionsJson(const featurebase::FieldOptions& o) {
       break;
     case FieldType::kTimestamp:
       out += ",\"epoch\":" +
-             JsonString(absl::FormatTime(absl::RFC3339_full, o.epoch,
+             JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", o.epoch,
                                          absl::UTCTimeZone())) +
              ",\"timeUnit\":" + JsonString(o.time_unit);
       break;
