@@ -1,0 +1,667 @@
+#include "examples/fbc/commands.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "examples/fbc/header.h"
+#include "examples/fbc/importer.h"
+#include "examples/fbc/row_converter.h"
+#include "examples/fbc/schema_json.h"
+#include "examples/fbc/taxi_gen.h"
+#include "featurebase/index.h"
+#include "featurebase/query.h"
+#include "featurebase/version.h"
+
+namespace fbc {
+namespace {
+
+using featurebase::Index;
+using featurebase::Status;
+using featurebase::StatusOr;
+
+constexpr uint64_t kDefaultTaxiSeed = 20260704;
+
+const char kUsage[] =
+    "usage: fbc [--data-dir DIR] COMMAND ...   (DIR defaults to "
+    "./featurebase-data)\n"
+    "  create-index NAME [--keys] [--no-track-existence] [--partitions N]\n"
+    "  create-field INDEX FIELD [--type set|mutex|bool|int|decimal|timestamp|"
+    "time]\n"
+    "      [--keys] [--min N] [--max N] [--scale N] [--time-quantum YMDH]\n"
+    "      [--no-standard-view] [--epoch RFC3339] [--time-unit s|ms|us|ns] "
+    "[--ttl DURATION]\n"
+    "  query INDEX 'PQL' [--time]\n"
+    "  import-csv INDEX FILE... [--header SPEC] [--ignore-header]\n"
+    "      [--primary-key-fields a,b | --id-field F | --auto-generate]\n"
+    "      [--batch-size N] [--concurrency N] [--rejects FILE] "
+    "[--progress-interval SECONDS]\n"
+    "  schema [INDEX]\n"
+    "  gen-taxi --rows N [--seed S] FILE   (FILE.gz is gzipped, - is stdout)\n"
+    "  demo [--rows N] [--seed S]\n";
+
+// ---------------------------------------------------------------- arguments
+struct Flag {
+  const char* name;
+  bool takes_value;
+};
+
+struct ParsedArgs {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> values;  // flag -> value ("" if none)
+  bool has(const std::string& f) const { return values.count(f) > 0; }
+  std::string get(const std::string& f) const {
+    auto it = values.find(f);
+    return it == values.end() ? "" : it->second;
+  }
+};
+
+// Parses flags (anywhere among positionals, "--flag value" or
+// "--flag=value"); InvalidArgument naming an unknown or incomplete flag.
+StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
+                               size_t from, std::vector<Flag> flags) {
+  ParsedArgs p;
+  for (size_t i = from; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.size() < 2 || a.compare(0, 2, "--") != 0 || a == "--") {
+      p.positional.push_back(a);
+      continue;
+    }
+    std::string name = a, value;
+    bool inline_value = false;
+    if (const size_t eq = a.find('='); eq != std::string::npos) {
+      name = a.substr(0, eq);
+      value = a.substr(eq + 1);
+      inline_value = true;
+    }
+    const Flag* f = nullptr;
+    for (const Flag& x : flags)
+      if (name == x.name) f = &x;
+    if (f == nullptr) return absl::InvalidArgumentError("unknown flag " + name);
+    if (f->takes_value && !inline_value) {
+      if (i + 1 >= args.size())
+        return absl::InvalidArgumentError("flag " + name + " needs a value");
+      value = args[++i];
+    } else if (!f->takes_value && inline_value) {
+      return absl::InvalidArgumentError("flag " + name + " takes no value");
+    }
+    if (p.values.count(name))
+      return absl::InvalidArgumentError("flag " + name + " given twice");
+    p.values[name] = value;
+  }
+  return p;
+}
+
+StatusOr<uint64_t> ParseCount(const std::string& flag, const std::string& v,
+                              uint64_t min, uint64_t max) {
+  uint64_t n = 0;
+  auto r = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (v.empty() || r.ec != std::errc() || r.ptr != v.data() + v.size() ||
+      n < min || n > max)
+    return absl::InvalidArgumentError(
+        flag + " takes an integer in [" + std::to_string(min) + ", " +
+        std::to_string(max) + "], got \"" + v + "\"");
+  return n;
+}
+
+StatusOr<int64_t> ParseSigned(const std::string& flag, const std::string& v) {
+  int64_t n = 0;
+  if (!ParseInt64Cell(v, &n))
+    return absl::InvalidArgumentError(flag + " takes an integer, got \"" + v +
+                                      "\"");
+  return n;
+}
+
+// ---------------------------------------------------------------- output
+int UsageError(std::FILE* err, absl::string_view message) {
+  std::fprintf(err, "fbc: %.*s\n%s", int(message.size()), message.data(),
+               kUsage);
+  return 2;
+}
+
+// A failed JSON command: {"error":...} on out, the message on err.
+int Fail(std::FILE* out, std::FILE* err, const Status& s) {
+  std::fprintf(out, "%s\n", featurebase::ErrorJson(s).c_str());
+  std::fprintf(err, "fbc: %s\n", std::string(s.message()).c_str());
+  return 1;
+}
+
+int Success(std::FILE* out) {
+  std::fputs("{\"success\":true}\n", out);
+  return 0;
+}
+
+// ---------------------------------------------------------------- indexes
+struct Context {
+  std::string data_dir = "./featurebase-data";
+  std::FILE* out;
+  std::FILE* err;
+};
+
+bool IsDir(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+Status MakeDirs(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return absl::InvalidArgumentError("create directory " + dir + ": " +
+                                      ec.message());
+  return absl::OkStatus();
+}
+
+// Opens DIR/<name>. NotFound `index not found: <name>` unless `create`.
+StatusOr<std::unique_ptr<Index>> OpenIndex(
+    const Context& ctx, const std::string& name, bool create,
+    const featurebase::IndexOptions& options = {},
+    featurebase::Durability durability = featurebase::Durability::kSync) {
+  if (Status s = featurebase::ValidateName("index", name); !s.ok()) return s;
+  const std::string dir = ctx.data_dir + "/" + name;
+  if (!IsDir(dir)) {
+    if (!create) return absl::NotFoundError("index not found: " + name);
+    if (Status s = MakeDirs(ctx.data_dir); !s.ok()) return s;
+  }
+  featurebase::OpenOptions o;
+  o.name = name;
+  o.index = options;
+  o.create_if_missing = create;
+  o.durability = durability;
+  auto index = Index::Open(o, dir);
+  if (!index.ok() && absl::IsNotFound(index.status()) && !create)
+    return absl::NotFoundError("index not found: " + name);
+  if (!index.ok())
+    return Status(
+        index.status().code(),
+        "open index " + name + ": " + std::string(index.status().message()));
+  return index;
+}
+
+// ---------------------------------------------------------------- commands
+int CreateIndex(const Context& ctx, const std::vector<std::string>& args) {
+  auto p = ParseArgs(args, 1,
+                     {{"--keys", false},
+                      {"--no-track-existence", false},
+                      {"--partitions", true}});
+  if (!p.ok()) return UsageError(ctx.err, p.status().message());
+  if (p->positional.size() != 1)
+    return UsageError(ctx.err, "create-index takes one index name");
+  const std::string& name = p->positional[0];
+  featurebase::IndexOptions o;
+  o.keys = p->has("--keys");
+  o.track_existence = !p->has("--no-track-existence");
+  if (p->has("--partitions")) {
+    auto n = ParseCount("--partitions", p->get("--partitions"), 1, 65536);
+    if (!n.ok()) return UsageError(ctx.err, n.status().message());
+    o.partitions = uint32_t(*n);
+  }
+  if (Status s = featurebase::ValidateName("index", name); !s.ok())
+    return Fail(ctx.out, ctx.err, s);
+  if (IsDir(ctx.data_dir + "/" + name)) {
+    auto existing = OpenIndex(ctx, name, false);
+    if (existing.ok())
+      return Fail(ctx.out, ctx.err,
+                  absl::AlreadyExistsError("index already exists: " + name));
+    if (!absl::IsNotFound(existing.status()))
+      return Fail(ctx.out, ctx.err, existing.status());
+  }
+  auto index = OpenIndex(ctx, name, true, o);
+  if (!index.ok()) return Fail(ctx.out, ctx.err, index.status());
+  return Success(ctx.out);
+}
+
+int CreateField(const Context& ctx, const std::vector<std::string>& args) {
+  auto p = ParseArgs(args, 1,
+                     {{"--type", true},
+                      {"--keys", false},
+                      {"--min", true},
+                      {"--max", true},
+                      {"--scale", true},
+                      {"--time-quantum", true},
+                      {"--no-standard-view", false},
+                      {"--epoch", true},
+                      {"--time-unit", true},
+                      {"--ttl", true}});
+  if (!p.ok()) return UsageError(ctx.err, p.status().message());
+  if (p->positional.size() != 2)
+    return UsageError(ctx.err, "create-field takes INDEX FIELD");
+  using featurebase::FieldType;
+  featurebase::FieldOptions o;
+  if (p->has("--type")) {
+    auto t = featurebase::ParseFieldType(p->get("--type"));
+    if (!t.ok()) return UsageError(ctx.err, t.status().message());
+    o.type = *t;
+  }
+  const std::string type_name(featurebase::FieldTypeName(o.type));
+  auto only = [&](const char* flag, std::initializer_list<FieldType> types,
+                  const char* which) -> bool {
+    if (!p->has(flag)) return true;
+    for (FieldType t : types)
+      if (t == o.type) return true;
+    UsageError(ctx.err, std::string(flag) + " applies to " + which +
+                            " fields, not " + type_name);
+    return false;
+  };
+  if (!only("--keys", {FieldType::kSet, FieldType::kMutex, FieldType::kTime},
+            "set, mutex and time") ||
+      !only("--min", {FieldType::kInt, FieldType::kDecimal},
+            "int and decimal") ||
+      !only("--max", {FieldType::kInt, FieldType::kDecimal},
+            "int and decimal") ||
+      !only("--scale", {FieldType::kDecimal}, "decimal") ||
+      !only("--time-quantum", {FieldType::kTime}, "time") ||
+      !only("--no-standard-view", {FieldType::kTime}, "time") ||
+      !only("--ttl", {FieldType::kTime}, "time") ||
+      !only("--epoch", {FieldType::kTimestamp}, "timestamp") ||
+      !only("--time-unit", {FieldType::kTimestamp}, "timestamp"))
+    return 2;
+  o.keys = p->has("--keys");
+  if (p->has("--scale")) {
+    auto n = ParseCount("--scale", p->get("--scale"), 0, 19);
+    if (!n.ok()) return UsageError(ctx.err, n.status().message());
+    o.scale = int(*n);
+  }
+  for (const char* flag : {"--min", "--max"}) {
+    if (!p->has(flag)) continue;
+    int64_t v;
+    if (o.type == FieldType::kDecimal) {
+      if (!ParseDecimalCell(p->get(flag), o.scale, &v))
+        return UsageError(
+            ctx.err, std::string(flag) + " takes a decimal with at most " +
+                         std::to_string(o.scale) + " fraction digits, got \"" +
+                         p->get(flag) + "\"");
+    } else {
+      auto n = ParseSigned(flag, p->get(flag));
+      if (!n.ok()) return UsageError(ctx.err, n.status().message());
+      v = *n;
+    }
+    (std::strcmp(flag, "--min") == 0 ? o.min : o.max) = v;
+  }
+  if (o.type == FieldType::kTime) {
+    if (!p->has("--time-quantum"))
+      return UsageError(ctx.err, "a time field needs --time-quantum");
+    auto q = featurebase::TimeQuantum::Parse(p->get("--time-quantum"));
+    if (!q.ok()) return UsageError(ctx.err, q.status().message());
+    o.time_quantum = *q;
+    o.no_standard_view = p->has("--no-standard-view");
+    if (p->has("--ttl") && !absl::ParseDuration(p->get("--ttl"), &o.ttl))
+      return UsageError(ctx.err, "--ttl takes a duration like 24h, got \"" +
+                                     p->get("--ttl") + "\"");
+  }
+  if (p->has("--epoch")) {
+    std::string e;
+    if (!absl::ParseTime(absl::RFC3339_full, p->get("--epoch"), &o.epoch, &e))
+      return UsageError(ctx.err, "--epoch takes an RFC 3339 time, got \"" +
+                                     p->get("--epoch") + "\"");
+  }
+  if (p->has("--time-unit")) o.time_unit = p->get("--time-unit");
+  auto index = OpenIndex(ctx, p->positional[0], false);
+  if (!index.ok()) return Fail(ctx.out, ctx.err, index.status());
+  if (Status s = (*index)->CreateField(p->positional[1], o); !s.ok())
+    return Fail(ctx.out, ctx.err, s);
+  return Success(ctx.out);
+}
+
+int QueryCommand(const Context& ctx, const std::vector<std::string>& args) {
+  auto p = ParseArgs(args, 1, {{"--time", false}});
+  if (!p.ok()) return UsageError(ctx.err, p.status().message());
+  if (p->positional.size() != 2)
+    return UsageError(ctx.err, "query takes INDEX 'PQL'");
+  auto index = OpenIndex(ctx, p->positional[0], false);
+  if (!index.ok()) return Fail(ctx.out, ctx.err, index.status());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto res = featurebase::Query(**index, p->positional[1]);
+  const double ms = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count();
+  if (p->has("--time")) std::fprintf(ctx.err, "time_ms=%.3f\n", ms);
+  if (!res.ok()) return Fail(ctx.out, ctx.err, res.status());
+  std::fprintf(ctx.out, "%s\n", res->ToJson().c_str());
+  return 0;
+}
+
+// Import flags shared by import-csv and demo.
+StatusOr<ImportOptions> ImportOptionsFrom(const ParsedArgs& p) {
+  ImportOptions o;
+  int modes = 0;
+  if (p.has("--auto-generate")) ++modes;
+  if (p.has("--id-field")) {
+    ++modes;
+    o.ids.mode = IdOptions::Mode::kIdField;
+    o.ids.id_field = p.get("--id-field");
+  }
+  if (p.has("--primary-key-fields")) {
+    ++modes;
+    o.ids.mode = IdOptions::Mode::kPrimaryKey;
+    o.ids.primary_key_fields = SplitHeaderFlag(p.get("--primary-key-fields"));
+  }
+  if (modes > 1)
+    return absl::InvalidArgumentError(
+        "--primary-key-fields, --id-field and --auto-generate exclude each "
+        "other");
+  if (p.has("--header")) o.header = SplitHeaderFlag(p.get("--header"));
+  o.ignore_header = p.has("--ignore-header");
+  if (o.ignore_header && !o.header)
+    return absl::InvalidArgumentError("--ignore-header needs --header");
+  if (p.has("--batch-size")) {
+    auto n =
+        ParseCount("--batch-size", p.get("--batch-size"), 1, uint64_t{1} << 26);
+    if (!n.ok()) return n.status();
+    o.batch_size = size_t(*n);
+  }
+  if (p.has("--concurrency")) {
+    auto n = ParseCount("--concurrency", p.get("--concurrency"), 1, 64);
+    if (!n.ok()) return n.status();
+    o.concurrency = int(*n);
+  }
+  o.rejects_path = p.get("--rejects");
+  return o;
+}
+
+double ProgressInterval(const ParsedArgs& p, bool* ok) {
+  *ok = true;
+  if (!p.has("--progress-interval")) return 1.0;
+  char* end = nullptr;
+  const std::string v = p.get("--progress-interval");
+  const double s = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || !(s >= 0)) *ok = false;
+  return s;
+}
+
+int ImportCsvCommand(const Context& ctx, const std::vector<std::string>& args) {
+  auto p = ParseArgs(args, 1,
+                     {{"--header", true},
+                      {"--ignore-header", false},
+                      {"--primary-key-fields", true},
+                      {"--id-field", true},
+                      {"--auto-generate", false},
+                      {"--batch-size", true},
+                      {"--concurrency", true},
+                      {"--rejects", true},
+                      {"--progress-interval", true}});
+  if (!p.ok()) return UsageError(ctx.err, p.status().message());
+  if (p->positional.size() < 2)
+    return UsageError(ctx.err, "import-csv takes INDEX FILE...");
+  auto o = ImportOptionsFrom(*p);
+  if (!o.ok()) return UsageError(ctx.err, o.status().message());
+  bool interval_ok;
+  const double interval = ProgressInterval(*p, &interval_ok);
+  if (!interval_ok)
+    return UsageError(ctx.err, "--progress-interval takes seconds >= 0");
+  o->files.assign(p->positional.begin() + 1, p->positional.end());
+  featurebase::IndexOptions io;
+  io.keys = o->ids.mode == IdOptions::Mode::kPrimaryKey;
+  // Commits go to the operating system as they come; one Sync at the end
+  // makes the whole import durable (an fsync per batch costs more than it
+  // protects: a failed import is re-run).
+  auto index = OpenIndex(ctx, p->positional[0], true, io,
+                         featurebase::Durability::kNone);
+  if (!index.ok()) return Fail(ctx.out, ctx.err, index.status());
+  Progress progress(ctx.err, ::isatty(::fileno(ctx.err)) != 0, interval);
+  auto result = ImportCsv(**index, *o, &progress, ctx.err);
+  if (!result.ok()) return Fail(ctx.out, ctx.err, result.status());
+  if (Status s = (*index)->Sync(); !s.ok()) return Fail(ctx.out, ctx.err, s);
+  std::fprintf(ctx.out, "%s\n", result->ToJson().c_str());
+  return 0;
+}
+
+int SchemaCommand(const Context& ctx, const std::vector<std::string>& args) {
+  auto p = ParseArgs(args, 1, {});
+  if (!p.ok()) return UsageError(ctx.err, p.status().message());
+  if (p->positional.size() > 1)
+    return UsageError(ctx.err, "schema takes at most one index name");
+  std::vector<std::string> names;
+  if (p->positional.size() == 1) {
+    names.push_back(p->positional[0]);
+  } else if (IsDir(ctx.data_dir)) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(ctx.data_dir, ec))
+      if (e.is_directory() &&
+          featurebase::ValidateName("index", e.path().filename().string()).ok())
+        names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+  }
+  std::string json = "{\"indexes\":[";
+  bool first = true;
+  for (const std::string& name : names) {
+    auto index = OpenIndex(ctx, name, false);
+    if (!index.ok()) {
+      // A stray directory without an index is not part of the schema.
+      if (absl::IsNotFound(index.status()) && p->positional.empty()) continue;
+      return Fail(ctx.out, ctx.err, index.status());
+    }
+    if (!first) json += ",";
+    first = false;
+    json += IndexJson(**index);
+  }
+  std::fprintf(ctx.out, "%s]}\n", json.c_str());
+  return 0;
+}
+
+Status GenTaxi(const std::string& path, uint64_t rows, uint64_t seed) {
+  const bool gz =
+      path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+  if (gz) {
+    gzFile f = gzopen(path.c_str(), "wb6");
+    if (f == nullptr)
+      return absl::InvalidArgumentError("open " + path + ": " +
+                                        std::strerror(errno));
+    Status s = WriteTaxiCsv(
+        [&](const char* d, size_t n) {
+          return gzwrite(f, d, unsigned(n)) == int(n);
+        },
+        rows, seed, path);
+    if (gzclose(f) != Z_OK && s.ok()) s = absl::InternalError("close " + path);
+    return s;
+  }
+  std::FILE* f = path == "-" ? stdout : std::fopen(path.c_str(), "wb");
+  if (f == nullptr)
+    return absl::InvalidArgumentError("open " + path + ": " +
+                                      std::strerror(errno));
+  Status s = WriteTaxiCsv(
+      [&](const char* d, size_t n) { return std::fwrite(d, 1, n, f) == n; },
+      rows, seed, path);
+  if (f != stdout) {
+    if (std::fclose(f) != 0 && s.ok())
+      s = absl::InternalError("close " + path + ": " + std::strerror(errno));
+  } else if (std::fflush(f) != 0 && s.ok()) {
+    s = absl::InternalError("write stdout: " +
+                            std::string(std::strerror(errno)));
+  }
+  return s;
+}
+
+int GenTaxiCommand(const Context& ctx, const std::vector<std::string>& args) {
+  auto p = ParseArgs(args, 1, {{"--rows", true}, {"--seed", true}});
+  if (!p.ok()) return UsageError(ctx.err, p.status().message());
+  if (p->positional.size() != 1)
+    return UsageError(ctx.err, "gen-taxi takes one output FILE");
+  if (!p->has("--rows")) return UsageError(ctx.err, "gen-taxi needs --rows N");
+  auto rows = ParseCount("--rows", p->get("--rows"), 0, uint64_t{1} << 40);
+  if (!rows.ok()) return UsageError(ctx.err, rows.status().message());
+  uint64_t seed = kDefaultTaxiSeed;
+  if (p->has("--seed")) {
+    auto s = ParseCount("--seed", p->get("--seed"), 0, UINT64_MAX);
+    if (!s.ok()) return UsageError(ctx.err, s.status().message());
+    seed = *s;
+  }
+  if (Status s = GenTaxi(p->positional[0], *rows, seed); !s.ok()) {
+    std::fprintf(ctx.err, "fbc: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+// The four "billion taxi rides" queries, then a few filters.
+struct DemoQuery {
+  const char* title;
+  const char* pql;
+};
+constexpr DemoQuery kDemoQueries[] = {
+    {"Q1 trips per cab type", "TopN(cab_type)"},
+    {"Q2 total amount per passenger count (sum and count: avg = sum/count)",
+     "GroupBy(Rows(passenger_count), aggregate=Sum(field=total_amount))"},
+    {"Q3 trips per passenger count and pickup year",
+     "GroupBy(Rows(passenger_count), Rows(pickup_year))"},
+    {"Q4 trips per passenger count, pickup year and distance, by count",
+     "GroupBy(Rows(passenger_count), Rows(pickup_year), Rows(dist_miles), "
+     "sort=\"count desc\")"},
+    {"green cabs in 2012",
+     "Count(Intersect(Row(cab_type=\"green\"), Row(pickup_year=2012)))"},
+    {"trips over $50", "Count(Row(total_amount > 50))"},
+    {"airport trips' total amount",
+     "Sum(Row(airport=true), field=total_amount)"},
+    {"pickups in zone-0 during March 2013",
+     "Count(Row(pickup_zone=\"zone-0\", from=\"2013-03-01T00:00\", "
+     "to=\"2013-04-01T00:00\"))"},
+    {"top 5 pickup zones among tagged trips",
+     "TopN(pickup_zone, Row(tags=\"tag-3\"), n=5)"},
+};
+
+int DemoCommand(const Context& ctx, const std::vector<std::string>& args) {
+  auto p = ParseArgs(args, 1, {{"--rows", true}, {"--seed", true}});
+  if (!p.ok()) return UsageError(ctx.err, p.status().message());
+  if (!p->positional.empty())
+    return UsageError(ctx.err, "demo takes no positional arguments");
+  uint64_t rows = 5'000'000, seed = kDefaultTaxiSeed;
+  if (p->has("--rows")) {
+    auto n = ParseCount("--rows", p->get("--rows"), 1, uint64_t{1} << 34);
+    if (!n.ok()) return UsageError(ctx.err, n.status().message());
+    rows = *n;
+  }
+  if (p->has("--seed")) {
+    auto n = ParseCount("--seed", p->get("--seed"), 0, UINT64_MAX);
+    if (!n.ok()) return UsageError(ctx.err, n.status().message());
+    seed = *n;
+  }
+  std::FILE* out = ctx.out;
+  std::fprintf(out,
+               "featurebase_core %s demo: %llu taxi-like trips, CSV -> "
+               "in-memory index -> PQL\n",
+               FEATUREBASE_VERSION_STRING,
+               static_cast<unsigned long long>(rows));
+  const char* tmp = std::getenv("TMPDIR");
+  std::string path =
+      std::string(tmp && *tmp ? tmp : "/tmp") + "/fbc-demo-XXXXXX";
+  std::vector<char> templ(path.begin(), path.end());
+  templ.push_back('\0');
+  const int fd = ::mkstemp(templ.data());
+  if (fd < 0) {
+    std::fprintf(ctx.err, "fbc: demo: temporary file in %s: %s\n", path.c_str(),
+                 std::strerror(errno));
+    return 1;
+  }
+  ::close(fd);
+  path = templ.data();
+  struct Remove {
+    std::string p;
+    ~Remove() { std::remove(p.c_str()); }
+  } remove{path};
+
+  auto t0 = std::chrono::steady_clock::now();
+  if (Status s = GenTaxi(path, rows, seed); !s.ok()) {
+    std::fprintf(ctx.err, "fbc: demo: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  struct stat st;
+  ::stat(path.c_str(), &st);
+  std::fprintf(
+      out, "gen-taxi: %.1f MB of CSV in %.2f s\n", double(st.st_size) / 1e6,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count());
+  std::fflush(out);
+
+  auto index = Index::Create("taxi");
+  if (!index.ok()) return Fail(out, ctx.err, index.status());
+  ImportOptions io;
+  io.files = {path};
+  Progress progress(ctx.err, ::isatty(::fileno(ctx.err)) != 0, 1.0);
+  auto result = ImportCsv(**index, io, &progress, ctx.err);
+  if (!result.ok()) return Fail(out, ctx.err, result.status());
+  std::fprintf(
+      out, "import-csv: %s (%.2fM records/s)\n\n", result->ToJson().c_str(),
+      result->seconds > 0 ? double(result->records) / result->seconds / 1e6
+                          : 0.0);
+  for (const DemoQuery& q : kDemoQueries) {
+    // Best of three runs: the first also pays for page faults.
+    double best = 1e300;
+    StatusOr<featurebase::QueryResponse> res;
+    for (int k = 0; k < 3; ++k) {
+      const auto q0 = std::chrono::steady_clock::now();
+      res = featurebase::Query(**index, q.pql);
+      best = std::min(best, std::chrono::duration<double, std::milli>(
+                                std::chrono::steady_clock::now() - q0)
+                                .count());
+      if (!res.ok()) break;
+    }
+    if (!res.ok()) return Fail(out, ctx.err, res.status());
+    std::string json = res->ToJson();
+    if (json.size() > 600) json = json.substr(0, 600) + "...";
+    std::fprintf(out, "%s\n  %s\n  %.2f ms  %s\n", q.title, q.pql, best,
+                 json.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+const char* Usage() { return kUsage; }
+
+int RunFbc(const std::vector<std::string>& args, std::FILE* out,
+           std::FILE* err) {
+  Context ctx;
+  ctx.out = out;
+  ctx.err = err;
+  size_t i = 0;
+  while (i < args.size() && args[i].compare(0, 2, "--") == 0) {
+    if (args[i] == "--data-dir") {
+      if (i + 1 >= args.size())
+        return UsageError(err, "flag --data-dir needs a value");
+      ctx.data_dir = args[i + 1];
+      i += 2;
+    } else if (args[i].compare(0, 11, "--data-dir=") == 0) {
+      ctx.data_dir = args[i].substr(11);
+      ++i;
+    } else if (args[i] == "--help") {
+      std::fputs(kUsage, out);
+      return 0;
+    } else if (args[i] == "--version") {
+      std::fprintf(out, "fbc %s\n", FEATUREBASE_VERSION_STRING);
+      return 0;
+    } else {
+      return UsageError(err, "unknown flag " + args[i]);
+    }
+  }
+  if (ctx.data_dir.empty()) return UsageError(err, "--data-dir is empty");
+  if (i >= args.size()) return UsageError(err, "no command");
+  const std::vector<std::string> rest(args.begin() + long(i), args.end());
+  const std::string& cmd = rest[0];
+  if (cmd == "create-index") return CreateIndex(ctx, rest);
+  if (cmd == "create-field") return CreateField(ctx, rest);
+  if (cmd == "query") return QueryCommand(ctx, rest);
+  if (cmd == "import-csv") return ImportCsvCommand(ctx, rest);
+  if (cmd == "schema") return SchemaCommand(ctx, rest);
+  if (cmd == "gen-taxi") return GenTaxiCommand(ctx, rest);
+  if (cmd == "demo") return DemoCommand(ctx, rest);
+  if (cmd == "help") {
+    std::fputs(kUsage, out);
+    return 0;
+  }
+  return UsageError(err, "unknown command \"" + cmd + "\"");
+}
+
+}  // namespace fbc

@@ -1,0 +1,400 @@
+#include "examples/fbc/csv_reader.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace fbc {
+namespace {
+
+// Finds the structural bytes (',', '"', '\n', '\r') 64 bytes at a time as a
+// bit mask, so that the parser jumps from one to the next instead of looking
+// at every byte: fields are short (a few bytes) in typical CSV, and a
+// memchr per delimiter kind would rescan them four times.
+class StructuralScanner {
+ public:
+  StructuralScanner(const char* data, size_t size) : data_(data), size_(size) {
+    Load(0);
+  }
+
+  // The position of the first structural byte at or after `from`, or size.
+  size_t Next(size_t from) {
+    if (from >= size_) return size_;
+    size_t block = from & ~size_t{63};
+    if (block != block_) Load(block);
+    uint64_t m = mask_ & (~uint64_t{0} << (from & 63));
+    while (m == 0) {
+      block += 64;
+      if (block >= size_) return size_;
+      Load(block);
+      m = mask_;
+    }
+    const size_t pos = block + size_t(__builtin_ctzll(m));
+    return pos < size_ ? pos : size_;
+  }
+
+ private:
+  void Load(size_t block) {
+    block_ = block;
+    const char* p = data_ + block;
+#if defined(__SSE2__)
+    const __m128i comma = _mm_set1_epi8(',');
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i nl = _mm_set1_epi8('\n');
+    const __m128i cr = _mm_set1_epi8('\r');
+    uint64_t m = 0;
+    for (int i = 0; i < 4; ++i) {
+      const __m128i v =
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+      const __m128i hit = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, quote)),
+          _mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, cr)));
+      m |= uint64_t(uint32_t(_mm_movemask_epi8(hit)) & 0xffff) << (16 * i);
+    }
+#else
+    uint64_t m = 0;
+    for (int i = 0; i < 64; ++i) {
+      const char c = p[i];
+      if (c == ',' || c == '"' || c == '\n' || c == '\r') m |= uint64_t{1} << i;
+    }
+#endif
+    mask_ = m;
+  }
+
+  const char* data_;
+  size_t size_;
+  size_t block_ = ~size_t{0};
+  uint64_t mask_ = 0;
+};
+
+// Removes the doubled quotes of a quoted field's contents in place.
+size_t Unescape(char* s, size_t n) {
+  size_t w = 0;
+  for (size_t r = 0; r < n; ++r) {
+    s[w++] = s[r];
+    if (s[r] == '"' && r + 1 < n && s[r + 1] == '"') ++r;
+  }
+  return w;
+}
+
+}  // namespace
+
+size_t ParseCsv(char* data, size_t size, bool eof, uint64_t* line,
+                RowBlock* out) {
+  StructuralScanner scan(data, size);
+  size_t pos = 0;
+  uint64_t cur_line = *line;
+  // Fields of the row in progress needing unescaping (positions in fields).
+  std::vector<uint32_t> escaped;
+  while (pos < size) {
+    const size_t row_start = pos;
+    // Empty lines are skipped, as Go's encoding/csv (FeatureBase) does.
+    if (data[pos] == '\n') {
+      ++pos;
+      ++cur_line;
+      continue;
+    }
+    if (data[pos] == '\r') {
+      if (pos + 1 >= size && !eof) break;
+      if (pos + 1 < size && data[pos + 1] == '\n') {
+        pos += 2;
+        ++cur_line;
+        continue;
+      }
+    }
+    const size_t field_base = out->fields.size();
+    escaped.clear();
+    std::string error;
+    uint64_t newlines = 0;  // inside quoted fields of this row
+    bool complete = false;
+    size_t next = pos;
+    while (true) {  // one field per iteration
+      const size_t field_no = out->fields.size() - field_base + 1;
+      size_t end = 0;  // one past the field's last content byte
+      size_t start = pos;
+      bool quoted = false;
+      if (pos < size && data[pos] == '"') {
+        quoted = true;
+        size_t q = pos + 1;
+        bool has_escape = false;
+        size_t close = size;
+        while (true) {
+          size_t s = scan.Next(q);
+          while (s < size && data[s] != '"') {
+            if (data[s] == '\n') ++newlines;
+            s = scan.Next(s + 1);
+          }
+          if (s >= size) break;  // no closing quote yet
+          if (s + 1 >= size && !eof) break;
+          if (s + 1 < size && data[s + 1] == '"') {
+            has_escape = true;
+            q = s + 2;
+            continue;
+          }
+          close = s;
+          break;
+        }
+        if (close == size) {
+          if (!eof) break;  // incomplete row: wait for more input
+          // Unterminated at the end of input: the rest is one bad row.
+          out->fields.emplace_back(data + pos + 1, size - pos - 1);
+          error = "unterminated quoted field " + std::to_string(field_no);
+          next = size;
+          complete = true;
+          break;
+        }
+        start = pos + 1;
+        end = close;
+        if (has_escape)
+          escaped.push_back(uint32_t(out->fields.size() - field_base));
+        pos = close + 1;
+      }
+      // Unquoted content (or what follows a closing quote) up to the next
+      // delimiter or line end.
+      size_t s = scan.Next(pos);
+      while (true) {
+        if (s >= size) break;
+        const char c = data[s];
+        if (c == ',' || c == '\n') break;
+        if (c == '\r') {
+          if (s + 1 >= size && !eof) break;
+          if (s + 1 >= size || data[s + 1] == '\n') break;
+        } else if (c == '"' && error.empty()) {
+          error = quoted ? "extraneous quote after quoted field " +
+                               std::to_string(field_no)
+                         : "bare quote in unquoted field " +
+                               std::to_string(field_no);
+        }
+        s = scan.Next(s + 1);
+      }
+      if (quoted && s != pos && error.empty())
+        error =
+            "extraneous text after quoted field " + std::to_string(field_no);
+      if (s >= size && !eof) break;  // incomplete
+      if (s < size && data[s] == '\r' && s + 1 >= size && !eof) break;
+      if (!quoted) end = s;
+      out->fields.emplace_back(data + start, end - start);
+      if (s >= size) {
+        next = size;
+        complete = true;
+        break;
+      }
+      if (data[s] == ',') {
+        pos = s + 1;
+        continue;
+      }
+      next = (data[s] == '\r' && s + 1 < size) ? s + 2 : s + 1;
+      complete = true;
+      break;
+    }
+    if (!complete) {
+      out->fields.resize(field_base);
+      pos = row_start;
+      break;
+    }
+    for (uint32_t i : escaped) {
+      std::string_view& f = out->fields[field_base + i];
+      char* p = const_cast<char*>(f.data());
+      f = std::string_view(p, Unescape(p, f.size()));
+    }
+    CsvRow row;
+    row.first = uint32_t(field_base);
+    row.count = uint32_t(out->fields.size() - field_base);
+    row.line = cur_line;
+    row.error = std::move(error);
+    out->rows.push_back(std::move(row));
+    cur_line += 1 + newlines;
+    pos = next;
+  }
+  out->bytes += pos;
+  *line = cur_line;
+  return pos;
+}
+
+// ---------------------------------------------------------------- sources
+namespace {
+
+std::string ErrnoMessage(std::string_view what, const std::string& path) {
+  return std::string(what) + " " + path + ": " + std::strerror(errno);
+}
+
+featurebase::Status ErrnoStatus(std::string_view what,
+                                const std::string& path) {
+  switch (errno) {
+    case ENOENT:
+      return absl::NotFoundError(ErrnoMessage(what, path));
+    case EACCES:
+      return absl::PermissionDeniedError(ErrnoMessage(what, path));
+    default:
+      return absl::InvalidArgumentError(ErrnoMessage(what, path));
+  }
+}
+
+class FileSource : public ByteSource {
+ public:
+  FileSource(int fd, std::string path, uint64_t size, std::string prefix)
+      : fd_(fd), path_(std::move(path)), size_(size), prefix_(prefix) {}
+  ~FileSource() override {
+    if (fd_ > 0) ::close(fd_);
+  }
+  featurebase::StatusOr<size_t> Read(char* buf, size_t n) override {
+    size_t got = 0;
+    if (prefix_pos_ < prefix_.size()) {
+      got = std::min(n, prefix_.size() - prefix_pos_);
+      std::memcpy(buf, prefix_.data() + prefix_pos_, got);
+      prefix_pos_ += got;
+      offset_ += got;
+      if (got == n) return got;
+    }
+    while (true) {
+      const ssize_t r = ::read(fd_, buf + got, n - got);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return ErrnoStatus("read", path_);
+      offset_ += uint64_t(r);
+      return got + size_t(r);
+    }
+  }
+  uint64_t file_offset() const override { return offset_; }
+  uint64_t file_size() const override { return size_; }
+
+ private:
+  int fd_;
+  std::string path_;
+  uint64_t size_;
+  std::string prefix_;  // bytes read while sniffing the format
+  size_t prefix_pos_ = 0;
+  uint64_t offset_ = 0;
+};
+
+class GzipSource : public ByteSource {
+ public:
+  GzipSource(gzFile gz, std::string path, uint64_t size)
+      : gz_(gz), path_(std::move(path)), size_(size) {}
+  ~GzipSource() override { gzclose(gz_); }
+  featurebase::StatusOr<size_t> Read(char* buf, size_t n) override {
+    const unsigned want = unsigned(std::min<size_t>(n, 1u << 30));
+    const int r = gzread(gz_, buf, want);
+    if (r < 0) {
+      int err = 0;
+      const char* msg = gzerror(gz_, &err);
+      return absl::DataLossError("gunzip " + path_ + ": " +
+                                 (msg ? msg : "read error"));
+    }
+    if (r == 0) {
+      // gzread returns 0 both at the end and on a truncated stream.
+      int err = 0;
+      const char* msg = gzerror(gz_, &err);
+      if (err != Z_OK && err != Z_STREAM_END)
+        return absl::DataLossError("gunzip " + path_ + ": " +
+                                   (msg ? msg : "read error"));
+    }
+    return size_t(r);
+  }
+  uint64_t file_offset() const override {
+    const z_off_t off = gzoffset(gz_);
+    return off < 0 ? 0 : uint64_t(off);
+  }
+  uint64_t file_size() const override { return size_; }
+
+ private:
+  gzFile gz_;
+  std::string path_;
+  uint64_t size_;
+};
+
+}  // namespace
+
+featurebase::StatusOr<std::unique_ptr<ByteSource>> OpenByteSource(
+    const std::string& path) {
+  int fd = path == "-" ? ::dup(0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("open", path);
+  uint64_t size = 0;
+  const off_t end = ::lseek(fd, 0, SEEK_END);
+  const bool seekable = end >= 0 && ::lseek(fd, 0, SEEK_SET) == 0;
+  if (seekable) size = uint64_t(end);
+  // Sniff the gzip magic (1f 8b).
+  char magic[2];
+  size_t got = 0;
+  while (got < 2) {
+    const ssize_t r = ::read(fd, magic + got, 2 - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      auto st = ErrnoStatus("read", path);
+      ::close(fd);
+      return st;
+    }
+    if (r == 0) break;
+    got += size_t(r);
+  }
+  const bool gzip =
+      got == 2 && uint8_t(magic[0]) == 0x1f && uint8_t(magic[1]) == 0x8b;
+  if (gzip && seekable) {
+    ::lseek(fd, 0, SEEK_SET);
+    gzFile gz = gzdopen(fd, "rb");
+    if (gz == nullptr) {
+      ::close(fd);
+      return absl::ResourceExhaustedError("gunzip " + path +
+                                          ": cannot allocate a stream");
+    }
+    gzbuffer(gz, 1u << 20);
+    return std::unique_ptr<ByteSource>(
+        std::make_unique<GzipSource>(gz, path, size));
+  }
+  if (gzip) {
+    ::close(fd);
+    return absl::InvalidArgumentError("open " + path +
+                                      ": gzip input must be a regular file");
+  }
+  return std::unique_ptr<ByteSource>(
+      std::make_unique<FileSource>(fd, path, size, std::string(magic, got)));
+}
+
+// ---------------------------------------------------------------- reader
+CsvReader::CsvReader(std::unique_ptr<ByteSource> source, size_t buffer_bytes)
+    : source_(std::move(source)),
+      buf_(buffer_bytes + 64),
+      read_size_(buffer_bytes) {}
+
+featurebase::StatusOr<bool> CsvReader::Next(RowBlock* block) {
+  block->clear();
+  while (true) {
+    if (begin_ < end_ || !eof_) {
+      const size_t used =
+          ParseCsv(buf_.data() + begin_, end_ - begin_, eof_, &line_, block);
+      begin_ += used;
+      if (!block->rows.empty()) return true;
+      if (eof_) {
+        begin_ = end_;  // only skipped empty lines remained
+        return false;
+      }
+    } else {
+      return false;
+    }
+    // Need more input: move the partial record to the front, grow if it
+    // fills the buffer, read.
+    const size_t pending = end_ - begin_;
+    if (begin_ > 0) {
+      std::memmove(buf_.data(), buf_.data() + begin_, pending);
+      begin_ = 0;
+      end_ = pending;
+    }
+    if (buf_.size() - 64 - end_ < std::max<size_t>(read_size_ / 2, 1))
+      buf_.resize(std::max(buf_.size() * 2, end_ + read_size_ + 64));
+    const size_t room = buf_.size() - 64 - end_;
+    auto n = source_->Read(buf_.data() + end_, room);
+    if (!n.ok()) return n.status();
+    if (*n == 0) eof_ = true;
+    end_ += *n;
+    std::memset(buf_.data() + end_, 0, 64);
+  }
+}
+
+}  // namespace fbc

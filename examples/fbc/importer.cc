@@ -1,0 +1,315 @@
+#include "examples/fbc/importer.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "examples/fbc/csv_reader.h"
+#include "examples/fbc/header.h"
+#include "featurebase/batch.h"
+
+namespace fbc {
+namespace {
+
+using featurebase::Batch;
+using featurebase::Status;
+using featurebase::StatusOr;
+
+// Writes rejected rows to a file, or the first few to the log.
+class Rejects {
+ public:
+  static constexpr int kLogged = 10;
+  Rejects(std::FILE* file, std::FILE* log) : file_(file), log_(log) {}
+  void Add(const std::string& where, uint64_t line, const std::string& why) {
+    ++count_;
+    if (file_ != nullptr) {
+      std::fprintf(file_, "%s:%llu: %s\n", where.c_str(),
+                   static_cast<unsigned long long>(line), why.c_str());
+    } else if (log_ != nullptr && count_ <= kLogged) {
+      std::fprintf(log_, "rejected %s:%llu: %s\n", where.c_str(),
+                   static_cast<unsigned long long>(line), why.c_str());
+    }
+  }
+  void Summary() const {
+    if (file_ == nullptr && log_ != nullptr && count_ > kLogged)
+      std::fprintf(log_, "rejected %llu more rows (use --rejects FILE)\n",
+                   static_cast<unsigned long long>(count_ - kLogged));
+  }
+  uint64_t count() const { return count_; }
+
+ private:
+  std::FILE* file_;
+  std::FILE* log_;
+  uint64_t count_ = 0;
+};
+
+// Two batches: the caller fills one while a thread flushes the other.
+class FlushPipeline {
+ public:
+  FlushPipeline(std::vector<std::unique_ptr<Batch>> batches, bool threaded)
+      : batches_(std::move(batches)), busy_(batches_.size(), false) {
+    if (threaded) thread_ = std::thread([this] { Run(); });
+  }
+  ~FlushPipeline() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  Batch& current() { return *batches_[current_]; }
+
+  // Hands the current batch to the flusher and switches to a free one.
+  Status Submit() {
+    if (!thread_.joinable()) {
+      auto r = batches_[current_]->Flush();
+      if (!r.ok()) return r.status();
+      accepted_ += r->accepted;
+      return absl::OkStatus();
+    }
+    std::unique_lock<std::mutex> l(mu_);
+    busy_[current_] = true;
+    queue_.push_back(current_);
+    cv_.notify_all();
+    current_ = (current_ + 1) % batches_.size();
+    cv_.wait(l, [&] { return !busy_[current_] || !error_.ok(); });
+    return error_;
+  }
+
+  // Waits for every submitted flush.
+  Status Drain() {
+    if (!thread_.joinable()) return absl::OkStatus();
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] {
+      if (!error_.ok()) return true;
+      for (bool b : busy_)
+        if (b) return false;
+      return true;
+    });
+    return error_;
+  }
+
+  uint64_t accepted() {
+    std::lock_guard<std::mutex> l(mu_);
+    return accepted_;
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> l(mu_);
+    while (true) {
+      cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      const size_t k = queue_.front();
+      queue_.erase(queue_.begin());
+      l.unlock();
+      auto r = batches_[k]->Flush();
+      l.lock();
+      if (r.ok()) {
+        accepted_ += r->accepted;
+      } else if (error_.ok()) {
+        error_ = r.status();
+      }
+      busy_[k] = false;
+      cv_.notify_all();
+    }
+  }
+
+  std::vector<std::unique_ptr<Batch>> batches_;
+  size_t current_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<bool> busy_;
+  std::vector<size_t> queue_;
+  Status error_;
+  uint64_t accepted_ = 0;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+bool SameKind(const featurebase::FieldOptions& a,
+              const featurebase::FieldOptions& b) {
+  return a.type == b.type && a.keys == b.keys;
+}
+
+}  // namespace
+
+std::string ImportResult::ToJson() const {
+  char buf[128];
+  std::snprintf(buf, sizeof buf,
+                "{\"records\":%llu,\"rejected\":%llu,\"seconds\":%.3f}",
+                static_cast<unsigned long long>(records),
+                static_cast<unsigned long long>(rejected), seconds);
+  return buf;
+}
+
+Status EnsureFields(featurebase::Index& index, const RowConverter& converter) {
+  auto snap = index.GetSnapshot();
+  const auto& fields = converter.batch_fields();
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const ColumnSpec& col = converter.field_column(i);
+    const featurebase::FieldOptions want = col.FieldOptions();
+    auto have = snap->Field(fields[i]);
+    if (have.ok()) {
+      if (!SameKind(have->options, want)) {
+        auto describe = [](const featurebase::FieldOptions& o) {
+          return std::string(o.keys ? "keyed " : "") +
+                 std::string(featurebase::FieldTypeName(o.type));
+        };
+        return absl::FailedPreconditionError(
+            "field \"" + fields[i] + "\" exists as " + describe(have->options) +
+            ", header column \"" + col.cell + "\" wants " + describe(want));
+      }
+      continue;
+    }
+    if (Status s = index.CreateField(fields[i], want);
+        !s.ok() && !absl::IsAlreadyExists(s))
+      return Status(s.code(), "create field \"" + fields[i] +
+                                  "\": " + std::string(s.message()));
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
+                                 const ImportOptions& options,
+                                 Progress* progress, std::FILE* log) {
+  const auto start = std::chrono::steady_clock::now();
+  if (options.files.empty())
+    return absl::InvalidArgumentError("import-csv: no input files");
+  const bool keyed = index.options().keys;
+  if (keyed != (options.ids.mode == IdOptions::Mode::kPrimaryKey)) {
+    return absl::FailedPreconditionError(
+        keyed ? "index \"" + index.name() +
+                    "\" has record keys: use --primary-key-fields"
+              : "index \"" + index.name() +
+                    "\" has no record keys: --primary-key-fields needs a "
+                    "keyed index");
+  }
+  std::FILE* rejects_file = nullptr;
+  if (!options.rejects_path.empty()) {
+    rejects_file = std::fopen(options.rejects_path.c_str(), "w");
+    if (rejects_file == nullptr)
+      return absl::InvalidArgumentError("open rejects file " +
+                                        options.rejects_path + ": " +
+                                        std::strerror(errno));
+  }
+  struct Closer {
+    std::FILE* f;
+    ~Closer() {
+      if (f) std::fclose(f);
+    }
+  } closer{rejects_file};
+  Rejects rejects(rejects_file, log);
+
+  // Open every file first: a missing file fails before anything loads.
+  std::vector<std::unique_ptr<ByteSource>> sources;
+  uint64_t total_bytes = 0;
+  for (const std::string& path : options.files) {
+    auto src = OpenByteSource(path);
+    if (!src.ok()) return src.status();
+    total_bytes += (*src)->file_size();
+    sources.push_back(*std::move(src));
+  }
+
+  uint64_t records_read = 0, bytes_before = 0, accepted = 0;
+  for (size_t f = 0; f < sources.size(); ++f) {
+    const std::string& path = options.files[f];
+    const uint64_t file_size = sources[f]->file_size();
+    CsvReader reader(std::move(sources[f]), options.read_buffer_bytes);
+    RowBlock block;
+    auto more = reader.Next(&block);
+    if (!more.ok()) return more.status();
+    size_t first_row = 0;
+    std::vector<std::string> header_cells;
+    if (options.header) {
+      header_cells = *options.header;
+      if (options.ignore_header && *more && !block.rows.empty()) first_row = 1;
+    } else {
+      if (!*more || block.rows.empty())
+        return absl::InvalidArgumentError(path + ": empty file, no header row");
+      const CsvRow& h = block.rows[0];
+      if (!h.error.empty())
+        return absl::InvalidArgumentError(path + ":" + std::to_string(h.line) +
+                                          ": header row: " + h.error);
+      for (size_t i = 0; i < h.count; ++i)
+        header_cells.emplace_back(block.field(h, i));
+      first_row = 1;
+    }
+    auto specs = ParseHeader(header_cells);
+    if (!specs.ok())
+      return Status(specs.status().code(),
+                    path + ": " + std::string(specs.status().message()));
+    auto converter = RowConverter::Create(*std::move(specs), options.ids);
+    if (!converter.ok()) return converter.status();
+    if (Status s = EnsureFields(index, *converter); !s.ok()) return s;
+
+    featurebase::BatchOptions bopts;
+    bopts.capacity = std::max<size_t>(1, options.batch_size);
+    bopts.id_mode = options.ids.mode == IdOptions::Mode::kAutoGenerate
+                        ? featurebase::IdMode::kAutoGenerate
+                        : featurebase::IdMode::kExplicit;
+    const bool threaded = options.concurrency >= 2;
+    std::vector<std::unique_ptr<Batch>> batches;
+    for (int k = 0; k < (threaded ? 2 : 1); ++k) {
+      auto b = Batch::Create(&index, converter->batch_fields(), bopts);
+      if (!b.ok()) return b.status();
+      batches.push_back(*std::move(b));
+    }
+    FlushPipeline pipeline(std::move(batches), threaded);
+    featurebase::Record record;
+    std::string error;
+    while (*more) {
+      for (size_t r = first_row; r < block.rows.size(); ++r) {
+        const CsvRow& row = block.rows[r];
+        ++records_read;
+        if (!converter->Convert(block, row, &record, &error)) {
+          rejects.Add(path, row.line, error);
+          continue;
+        }
+        auto full = pipeline.current().Add(record);
+        if (!full.ok()) {
+          rejects.Add(path, row.line, std::string(full.status().message()));
+          continue;
+        }
+        if (*full) {
+          if (Status s = pipeline.Submit(); !s.ok())
+            return Status(s.code(), "flush: " + std::string(s.message()));
+        }
+      }
+      first_row = 0;
+      if (progress)
+        progress->Update(records_read,
+                         bytes_before + reader.source().file_offset(),
+                         total_bytes);
+      more = reader.Next(&block);
+      if (!more.ok()) return more.status();
+    }
+    if (pipeline.current().size() > 0) {
+      if (Status s = pipeline.Submit(); !s.ok())
+        return Status(s.code(), "flush: " + std::string(s.message()));
+    }
+    if (Status s = pipeline.Drain(); !s.ok())
+      return Status(s.code(), "flush: " + std::string(s.message()));
+    accepted += pipeline.accepted();
+    bytes_before += file_size;
+  }
+  rejects.Summary();
+  ImportResult result;
+  result.records = accepted;
+  result.rejected = rejects.count();
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  if (progress) progress->Finish(result.records, result.rejected);
+  return result;
+}
+
+}  // namespace fbc

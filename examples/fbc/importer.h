@@ -1,0 +1,68 @@
+// import-csv: reads CSV files with ingest-kit headers into an index through
+// featurebase::Batch, creating missing fields from the header.
+//
+// Pipeline (concurrency >= 2): the calling thread reads, parses, converts
+// and adds records to one of two batches while a second thread flushes the
+// other, so parsing overlaps the bitmap work of Flush.
+#ifndef FBC_IMPORTER_H_
+#define FBC_IMPORTER_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "examples/fbc/progress.h"
+#include "examples/fbc/row_converter.h"
+#include "featurebase/index.h"
+#include "featurebase/status.h"
+
+namespace fbc {
+
+struct ImportOptions {
+  std::vector<std::string> files;
+  // --header: the header cells; the files then have no header row unless
+  // ignore_header (the first row is skipped).
+  std::optional<std::vector<std::string>> header;
+  bool ignore_header = false;
+  IdOptions ids;
+  // Records per batch (one commit each).
+  size_t batch_size = size_t{1} << 20;
+  // 1: parse and flush on one thread; 2 or more: pipelined.
+  int concurrency = 2;
+  // Rejected rows, one `file:line: reason` per line, to this file; empty:
+  // the first few to `log` and a count.
+  std::string rejects_path;
+  // Read buffer size (tests use small buffers to cross record boundaries).
+  size_t read_buffer_bytes = size_t{4} << 20;
+};
+
+struct ImportResult {
+  uint64_t records = 0;   // records committed
+  uint64_t rejected = 0;  // rows rejected
+  double seconds = 0;
+  // {"records":N,"rejected":N,"seconds":S}
+  std::string ToJson() const;
+};
+
+// Imports into `index` (whose keys option must match the id mode: keyed
+// for --primary-key-fields, not keyed otherwise). Errors: bad header
+// (InvalidArgument naming the column), unreadable file, a field that exists
+// with other options (FailedPrecondition), a failed flush. Rows with bad
+// values are rejected, not errors. `log` gets reject summaries; `progress`
+// may be null.
+featurebase::StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
+                                              const ImportOptions& options,
+                                              Progress* progress,
+                                              std::FILE* log);
+
+// The fields of `converter` that `index` lacks, created; FailedPrecondition
+// for an existing field of another type or keys setting, e.g.
+// `field "fare" exists as mutex, header column 3 "fare__Int" wants int`.
+featurebase::Status EnsureFields(featurebase::Index& index,
+                                 const RowConverter& converter);
+
+}  // namespace fbc
+
+#endif  // FBC_IMPORTER_H_

@@ -1,0 +1,351 @@
+#include "examples/fbc/row_converter.h"
+
+#include <charconv>
+#include <string>
+#include <utility>
+
+namespace fbc {
+namespace {
+
+using featurebase::FieldInput;
+using featurebase::Value;
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+std::string_view StripBrackets(std::string_view s) {
+  if (s.size() >= 2 && s.front() == '[' && s.back() == ']')
+    return s.substr(1, s.size() - 2);
+  return s;
+}
+
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s.substr(0, 64)) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  if (s.size() > 64) out += "...";
+  return out + "\"";
+}
+
+}  // namespace
+
+bool ParseUint64Cell(std::string_view s, uint64_t* out) {
+  s = Trim(s);
+  if (s.empty()) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool ParseInt64Cell(std::string_view s, int64_t* out) {
+  s = Trim(s);
+  if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+  if (s.empty()) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool ParseDecimalCell(std::string_view s, int scale, int64_t* out) {
+  s = Trim(s);
+  bool neg = false;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    neg = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  // Accumulate as a negative number so that INT64_MIN fits.
+  int64_t v = 0;
+  int digits = 0, frac = 0;
+  bool point = false;
+  for (char c : s) {
+    if (c == '.' && !point) {
+      point = true;
+      continue;
+    }
+    if (c < '0' || c > '9') return false;
+    if (point && ++frac > scale) return false;
+    ++digits;
+    if (__builtin_mul_overflow(v, int64_t{10}, &v) ||
+        __builtin_sub_overflow(v, int64_t(c - '0'), &v))
+      return false;
+  }
+  if (digits == 0) return false;
+  for (int k = frac; k < scale; ++k)
+    if (__builtin_mul_overflow(v, int64_t{10}, &v)) return false;
+  if (!neg) {
+    if (v == INT64_MIN) return false;
+    v = -v;
+  }
+  *out = v;
+  return true;
+}
+
+bool ParseBoolCell(std::string_view s, bool* out) {
+  s = Trim(s);
+  char buf[8];
+  if (s.size() > 5) return false;
+  for (size_t i = 0; i < s.size(); ++i)
+    buf[i] = char(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+  const std::string_view l(buf, s.size());
+  if (l == "1" || l == "t" || l == "true") {
+    *out = true;
+    return true;
+  }
+  if (l == "0" || l == "f" || l == "false") {
+    *out = false;
+    return true;
+  }
+  return false;
+}
+
+featurebase::StatusOr<RowConverter> RowConverter::Create(
+    std::vector<ColumnSpec> columns, const IdOptions& ids) {
+  RowConverter c;
+  c.columns_ = std::move(columns);
+  c.ids_ = ids;
+  c.slot_.assign(c.columns_.size(), -1);
+  auto find = [&](const std::string& name) -> int {
+    for (size_t i = 0; i < c.columns_.size(); ++i)
+      if (c.columns_[i].is_field() && c.columns_[i].field == name)
+        return int(i);
+    return -1;
+  };
+  bool skip_single_pk = false;
+  if (ids.mode == IdOptions::Mode::kIdField) {
+    c.id_column_ = find(ids.id_field);
+    if (c.id_column_ < 0)
+      return absl::InvalidArgumentError(
+          "--id-field: no header column writes \"" + ids.id_field + "\"");
+    const ColumnType t = c.columns_[c.id_column_].type;
+    if (t != ColumnType::kId && t != ColumnType::kInt)
+      return absl::InvalidArgumentError(
+          "--id-field: column \"" + ids.id_field + "\" is " +
+          std::string(ColumnTypeName(t)) + ", want ID or Int");
+  } else if (ids.mode == IdOptions::Mode::kPrimaryKey) {
+    if (ids.primary_key_fields.empty())
+      return absl::InvalidArgumentError("--primary-key-fields: no fields");
+    for (const std::string& f : ids.primary_key_fields) {
+      const int col = find(f);
+      if (col < 0)
+        return absl::InvalidArgumentError(
+            "--primary-key-fields: no header column writes \"" + f + "\"");
+      const ColumnType t = c.columns_[col].type;
+      if (t == ColumnType::kStringArray || t == ColumnType::kIdArray)
+        return absl::InvalidArgumentError("--primary-key-fields: \"" + f +
+                                          "\" is an array column");
+      c.pk_columns_.push_back(col);
+    }
+    // One String primary key is the record key only, not also a field.
+    skip_single_pk = c.pk_columns_.size() == 1 &&
+                     c.columns_[c.pk_columns_[0]].type == ColumnType::kString;
+    c.pk_values_.resize(c.pk_columns_.size());
+  }
+  for (size_t i = 0; i < c.columns_.size(); ++i) {
+    const ColumnSpec& col = c.columns_[i];
+    if (col.type == ColumnType::kRecordTime) {
+      c.record_time_column_ = int(i);
+      continue;
+    }
+    if (!col.is_field()) continue;
+    if (int(i) == c.id_column_) continue;
+    if (skip_single_pk && int(i) == c.pk_columns_[0]) continue;
+    c.slot_[i] = int(c.fields_.size());
+    c.fields_.push_back(col.field);
+    c.field_columns_.push_back(int(i));
+  }
+  return c;
+}
+
+bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
+                           featurebase::Record* record, std::string* error) {
+  if (!row.error.empty()) {
+    *error = row.error;
+    return false;
+  }
+  if (row.count != columns_.size()) {
+    *error = std::to_string(row.count) + " fields, header has " +
+             std::to_string(columns_.size());
+    return false;
+  }
+  record->values.resize(fields_.size());
+  record->time.reset();
+  auto bad = [&](size_t i, std::string_view cell, std::string_view what) {
+    *error = "column " + std::to_string(i + 1) + " \"" + columns_[i].source +
+             "\": " + Quote(cell) + " " + std::string(what);
+    return false;
+  };
+  // Time cells: numbers of `unit` since `epoch` when either is given, else
+  // text in the layout.
+  auto parse_time = [&](size_t i, std::string_view cell,
+                        absl::Time* t) -> bool {
+    const ColumnSpec& c = columns_[i];
+    if (c.epoch || c.unit) {
+      int64_t n;
+      if (!ParseInt64Cell(cell, &n)) return bad(i, cell, "is not an integer");
+      *t = c.epoch.value_or(absl::UnixEpoch()) +
+           n * c.unit.value_or(absl::Seconds(1));
+      return true;
+    }
+    auto parsed = c.layout.ParseTime(cell);
+    if (!parsed.ok()) {
+      *error = "column " + std::to_string(i + 1) + " \"" + c.source +
+               "\": " + std::string(parsed.status().message());
+      return false;
+    }
+    *t = *parsed;
+    return true;
+  };
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    const std::string_view cell = block.field(row, i);
+    const ColumnSpec& c = columns_[i];
+    const int slot = slot_[i];
+    if (slot < 0 && int(i) != id_column_ && int(i) != record_time_column_ &&
+        pk_values_.empty())
+      continue;
+    Value v;
+    FieldInput array;
+    bool is_array = false;
+    if (!cell.empty()) {
+      switch (c.type) {
+        case ColumnType::kId: {
+          uint64_t id;
+          if (!ParseUint64Cell(cell, &id))
+            return bad(i, cell, "is not an unsigned integer");
+          v = Value::Id(id);
+          break;
+        }
+        case ColumnType::kString:
+          v = Value::Key(std::string(cell));
+          break;
+        case ColumnType::kStringArray: {
+          std::vector<std::string> keys;
+          const std::string_view s = StripBrackets(cell);
+          size_t start = 0;
+          while (!s.empty()) {
+            const size_t comma = s.find(',', start);
+            keys.emplace_back(s.substr(start, comma - start));
+            if (comma == std::string_view::npos) break;
+            start = comma + 1;
+          }
+          array = std::move(keys);
+          is_array = true;
+          break;
+        }
+        case ColumnType::kIdArray: {
+          std::vector<uint64_t> ids;
+          const std::string_view s = StripBrackets(cell);
+          size_t start = 0;
+          while (!Trim(s).empty()) {
+            const size_t comma = s.find(',', start);
+            uint64_t id;
+            if (!ParseUint64Cell(s.substr(start, comma - start), &id))
+              return bad(i, cell, "is not a list of unsigned integers");
+            ids.push_back(id);
+            if (comma == std::string_view::npos) break;
+            start = comma + 1;
+          }
+          array = std::move(ids);
+          is_array = true;
+          break;
+        }
+        case ColumnType::kInt: {
+          int64_t n;
+          if (!ParseInt64Cell(cell, &n))
+            return bad(i, cell, "is not an integer");
+          if ((c.min && n < *c.min) || (c.max && n > *c.max))
+            return bad(i, cell,
+                       "is out of range [" +
+                           (c.min ? std::to_string(*c.min) : "-inf") + ", " +
+                           (c.max ? std::to_string(*c.max) : "inf") + "]");
+          v = Value::Int(n);
+          break;
+        }
+        case ColumnType::kDecimal: {
+          int64_t n;
+          if (!ParseDecimalCell(cell, c.scale, &n))
+            return bad(i, cell,
+                       "is not a decimal with at most " +
+                           std::to_string(c.scale) + " fraction digits");
+          v = Value::Decimal(n, c.scale);
+          break;
+        }
+        case ColumnType::kBool: {
+          bool b;
+          if (!ParseBoolCell(cell, &b))
+            return bad(i, cell, "is not a bool (1/t/true or 0/f/false)");
+          v = Value::Bool(b);
+          break;
+        }
+        case ColumnType::kTimestamp: {
+          absl::Time t;
+          if (!parse_time(i, cell, &t)) return false;
+          v = Value::Timestamp(t);
+          break;
+        }
+        case ColumnType::kRecordTime: {
+          absl::Time t;
+          if (!parse_time(i, cell, &t)) return false;
+          record->time = t;
+          break;
+        }
+        case ColumnType::kDateInt: {
+          auto t = c.layout.ParseTime(cell);
+          if (!t.ok()) {
+            *error = "column " + std::to_string(i + 1) + " \"" + c.source +
+                     "\": " + std::string(t.status().message());
+            return false;
+          }
+          absl::Duration rem;
+          v = Value::Int(
+              absl::IDivDuration(*t - c.epoch.value_or(absl::UnixEpoch()),
+                                 c.unit.value_or(absl::Seconds(1)), &rem));
+          break;
+        }
+        case ColumnType::kIgnore:
+          break;
+      }
+    }
+    if (int(i) == id_column_) {
+      if (v.is_null()) return bad(i, cell, "is not a record id (empty)");
+      if (v.kind() == Value::Kind::kInt && v.integer() < 0)
+        return bad(i, cell, "is a negative record id");
+      record->id =
+          v.kind() == Value::Kind::kId ? v.id() : uint64_t(v.integer());
+      continue;
+    }
+    if (!pk_values_.empty()) {
+      for (size_t k = 0; k < pk_columns_.size(); ++k) {
+        if (pk_columns_[k] != int(i)) continue;
+        if (v.is_null()) return bad(i, cell, "is an empty primary key value");
+        pk_values_[k] = v;
+      }
+    }
+    if (slot >= 0) {
+      if (is_array) {
+        record->values[slot] = std::move(array);
+      } else {
+        record->values[slot] = std::move(v);
+      }
+    }
+  }
+  if (!pk_values_.empty()) {
+    auto key = featurebase::JoinPrimaryKey(pk_values_);
+    if (!key.ok()) {
+      *error = std::string(key.status().message());
+      return false;
+    }
+    record->id = *std::move(key);
+  }
+  return true;
+}
+
+}  // namespace fbc

@@ -1,0 +1,83 @@
+// Turns parsed CSV rows into featurebase::Records for a Batch, column by
+// column according to the header (header.h), with the ingest kit's value
+// rules: an empty cell is null (nothing written), ids are unsigned
+// integers, bools are 1/t/true or 0/f/false (any case), arrays are "a,b" or
+// "[a,b]", decimals are written with at most `scale` fraction digits.
+//
+// Thread-compatible.
+#ifndef FBC_ROW_CONVERTER_H_
+#define FBC_ROW_CONVERTER_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "examples/fbc/csv_reader.h"
+#include "examples/fbc/header.h"
+#include "featurebase/batch.h"
+#include "featurebase/status.h"
+
+namespace fbc {
+
+// How records get their ids (exactly one, as in the ingest kit).
+struct IdOptions {
+  enum class Mode { kAutoGenerate, kIdField, kPrimaryKey };
+  Mode mode = Mode::kAutoGenerate;
+  // kIdField: the field (header destination name) holding the record id.
+  std::string id_field;
+  // kPrimaryKey: fields whose values, joined by '|', are the record key.
+  std::vector<std::string> primary_key_fields;
+};
+
+class RowConverter {
+ public:
+  // Plans the conversion: which columns feed which batch field, which give
+  // the id or the record time. InvalidArgument naming the flag and field
+  // for an id option the header cannot satisfy.
+  static featurebase::StatusOr<RowConverter> Create(
+      std::vector<ColumnSpec> columns, const IdOptions& ids);
+
+  // The index fields the batch writes, in Record::values order.
+  const std::vector<std::string>& batch_fields() const { return fields_; }
+  // The column that creates batch field `i`.
+  const ColumnSpec& field_column(size_t i) const {
+    return columns_[field_columns_[i]];
+  }
+  const std::vector<ColumnSpec>& columns() const { return columns_; }
+  const IdOptions& ids() const { return ids_; }
+  // Whether the index must have record keys.
+  bool keyed_index() const { return ids_.mode == IdOptions::Mode::kPrimaryKey; }
+
+  // Fills `record` from `row`. On a bad value returns false with `error`
+  // naming the column and the value, e.g. `column 8 "total_amount":
+  // "12.3x" is not a decimal`.
+  bool Convert(const RowBlock& block, const CsvRow& row,
+               featurebase::Record* record, std::string* error);
+
+ private:
+  RowConverter() = default;
+  std::vector<ColumnSpec> columns_;
+  IdOptions ids_;
+  std::vector<std::string> fields_;
+  std::vector<int> field_columns_;
+  // Per column: slot in Record::values or -1.
+  std::vector<int> slot_;
+  int record_time_column_ = -1;
+  int id_column_ = -1;
+  std::vector<int> pk_columns_;
+  std::vector<featurebase::Value> pk_values_;
+};
+
+// Cell parsers (exposed for tests). Each returns false on a bad cell.
+bool ParseUint64Cell(std::string_view s, uint64_t* out);
+bool ParseInt64Cell(std::string_view s, int64_t* out);
+// "12.34" at scale 2 → 1234; false for more than `scale` fraction digits or
+// a value outside int64.
+bool ParseDecimalCell(std::string_view s, int scale, int64_t* out);
+// 1/t/true → true, 0/f/false → false (case-insensitive, spaces trimmed).
+bool ParseBoolCell(std::string_view s, bool* out);
+
+}  // namespace fbc
+
+#endif  // FBC_ROW_CONVERTER_H_

@@ -1,0 +1,245 @@
+// import-csv in process (in-memory indexes): every column type reaches the
+// right field, bad rows go to the rejects file with line and reason, id
+// modes, headers from the flag, gzip, and the pipelined import giving the
+// same index as the single-threaded one.
+#include "examples/fbc/importer.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "featurebase/query.h"
+
+namespace fbc {
+namespace {
+
+using featurebase::Index;
+
+class ImporterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("fbc_importer_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+  std::string ReadFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  static std::unique_ptr<Index> NewIndex(bool keys = false) {
+    featurebase::IndexOptions o;
+    o.keys = keys;
+    return *Index::Create("t", o);
+  }
+  static std::string Q(Index& index, const std::string& pql) {
+    auto r = featurebase::Query(index, pql);
+    if (!r.ok()) return featurebase::ErrorJson(r.status());
+    return r->ToJson();
+  }
+  ImportResult Import(Index& index, const ImportOptions& o) {
+    auto r = ImportCsv(index, o, nullptr, nullptr);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : ImportResult();
+  }
+
+  std::filesystem::path dir_;
+};
+
+const char kAllTypes[] =
+    "id__ID,name__String_T,tags__StringArray,nums__IDArray,n__Int_0_100,"
+    "amt__Decimal_2,ok__Bool,at__Timestamp,zone__String_F_YMD,t__RecordTime,"
+    "skip__Ignore\n"
+    "1,alice,\"a,b\",\"[1,2]\",5,1.5,true,2020-01-02T03:04:05Z,z1,"
+    "2020-01-02T00:00:00Z,whatever\n"
+    "2,bob,,3,100,-0.25,f,,z1,2021-06-01T00:00:00Z,x\n"
+    "3,\"carol, jr\",[c],,,,0,,z2,,y\n"
+    "4,dave,,,101,,,,,,\n"
+    "x,eve,,,,,,,,,\n"
+    "6,frank,,,,1.234,,,,,\n"
+    "7,short\n"
+    "8,gil,,,,,maybe,,,,\n"
+    "9,hal,,,,,,,,2020-13-01T00:00:00Z,\n";
+
+TEST_F(ImporterTest, EveryColumnTypeAndRejectedRows) {
+  auto index = NewIndex();
+  ImportOptions o;
+  o.files = {Write("all.csv", kAllTypes)};
+  o.ids.mode = IdOptions::Mode::kIdField;
+  o.ids.id_field = "id";
+  o.rejects_path = (dir_ / "rejects.txt").string();
+  const ImportResult r = Import(*index, o);
+  EXPECT_EQ(r.records, 3u);
+  EXPECT_EQ(r.rejected, 6u);
+  const std::string& f = o.files[0];
+  EXPECT_EQ(ReadFile(o.rejects_path),
+            f + ":5: column 5 \"n\": \"101\" is out of range [0, 100]\n" + f +
+                ":6: column 1 \"id\": \"x\" is not an unsigned integer\n" + f +
+                ":7: column 6 \"amt\": \"1.234\" is not a decimal with at "
+                "most 2 fraction digits\n" +
+                f + ":8: 2 fields, header has 11\n" + f +
+                ":9: column 7 \"ok\": \"maybe\" is not a bool (1/t/true or "
+                "0/f/false)\n" +
+                f +
+                ":10: column 10 \"t\": \"2020-13-01T00:00:00Z\" does not match "
+                "layout 2006-01-02T15:04:05Z07:00\n");
+  EXPECT_EQ(Q(*index, "Row(name=\"alice\")"),
+            "{\"results\":[{\"columns\":[1]}]}");
+  EXPECT_EQ(Q(*index, "Row(name=\"carol, jr\")"),
+            "{\"results\":[{\"columns\":[3]}]}");
+  EXPECT_EQ(Q(*index, "Count(Row(tags=\"a\")) Count(Row(tags=\"c\"))"),
+            "{\"results\":[1,1]}");
+  EXPECT_EQ(Q(*index, "Row(nums=2) Row(nums=3)"),
+            "{\"results\":[{\"columns\":[1]},{\"columns\":[2]}]}");
+  EXPECT_EQ(Q(*index, "Sum(field=n)"),
+            "{\"results\":[{\"value\":105,\"count\":2}]}");
+  EXPECT_EQ(Q(*index, "Sum(field=amt)"),
+            "{\"results\":[{\"value\":1.25,\"count\":2}]}");
+  EXPECT_EQ(Q(*index, "Row(ok=true) Row(ok=false)"),
+            "{\"results\":[{\"columns\":[1]},{\"columns\":[2,3]}]}");
+  EXPECT_EQ(Q(*index, "Count(Row(at > \"2020-01-01T00:00:00Z\"))"),
+            "{\"results\":[1]}");
+  EXPECT_EQ(Q(*index,
+              "Row(zone=\"z1\", from=\"2020-01-01T00:00\", "
+              "to=\"2020-02-01T00:00\") Row(zone=\"z1\") Row(zone=\"z2\")"),
+            "{\"results\":[{\"columns\":[1]},{\"columns\":[1,2]},{\"columns\":"
+            "[3]}]}");
+  EXPECT_EQ(Q(*index, "Count(All())"), "{\"results\":[3]}");
+  // The id column and Ignore columns are not fields.
+  EXPECT_FALSE(index->GetSnapshot()->Field("id").ok());
+  EXPECT_FALSE(index->GetSnapshot()->Field("skip").ok());
+}
+
+TEST_F(ImporterTest, AutoGeneratedIdsAndHeaderFlagWithIgnoredHeaderRow) {
+  auto index = NewIndex();
+  ImportOptions o;
+  o.files = {Write("a.csv", "whatever,header\nx,1\ny,2\nx,3\n")};
+  o.header = std::vector<std::string>{"k__String_T", "v__Int"};
+  o.ignore_header = true;
+  const ImportResult r = Import(*index, o);
+  EXPECT_EQ(r.records, 3u);
+  EXPECT_EQ(Q(*index, "Row(k=\"x\")"), "{\"results\":[{\"columns\":[0,2]}]}");
+  // Without ignore_header the first row is data (and here a bad Int).
+  auto index2 = NewIndex();
+  o.ignore_header = false;
+  o.rejects_path = (dir_ / "rej").string();
+  EXPECT_EQ(Import(*index2, o).rejected, 1u);
+  EXPECT_EQ(ReadFile(o.rejects_path),
+            o.files[0] + ":1: column 2 \"v\": \"header\" is not an integer\n");
+}
+
+TEST_F(ImporterTest, PrimaryKeysJoinFieldsAndASingleStringKeyIsNotAField) {
+  auto index = NewIndex(true);
+  ImportOptions o;
+  o.files = {
+      Write("pk.csv", "a__ID,b__String,v__Int\n1,x,10\n1,y,20\n1,x,30\n")};
+  o.ids.mode = IdOptions::Mode::kPrimaryKey;
+  o.ids.primary_key_fields = {"a", "b"};
+  EXPECT_EQ(Import(*index, o).records, 3u);
+  // "1|x" twice: the last value wins; both fields are also indexed.
+  EXPECT_EQ(Q(*index, "Count(All()) Sum(field=v)"),
+            "{\"results\":[2,{\"value\":50,\"count\":2}]}");
+  EXPECT_TRUE(index->GetSnapshot()->Field("a").ok());
+  auto* keys = index->GetSnapshot()->ColumnKeys();
+  ASSERT_NE(keys, nullptr);
+
+  auto single = NewIndex(true);
+  o.files = {Write("pk1.csv", "name__String,v__Int\nann,1\nbo,2\n")};
+  o.ids.primary_key_fields = {"name"};
+  EXPECT_EQ(Import(*single, o).records, 2u);
+  EXPECT_FALSE(single->GetSnapshot()->Field("name").ok());
+  EXPECT_EQ(Q(*single, "Sum(field=v)"),
+            "{\"results\":[{\"value\":3,\"count\":2}]}");
+}
+
+TEST_F(ImporterTest, IdModeMustMatchTheIndex) {
+  auto keyed = NewIndex(true);
+  ImportOptions o;
+  o.files = {Write("a.csv", "v__Int\n1\n")};
+  auto r = ImportCsv(*keyed, o, nullptr, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(std::string(r.status().message()),
+            "index \"t\" has record keys: use --primary-key-fields");
+  auto plain = NewIndex();
+  o.ids.mode = IdOptions::Mode::kIdField;
+  o.ids.id_field = "nope";
+  r = ImportCsv(*plain, o, nullptr, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(std::string(r.status().message()),
+            "--id-field: no header column writes \"nope\"");
+}
+
+TEST_F(ImporterTest, BadHeaderAndConflictingFieldAreErrors) {
+  auto index = NewIndex();
+  ImportOptions o;
+  o.files = {Write("bad.csv", "a__ID,b__Nope\n1,2\n")};
+  auto r = ImportCsv(*index, o, nullptr, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(
+      std::string(r.status().message()),
+      o.files[0] + ": header column 2 \"b__Nope\": unknown type \"Nope\"");
+  ASSERT_TRUE(index->CreateField("a", featurebase::FieldOptions::Mutex()).ok());
+  o.files = {Write("conf.csv", "a__Int\n1\n")};
+  r = ImportCsv(*index, o, nullptr, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(std::string(r.status().message()),
+            "field \"a\" exists as mutex, header column \"a__Int\" wants int");
+}
+
+TEST_F(ImporterTest, GzipAndSeveralFiles) {
+  auto index = NewIndex();
+  const std::string gz = (dir_ / "b.csv.gz").string();
+  gzFile f = gzopen(gz.c_str(), "wb");
+  const std::string text = "v__Int\n7\n8\n";
+  gzwrite(f, text.data(), unsigned(text.size()));
+  gzclose(f);
+  ImportOptions o;
+  o.files = {Write("a.csv", "v__Int\n1\n"), gz};
+  EXPECT_EQ(Import(*index, o).records, 3u);
+  EXPECT_EQ(Q(*index, "Sum(field=v)"),
+            "{\"results\":[{\"value\":16,\"count\":3}]}");
+}
+
+TEST_F(ImporterTest, PipelinedImportEqualsSingleThreaded) {
+  std::string text = "k__String_T,n__Int,s__IDArray\n";
+  for (int i = 0; i < 1000; ++i)
+    text += "k" + std::to_string(i % 13) + "," + std::to_string(i) + ",\"" +
+            std::to_string(i % 7) + "," + std::to_string(i % 5) + "\"\n";
+  const std::string path = Write("p.csv", text);
+  std::string answers[2];
+  for (int c = 1; c <= 2; ++c) {
+    auto index = NewIndex();
+    ImportOptions o;
+    o.files = {path};
+    o.batch_size = 37;
+    o.concurrency = c;
+    o.read_buffer_bytes = 100;
+    EXPECT_EQ(Import(*index, o).records, 1000u);
+    answers[c - 1] = Q(*index,
+                       "Sum(field=n) Row(k=\"k3\") Count(Row(s=4)) "
+                       "Count(All())");
+  }
+  EXPECT_EQ(answers[0], answers[1]);
+  EXPECT_NE(answers[0].find("{\"value\":499500,\"count\":1000}"),
+            std::string::npos)
+      << answers[0];
+}
+
+}  // namespace
+}  // namespace fbc
