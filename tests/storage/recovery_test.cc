@@ -132,14 +132,6 @@ absl::Status RunCommit(Index& index, uint64_t seed, uint64_t i) {
   auto index = Index::Open(ChildOptions(mode), dir);
   if (!index.ok()) fail(index.status());
   auto snap = (*index)->GetSnapshot();
-  if (snap->Fields().empty()) {
-    for (auto [name, o] : std::vector<std::pair<std::string, FieldOptions>>{
-             {"s", FieldOptions::Set()},
-             {"m", FieldOptions::Mutex()},
-             {"v", FieldOptions::Int(-10000, 10000)}}) {
-      if (auto s = (*index)->CreateField(name, o); !s.ok()) fail(s);
-    }
-  }
   uint64_t i = uint64_t(snap->StreamOffset(kSource).value_or(0));
   for (;;) {
     ++i;
@@ -204,6 +196,18 @@ TEST(RecoveryTest, SigkillAtRandomMomentsLosesNoAcknowledgedCommit) {
   Model model;
   uint64_t acked = 0;
   const int iterations = CrashIterations();
+  {
+    // The base schema exists before the first child (a child killed while
+    // creating it would leave some of it, which Verify does not model).
+    auto index = Index::Open(ChildOptions(0), dir.path);
+    ASSERT_TRUE(index.ok()) << index.status();
+    for (auto [name, o] : std::vector<std::pair<std::string, FieldOptions>>{
+             {"s", FieldOptions::Set()},
+             {"m", FieldOptions::Mutex()},
+             {"v", FieldOptions::Int(-10000, 10000)}}) {
+      ASSERT_TRUE((*index)->CreateField(name, o).ok());
+    }
+  }
   for (int it = 0; it < iterations; ++it) {
     SCOPED_TRACE(fmt::format("iteration {}", it));
     int fds[2];
