@@ -227,9 +227,14 @@ std::optional<int64_t> ScaleUp(int64_t v, int k) {
 
 }  // namespace
 
-absl::StatusOr<int64_t> BsiRawValue(const FieldState& f, const Value& v,
+absl::StatusOr<int64_t> BsiRawValue(const FieldState& f, const Value& in,
                                     std::string_view op) {
   const BsiFieldSpec& spec = *f.bsi;
+  // PQL writes integers as ids (Set(1, age=30)); FeatureBase takes them
+  // for every value field.
+  const Value v = in.kind() == Value::Kind::kId && in.id() <= INT64_MAX
+                      ? Value::Int(int64_t(in.id()))
+                      : in;
   auto wrong = [&](std::string_view want) {
     return absl::InvalidArgumentError(
         fmt::format("{}: field \"{}\" ({}) takes {}, not {}", op, f.name,

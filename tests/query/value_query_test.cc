@@ -289,3 +289,24 @@ TEST(ValueQueryTest, DecimalAndTimestampShapes) {
 
 }  // namespace
 }  // namespace featurebase
+
+namespace featurebase {
+namespace {
+
+// PQL writes integer values as ids; FeatureBase accepts them for int,
+// decimal and timestamp fields alike.
+TEST(ValueQueryTest, PqlSetWritesIntegersToValueFields) {
+  auto index = *Index::Create("i");
+  ASSERT_TRUE(index->CreateField("age", FieldOptions::Int(0, 120)).ok());
+  ASSERT_TRUE(index->CreateField("price", FieldOptions::Decimal(2)).ok());
+  EXPECT_EQ(RunPql(*index, "Set(1, age=30) Set(2, price=7)"),
+            R"({"results":[true,true]})");
+  EXPECT_EQ(RunPql(*index, "Count(Row(age==30)) Sum(field=price)"),
+            R"({"results":[1,{"value":7.00,"count":1}]})");
+  EXPECT_EQ(
+      RunPql(*index, "Set(3, age=130)"),
+      R"({"error":"set: value 130 out of range [0, 120] for field \"age\""})");
+}
+
+}  // namespace
+}  // namespace featurebase
