@@ -372,11 +372,12 @@ class IndexImpl {
   }
 
   // A durable index over a recovered version.
-  IndexImpl(DurableStore::Opened opened, uint64_t checkpoint_log_bytes)
+  IndexImpl(DurableStore::Opened opened, const OpenOptions& options)
       : last_owner_(opened.last_owner),
         state_(std::move(opened.state)),
         store_(std::move(opened.store)),
-        checkpoint_log_bytes_(checkpoint_log_bytes) {
+        checkpoint_log_bytes_(options.checkpoint_log_bytes),
+        checkpoint_on_close_(options.checkpoint_on_close) {
     latest_ = state_;
     if (checkpoint_log_bytes_ > 0)
       checkpointer_ = std::thread([this] { CheckpointLoop(); });
@@ -393,7 +394,8 @@ class IndexImpl {
     // An orderly close leaves a checkpoint, so that the next open has no
     // log to replay (and kNone commits survive power loss too). Errors
     // cannot be reported from here; the log still holds everything.
-    if (store_->log_bytes() > kWalFileHeaderBytes && store_->health().ok()) {
+    if (checkpoint_on_close_ && store_->log_bytes() > kWalFileHeaderBytes &&
+        store_->health().ok()) {
       (void)Checkpoint();
     } else {
       (void)store_->SyncAll();
@@ -801,6 +803,7 @@ class IndexImpl {
   // Durable indexes only.
   std::unique_ptr<DurableStore> store_;
   uint64_t checkpoint_log_bytes_ = 0;
+  bool checkpoint_on_close_ = true;
   std::mutex checkpoint_run_mu_;  // one checkpoint at a time
   std::mutex checkpoint_mu_;      // guards stop_, with checkpoint_cv_
   std::condition_variable checkpoint_cv_;
@@ -942,8 +945,8 @@ StatusOr<std::unique_ptr<Index>> Index::Open(const OpenOptions& options,
                                              std::string_view dir) {
   FB_ASSIGN_OR_RETURN(internal::DurableStore::Opened opened,
                       internal::DurableStore::Open(options, std::string(dir)));
-  return std::unique_ptr<Index>(new Index(std::make_unique<internal::IndexImpl>(
-      std::move(opened), options.checkpoint_log_bytes)));
+  return std::unique_ptr<Index>(new Index(
+      std::make_unique<internal::IndexImpl>(std::move(opened), options)));
 }
 
 // ---------------------------------------------------------------- Snapshot
