@@ -369,6 +369,8 @@ class IndexImpl {
       s->column_keys = KeyTranslator::NewColumnTranslator(partitioner);
     state_ = std::move(s);
     latest_ = state_;
+    name_ = state_->name;
+    options_ = state_->options;
   }
 
   // A durable index over a recovered version.
@@ -379,6 +381,8 @@ class IndexImpl {
         checkpoint_log_bytes_(options.checkpoint_log_bytes),
         checkpoint_on_close_(options.checkpoint_on_close) {
     latest_ = state_;
+    name_ = state_->name;
+    options_ = state_->options;
     if (checkpoint_log_bytes_ > 0)
       checkpointer_ = std::thread([this] { CheckpointLoop(); });
   }
@@ -403,6 +407,10 @@ class IndexImpl {
   }
 
   bool durable() const { return store_ != nullptr; }
+  // From the first version: every version has the same name and options,
+  // and references into a version would dangle once it is replaced.
+  const std::string& name() const { return name_; }
+  const IndexOptions& options() const { return options_; }
 
   absl::Status Sync() {
     if (!store_) return absl::OkStatus();
@@ -792,6 +800,8 @@ class IndexImpl {
 
   // std::mutex rather than absl::Mutex: Debian's abseil carries no
   // ThreadSanitizer annotations, so TSan could not check these.
+  std::string name_;
+  IndexOptions options_;
   std::mutex write_mu_;  // one writer at a time
   OwnerToken last_owner_ = 0;
   // The version writers build on (ahead of state_ while group commits
@@ -858,8 +868,8 @@ Index::Index(std::unique_ptr<internal::IndexImpl> impl)
     : impl_(std::move(impl)) {}
 Index::~Index() = default;
 
-const std::string& Index::name() const { return impl_->Current()->name; }
-const IndexOptions& Index::options() const { return impl_->Current()->options; }
+const std::string& Index::name() const { return impl_->name(); }
+const IndexOptions& Index::options() const { return impl_->options(); }
 
 Status Index::CreateField(std::string_view name, const FieldOptions& options) {
   return impl_->CreateField(name, options);
