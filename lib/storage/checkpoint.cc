@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <set>
 #include <thread>
@@ -51,8 +53,7 @@ class BlockWriter {
 
   absl::StatusOr<BlockRef> Add(const std::function<void(std::string*)>& body) {
     if (!file_) {
-      FB_ASSIGN_OR_RETURN(
-          file_, AppendFile::Create(dir_ + "/" + DataFileName(number_)));
+      FB_ASSIGN_OR_RETURN(file_, AppendFile::Create(TempPath()));
     }
     const size_t start = buf_.size();
     body(&buf_);
@@ -71,15 +72,24 @@ class BlockWriter {
     return absl::OkStatus();
   }
 
-  // Flushes and syncs; the file's size (0 when nothing was written).
+  // Flushes, syncs and renames the file to its final name; its size (0
+  // when nothing was written).
   absl::StatusOr<uint64_t> Finish() {
     if (!file_) return uint64_t{0};
     FB_RETURN_IF_ERROR(Flush());
     FB_RETURN_IF_ERROR(file_->Sync());
+    file_.reset();
+    const std::string path = dir_ + "/" + DataFileName(number_);
+    if (::rename(TempPath().c_str(), path.c_str()) != 0)
+      return IoError("rename", TempPath(), errno);
     return written_;
   }
 
  private:
+  std::string TempPath() const {
+    return dir_ + "/" + DataFileName(number_) + ".tmp";
+  }
+
   std::string dir_;
   uint64_t number_;
   std::unique_ptr<AppendFile> file_;
@@ -296,6 +306,7 @@ absl::Status WriteCheckpoint(const std::string& dir,
       FB_RETURN_IF_ERROR(RemoveFile(dir + "/" + DataFileName(number)));
   }
   if (size == 0) (void)RemoveFile(dir + "/" + DataFileName(next.number));
+  (void)RemoveFile(dir + "/" + DataFileName(next.number) + ".tmp");
   next.state = std::move(state);
   *catalog = std::move(next);
   return absl::OkStatus();
