@@ -527,17 +527,15 @@ Roaring32 BsiShard::Between(int64_t lo, int64_t hi,
 
 BsiSum BsiShard::Sum(const Roaring32* filter) const {
   // Planes are subsets of exists, so |filter ∩ exists ∩ plane| is
-  // |filter ∩ plane|: nothing is materialized for the positives. Each plane
-  // streams from memory once through a fused AND-count (CRoaring's AVX2
-  // Harley-Seal on bitset pairs; containers absent from the filter are
-  // skipped by key) while the filter stays in cache. Negatives (filter ∩
-  // sign, materialized only when there are any) were counted as positives,
-  // so they are subtracted twice; their count right after re-reads the
-  // plane from cache. Measured alternatives (a key-major pass over all
-  // planes, software prefetch of the next container) were slower.
+  // |filter ∩ plane|: nothing is materialized for the positives. One fused
+  // pass per 2^16-column container (Roaring32::AndCardinalityMatrix): the
+  // filter's container (and the negatives', filter ∩ sign, materialized only
+  // when there are any) stays in L1 while every plane's container streams
+  // from memory once, the next one prefetched. Negatives were counted as
+  // positives, so they are subtracted twice.
   BsiSum r;
   r.count = CountNotNull(filter);
-  if (r.count == 0) return r;
+  if (r.count == 0 || depth() == 0) return r;
   Roaring32 owned_neg;
   const Roaring32* neg = nullptr;
   if (filter == nullptr) {
@@ -546,16 +544,26 @@ BsiSum BsiShard::Sum(const Roaring32* filter) const {
     owned_neg = Roaring32::And(*filter, *sign_);
     neg = &owned_neg;
   }
+  const size_t d = planes_.size();
+  std::array<const Roaring32*, kBsiMaxDepth> rows;
+  for (size_t i = 0; i < d; ++i) rows[i] = planes_[i].get();
+  std::array<const Roaring32*, 2> filters;
+  size_t nf = 0;
+  if (filter != nullptr) filters[nf++] = filter;
+  if (neg != nullptr) filters[nf++] = neg;
+  std::array<uint64_t, 2 * kBsiMaxDepth> counts{};
+  Roaring32::AndCardinalityMatrix(std::span(filters.data(), nf),
+                                  std::span(rows.data(), d),
+                                  std::span(counts.data(), nf * d));
+  // Without a filter the per-container cardinalities answer directly.
+  const uint64_t* pos = filter != nullptr ? counts.data() : nullptr;
+  const uint64_t* negs =
+      neg != nullptr ? counts.data() + (filter != nullptr ? d : 0) : nullptr;
   uint128 all = 0, nsum = 0;
-  for (int i = 0; i < depth(); ++i) {
-    // Without a filter the per-container cardinalities answer directly.
-    const uint64_t ones = filter == nullptr
-                              ? planes_[i]->Cardinality()
-                              : Roaring32::AndCardinality(*filter, *planes_[i]);
+  for (size_t i = 0; i < d; ++i) {
+    const uint64_t ones = pos != nullptr ? pos[i] : planes_[i]->Cardinality();
     all += uint128(ones) << i;
-    if (neg != nullptr) {
-      nsum += uint128(Roaring32::AndCardinality(*neg, *planes_[i])) << i;
-    }
+    if (negs != nullptr) nsum += uint128(negs[i]) << i;
   }
   r.sum = __int128(all) - 2 * __int128(nsum);
   return r;
