@@ -81,6 +81,46 @@ void Roaring32::RemoveMany(std::span<const uint32_t> values) {
     roaring_bitmap_remove_many(R(r_), values.size(), values.data());
 }
 
+void Roaring32::AppendBlock(uint16_t key, const uint64_t* words) {
+  constexpr int kWords = 1024;
+  constexpr int32_t kMaxArray = 4096;
+  int32_t card = 0;
+  for (int i = 0; i < kWords; ++i) card += std::popcount(words[i]);
+  if (card == 0) return;
+  assert(IsEmpty() || *Maximum() < (uint32_t{key} << 16));
+#ifdef SHARED_CONTAINER_TYPE_CODE
+  roaring_array_t* ra = &R(r_)->high_low_container;
+  if (card > kMaxArray) {
+    bitset_container_t* b = bitset_container_create();
+    if (b == nullptr) throw std::bad_alloc();
+    std::memcpy(b->array, words, kWords * sizeof(uint64_t));
+    b->cardinality = card;
+    ra_append(ra, key, b, BITSET_CONTAINER_TYPE_CODE);
+    return;
+  }
+  array_container_t* a = array_container_create_given_capacity(card);
+  if (a == nullptr) throw std::bad_alloc();
+  int32_t n = 0;
+  for (int i = 0; i < kWords; ++i) {
+    for (uint64_t w = words[i]; w != 0; w &= w - 1) {
+      a->array[n++] = uint16_t(i * 64 + std::countr_zero(w));
+    }
+  }
+  a->cardinality = n;
+  ra_append(ra, key, a, ARRAY_CONTAINER_TYPE_CODE);
+#else
+  std::vector<uint32_t> values;
+  values.reserve(card);
+  for (int i = 0; i < kWords; ++i) {
+    for (uint64_t w = words[i]; w != 0; w &= w - 1) {
+      values.push_back((uint32_t{key} << 16) |
+                       uint32_t(i * 64 + std::countr_zero(w)));
+    }
+  }
+  AddMany(values);
+#endif
+}
+
 void Roaring32::AddRange(uint64_t lo, uint64_t hi) {
   if (hi > (uint64_t{1} << 32)) hi = uint64_t{1} << 32;
   if (lo < hi)

@@ -50,6 +50,12 @@ class Roaring32 {
   // Adds/removes many values; fastest when sorted.
   void AddMany(std::span<const uint32_t> values);
   void RemoveMany(std::span<const uint32_t> values);
+  // Appends the 2^16-value block `words` (1024 words, bit b of word w is
+  // value key * 2^16 + 64w + b) as the container for `key`, which must be
+  // above every value present. Nothing is added for an empty block; up to
+  // 4096 values become an array container, more a bitset (CRoaring's rule).
+  // For bulk builders that fill blocks in order: O(1024) per block.
+  void AppendBlock(uint16_t key, const uint64_t* words);
   // [lo, hi) range operations; hi <= 2^32.
   void AddRange(uint64_t lo, uint64_t hi);
   void RemoveRange(uint64_t lo, uint64_t hi);

@@ -285,6 +285,69 @@ BsiShard::Row Rewrite(const BsiShard::Row& old, const Roaring32& touched,
   return MakeRow(std::move(r));
 }
 
+// `old` minus `touched` plus `built`; `old` itself when nothing changes.
+BsiShard::Row RewriteWith(const BsiShard::Row& old, const Roaring32& touched,
+                          Roaring32 built) {
+  const bool hit = Roaring32::Intersects(*old, touched);
+  if (!hit && built.IsEmpty()) return old;
+  Roaring32 r;
+  if (hit) {
+    r = Roaring32::AndNot(*old, touched);
+    r.OrInPlace(built);
+  } else if (old->IsEmpty()) {
+    r = std::move(built);
+  } else {
+    r = old->Copy();
+    r.OrInPlace(built);
+  }
+  r.RunOptimize();
+  return MakeRow(std::move(r));
+}
+
+// Offsets per 2^16-column block above which Apply fills bitset blocks of
+// every row directly instead of collecting offsets per plane.
+constexpr size_t kDenseBlock = 2048;
+
+// The rows of `sets` (sorted, unique offsets) built block by block: each
+// value sets its bits in one 1024-word block per row (exists, sign, planes),
+// then the blocks become containers, with no per-plane offset lists.
+struct DenseRows {
+  Roaring32 exists, sign;
+  std::vector<Roaring32> planes;
+};
+
+DenseRows BuildDense(std::span<const std::pair<uint32_t, int64_t>> sets,
+                     int depth) {
+  constexpr size_t kWords = 1024;
+  DenseRows out;
+  out.planes.resize(depth);
+  const size_t n_rows = 2 + size_t(depth);
+  std::vector<uint64_t> words(n_rows * kWords);
+  for (size_t i = 0; i < sets.size();) {
+    const uint32_t key = sets[i].first >> 16;
+    std::fill(words.begin(), words.end(), uint64_t{0});
+    uint64_t* exists = words.data();
+    uint64_t* sign = exists + kWords;
+    uint64_t* planes = sign + kWords;
+    for (; i < sets.size() && sets[i].first >> 16 == key; ++i) {
+      const uint32_t lo = sets[i].first & 0xFFFF;
+      const size_t w = lo >> 6;
+      const uint64_t bit = uint64_t{1} << (lo & 63);
+      exists[w] |= bit;
+      if (sets[i].second < 0) sign[w] |= bit;
+      for (uint64_t m = Magnitude(sets[i].second); m != 0; m &= m - 1) {
+        planes[std::countr_zero(m) * kWords + w] |= bit;
+      }
+    }
+    out.exists.AppendBlock(uint16_t(key), exists);
+    out.sign.AppendBlock(uint16_t(key), sign);
+    for (int p = 0; p < depth; ++p) {
+      out.planes[p].AppendBlock(uint16_t(key), planes + p * kWords);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 BsiShard BsiShard::Apply(const BsiShard& base,
@@ -312,6 +375,35 @@ BsiShard BsiShard::Apply(const BsiShard& base,
       sets = normalized;
       break;
     }
+  }
+  // Dense writes (a batch filling its shards) build whole blocks.
+  size_t blocks = 0;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    blocks += i == 0 || (sets[i].first >> 16) != (sets[i - 1].first >> 16);
+  }
+  if (blocks > 0 && sets.size() >= blocks * kDenseBlock) {
+    int need = 0;
+    for (const auto& [offset, stored] : sets) {
+      assert(offset < kShardWidth);
+      need = std::max(need, BsiDepthOf(stored));
+    }
+    DenseRows rows = BuildDense(sets, need);
+    Roaring32 touched = rows.exists.Copy();
+    if (clears != nullptr) touched.OrInPlace(*clears);
+    BsiShard out;
+    out.exists_ = RewriteWith(base.exists_, touched, std::move(rows.exists));
+    out.sign_ = RewriteWith(base.sign_, touched, std::move(rows.sign));
+    const int depth = std::max(base.depth(), need);
+    out.planes_.resize(depth);
+    for (int i = 0; i < depth; ++i) {
+      out.planes_[i] =
+          RewriteWith(base.row(2 + i), touched,
+                      i < need ? std::move(rows.planes[i]) : Roaring32());
+    }
+    while (!out.planes_.empty() && out.planes_.back()->IsEmpty()) {
+      out.planes_.pop_back();
+    }
+    return out;
   }
   std::vector<uint32_t> offsets;
   std::vector<uint32_t> negatives;

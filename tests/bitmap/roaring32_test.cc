@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <iterator>
 #include <random>
 #include <set>
@@ -153,6 +154,29 @@ uint64_t IntersectionSize(const std::set<uint32_t>& a,
   uint64_t n = 0;
   for (uint32_t v : a) n += b.count(v);
   return n;
+}
+
+TEST(Roaring32Test, AppendBlockBuildsArraysAndBitsets) {
+  std::mt19937_64 rng(3);
+  Roaring32 r;
+  std::set<uint32_t> m;
+  std::vector<uint64_t> words(1024);
+  for (uint32_t key = 0; key < 40; key += 1 + rng() % 3) {
+    std::fill(words.begin(), words.end(), 0);
+    // Empty, at the array limit (4096), just above it, and dense.
+    const int n = std::array<int, 5>{0, 4096, 4097, 30000, 1}[rng() % 5];
+    std::set<uint32_t> block;
+    while (int(block.size()) < n) block.insert(rng() % 65536);
+    for (uint32_t v : block) {
+      words[v >> 6] |= uint64_t{1} << (v & 63);
+      m.insert((key << 16) | v);
+    }
+    r.AppendBlock(uint16_t(key), words.data());
+  }
+  EXPECT_EQ(Values(r), std::vector<uint32_t>(m.begin(), m.end()));
+  EXPECT_EQ(r.Cardinality(), m.size());
+  r.Add(uint32_t(41) << 16);  // still a well-formed bitmap
+  EXPECT_TRUE(r.Contains(uint32_t(41) << 16));
 }
 
 TEST(Roaring32Test, AndCardinalityMatrixMatchesNaiveCounts) {

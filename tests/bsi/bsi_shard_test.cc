@@ -298,6 +298,48 @@ TEST(BsiShardTest, SumMatchesNaiveOverDenseShardsAndEveryFilterShape) {
   }
 }
 
+TEST(BsiShardTest, DenseApplyMatchesModelOverExistingValues) {
+  // Batches dense enough for the block builder (>= 2048 offsets per 2^16
+  // columns), written over sparse and dense earlier values, with clears,
+  // smaller rewrites (no stale high bits) and int64 extremes.
+  for (uint64_t seed : testing::TestSeeds(4)) {
+    SCOPED_TRACE(testing::SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    constexpr uint32_t kColumns = 3 << 16;
+    std::vector<std::optional<int64_t>> model(kColumns);
+    BsiShard s;
+    for (int step = 0; step < 4; ++step) {
+      SCOPED_TRACE(::testing::Message() << "step " << step);
+      std::vector<std::pair<uint32_t, int64_t>> sets;
+      const uint32_t every = step == 1 ? 97 : 1 + rng() % 3;  // 1: sparse
+      const int bits = 1 + int(rng() % 63);
+      for (uint32_t off = rng() % every; off < kColumns; off += every) {
+        if (rng() % 4 == 0) continue;
+        int64_t v = int64_t(rng() >> (64 - bits));
+        if (rng() % 3 == 0) v = -v;
+        if (rng() % 5000 == 0) v = rng() % 2 ? INT64_MIN : INT64_MAX;
+        sets.push_back({off, v});
+      }
+      Roaring32 clears;
+      for (int i = 0; i < 3000; ++i) clears.Add(rng() % kColumns);
+      for (uint32_t off = 0; off < kColumns; ++off) {
+        if (clears.Contains(off)) model[off].reset();
+      }
+      for (const auto& [off, v] : sets) model[off] = v;
+      s = BsiShard::Apply(s, sets, &clears);
+      std::vector<std::pair<uint32_t, int64_t>> want;
+      int need = 0;
+      for (uint32_t off = 0; off < kColumns; ++off) {
+        if (!model[off]) continue;
+        want.push_back({off, *model[off]});
+        need = std::max(need, BsiDepthOf(*model[off]));
+      }
+      ASSERT_EQ(s.Values(nullptr), want);
+      ASSERT_EQ(s.depth(), need);
+    }
+  }
+}
+
 TEST(BsiShardTest, RewriteLeavesNoStaleBitsAndTrimsDepth) {
   BsiShard s;
   const std::pair<uint32_t, int64_t> big[] = {{7, -(int64_t{1} << 40) - 5},
