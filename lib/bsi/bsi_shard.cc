@@ -329,15 +329,24 @@ DenseRows BuildDense(std::span<const std::pair<uint32_t, int64_t>> sets,
     uint64_t* exists = words.data();
     uint64_t* sign = exists + kWords;
     uint64_t* planes = sign + kWords;
-    for (; i < sets.size() && sets[i].first >> 16 == key; ++i) {
-      const uint32_t lo = sets[i].first & 0xFFFF;
-      const size_t w = lo >> 6;
-      const uint64_t bit = uint64_t{1} << (lo & 63);
-      exists[w] |= bit;
-      if (sets[i].second < 0) sign[w] |= bit;
-      for (uint64_t m = Magnitude(sets[i].second); m != 0; m &= m - 1) {
-        planes[std::countr_zero(m) * kWords + w] |= bit;
+    // One word of every row at a time, in registers and a small stack
+    // array: the rows' blocks sit 8 KiB apart, so or-ing each bit into them
+    // directly would keep evicting one L1 set.
+    while (i < sets.size() && sets[i].first >> 16 == key) {
+      const uint32_t w = (sets[i].first & 0xFFFF) >> 6;
+      uint64_t ex = 0, neg = 0;
+      uint64_t acc[kBsiMaxDepth] = {};
+      for (; i < sets.size() && sets[i].first >> 6 == (key << 10 | w); ++i) {
+        const uint64_t bit = uint64_t{1} << (sets[i].first & 63);
+        ex |= bit;
+        if (sets[i].second < 0) neg |= bit;
+        for (uint64_t m = Magnitude(sets[i].second); m != 0; m &= m - 1) {
+          acc[std::countr_zero(m)] |= bit;
+        }
       }
+      exists[w] = ex;
+      sign[w] = neg;
+      for (int p = 0; p < depth; ++p) planes[p * kWords + w] = acc[p];
     }
     out.exists.AppendBlock(uint16_t(key), exists);
     out.sign.AppendBlock(uint16_t(key), sign);
