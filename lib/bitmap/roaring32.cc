@@ -2,7 +2,16 @@
 
 #include <roaring/roaring.h>
 
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cassert>
+#include <cstring>
+#include <memory>
 #include <new>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "absl/status/status.h"
 #include "fmt/format.h"
@@ -70,6 +79,46 @@ void Roaring32::AddMany(std::span<const uint32_t> values) {
 void Roaring32::RemoveMany(std::span<const uint32_t> values) {
   if (!values.empty())
     roaring_bitmap_remove_many(R(r_), values.size(), values.data());
+}
+
+void Roaring32::AppendBlock(uint16_t key, const uint64_t* words) {
+  constexpr int kWords = 1024;
+  constexpr int32_t kMaxArray = 4096;
+  int32_t card = 0;
+  for (int i = 0; i < kWords; ++i) card += std::popcount(words[i]);
+  if (card == 0) return;
+  assert(IsEmpty() || *Maximum() < (uint32_t{key} << 16));
+#ifdef SHARED_CONTAINER_TYPE_CODE
+  roaring_array_t* ra = &R(r_)->high_low_container;
+  if (card > kMaxArray) {
+    bitset_container_t* b = bitset_container_create();
+    if (b == nullptr) throw std::bad_alloc();
+    std::memcpy(b->array, words, kWords * sizeof(uint64_t));
+    b->cardinality = card;
+    ra_append(ra, key, b, BITSET_CONTAINER_TYPE_CODE);
+    return;
+  }
+  array_container_t* a = array_container_create_given_capacity(card);
+  if (a == nullptr) throw std::bad_alloc();
+  int32_t n = 0;
+  for (int i = 0; i < kWords; ++i) {
+    for (uint64_t w = words[i]; w != 0; w &= w - 1) {
+      a->array[n++] = uint16_t(i * 64 + std::countr_zero(w));
+    }
+  }
+  a->cardinality = n;
+  ra_append(ra, key, a, ARRAY_CONTAINER_TYPE_CODE);
+#else
+  std::vector<uint32_t> values;
+  values.reserve(card);
+  for (int i = 0; i < kWords; ++i) {
+    for (uint64_t w = words[i]; w != 0; w &= w - 1) {
+      values.push_back((uint32_t{key} << 16) |
+                       uint32_t(i * 64 + std::countr_zero(w)));
+    }
+  }
+  AddMany(values);
+#endif
 }
 
 void Roaring32::AddRange(uint64_t lo, uint64_t hi) {
@@ -172,6 +221,366 @@ uint64_t Roaring32::XorCardinality(const Roaring32& a, const Roaring32& b) {
 }
 bool Roaring32::Intersects(const Roaring32& a, const Roaring32& b) {
   return roaring_bitmap_intersect(R(a.r_), R(b.r_));
+}
+
+namespace {
+
+// Container-level kernels. CRoaring 0.2.x exposes its containers in its
+// public headers (SHARED_CONTAINER_TYPE_CODE is one of their macros); other
+// versions hide them, and there AndCardinalityMatrix falls back to one
+// roaring_bitmap_and_cardinality per pair.
+#ifdef SHARED_CONTAINER_TYPE_CODE
+#define FB_ROARING_CONTAINER_KERNELS 1
+
+constexpr int kBitsetWords = 1 << 10;  // 2^16 bits
+// Below this many values, an array filter container probes a bitset row
+// container (touching at most that many cache lines) instead of AND-ing all
+// 1024 words against its materialized bitset.
+constexpr int32_t kProbeBelow = 512;
+
+// One container, with CRoaring's shared (copy-on-write) wrapper removed.
+struct Block {
+  uint8_t type = 0;  // 0: absent, else a CRoaring typecode
+  const void* c = nullptr;
+};
+
+Block BlockAt(const roaring_array_t& ra, int32_t i) {
+  uint8_t type = ra.typecodes[i];
+  const void* c = container_unwrap_shared(ra.containers[i], &type);
+  return {type, c};
+}
+
+// A filter container as a 2^16-bit bitset, plus its values when it is an
+// array (for probing).
+struct FilterBlock {
+  const uint64_t* bits = nullptr;  // null: the filter has no such container
+  const uint16_t* values = nullptr;
+  int32_t n = 0;
+
+  bool Probes() const { return values != nullptr && n < kProbeBelow; }
+};
+
+// Sets bits [lo, hi] (inclusive) of `w`.
+void SetRangeBits(uint64_t* w, uint32_t lo, uint32_t hi) {
+  const uint32_t a = lo >> 6, b = hi >> 6;
+  const uint64_t first = ~uint64_t{0} << (lo & 63);
+  const uint64_t last = ~uint64_t{0} >> (63 - (hi & 63));
+  if (a == b) {
+    w[a] |= first & last;
+    return;
+  }
+  w[a] |= first;
+  for (uint32_t i = a + 1; i < b; ++i) w[i] = ~uint64_t{0};
+  w[b] |= last;
+}
+
+// Number of set bits of `w` in [lo, hi] (inclusive).
+uint64_t CountRangeBits(const uint64_t* w, uint32_t lo, uint32_t hi) {
+  const uint32_t a = lo >> 6, b = hi >> 6;
+  const uint64_t first = ~uint64_t{0} << (lo & 63);
+  const uint64_t last = ~uint64_t{0} >> (63 - (hi & 63));
+  if (a == b) return std::popcount(w[a] & first & last);
+  uint64_t n = std::popcount(w[a] & first) + std::popcount(w[b] & last);
+  for (uint32_t i = a + 1; i < b; ++i) n += std::popcount(w[i]);
+  return n;
+}
+
+// Filter container `b` as a bitset: in place for bitsets, else written into
+// `scratch` (1024 words).
+FilterBlock MakeFilterBlock(Block b, uint64_t* scratch) {
+  FilterBlock f;
+  switch (b.type) {
+    case BITSET_CONTAINER_TYPE_CODE:
+      f.bits = static_cast<const bitset_container_t*>(b.c)->array;
+      return f;
+    case ARRAY_CONTAINER_TYPE_CODE: {
+      const auto* a = static_cast<const array_container_t*>(b.c);
+      std::memset(scratch, 0, kBitsetWords * sizeof(uint64_t));
+      for (int32_t i = 0; i < a->cardinality; ++i) {
+        scratch[a->array[i] >> 6] |= uint64_t{1} << (a->array[i] & 63);
+      }
+      f.bits = scratch;
+      f.values = a->array;
+      f.n = a->cardinality;
+      return f;
+    }
+    case RUN_CONTAINER_TYPE_CODE: {
+      const auto* r = static_cast<const run_container_t*>(b.c);
+      std::memset(scratch, 0, kBitsetWords * sizeof(uint64_t));
+      for (int32_t i = 0; i < r->n_runs; ++i) {
+        SetRangeBits(scratch, r->runs[i].value,
+                     uint32_t(r->runs[i].value) + r->runs[i].length);
+      }
+      f.bits = scratch;
+      return f;
+    }
+  }
+  return f;
+}
+
+uint64_t ProbeCount(const uint16_t* values, int32_t n, const uint64_t* bits) {
+  uint64_t count = 0;
+  for (int32_t i = 0; i < n; ++i) {
+    count += (bits[values[i] >> 6] >> (values[i] & 63)) & 1;
+  }
+  return count;
+}
+
+// Rows AND-counted against one filter container in lock-step. Reading G
+// rows' containers side by side keeps G sequential streams in flight: one
+// stream at a time leaves a single core at about half of its streaming-read
+// bandwidth (bench/bsi_bench.cc), eight reach it.
+constexpr int kLockStep = 8;
+
+// out[j] += |f ∩ rows[j]| over 1024 words, for j < G.
+template <int G>
+void AndCountScalar(const uint64_t* f, const uint64_t* const* rows,
+                    uint64_t* out) {
+  uint64_t n[G] = {};
+  for (int i = 0; i < kBitsetWords; ++i) {
+    for (int j = 0; j < G; ++j) n[j] += std::popcount(f[i] & rows[j][i]);
+  }
+  for (int j = 0; j < G; ++j) out[j] += n[j];
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) inline __m256i PopcountBytes(__m256i v) {
+  const __m256i lookup =
+      _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1,
+                       2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  const __m256i lo = _mm256_and_si256(v, low);
+  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+  return _mm256_add_epi8(_mm256_shuffle_epi8(lookup, lo),
+                         _mm256_shuffle_epi8(lookup, hi));
+}
+
+// Mula's nibble-lookup popcount; byte counts stay <= 32 over 4 vectors.
+template <int G>
+__attribute__((target("avx2"))) void AndCountAvx2(const uint64_t* f,
+                                                  const uint64_t* const* rows,
+                                                  uint64_t* out) {
+  __m256i total[G];
+  for (int j = 0; j < G; ++j) total[j] = _mm256_setzero_si256();
+  for (int i = 0; i < kBitsetWords; i += 16) {
+    for (int j = 0; j < G; ++j) {
+      __m256i c = _mm256_setzero_si256();
+      for (int k = 0; k < 16; k += 4) {
+        const __m256i fv =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(f + i + k));
+        const __m256i rv = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i*>(rows[j] + i + k));
+        c = _mm256_add_epi8(c, PopcountBytes(_mm256_and_si256(fv, rv)));
+      }
+      total[j] = _mm256_add_epi64(total[j],
+                                  _mm256_sad_epu8(c, _mm256_setzero_si256()));
+    }
+  }
+  for (int j = 0; j < G; ++j) {
+    out[j] += uint64_t(_mm256_extract_epi64(total[j], 0)) +
+              uint64_t(_mm256_extract_epi64(total[j], 1)) +
+              uint64_t(_mm256_extract_epi64(total[j], 2)) +
+              uint64_t(_mm256_extract_epi64(total[j], 3));
+  }
+}
+
+// AVX-512 VPOPCNTDQ (Ice Lake, Zen 4 and later): a third of the
+// instructions per cache line, so more lines fit in the out-of-order window.
+template <int G>
+__attribute__((target("avx512f,avx512vpopcntdq"))) void AndCountAvx512(
+    const uint64_t* f, const uint64_t* const* rows, uint64_t* out) {
+  __m512i total[G];
+  for (int j = 0; j < G; ++j) total[j] = _mm512_setzero_si512();
+  for (int i = 0; i < kBitsetWords; i += 8) {
+    const __m512i fv = _mm512_loadu_si512(f + i);
+    for (int j = 0; j < G; ++j) {
+      const __m512i rv = _mm512_loadu_si512(rows[j] + i);
+      total[j] = _mm512_add_epi64(
+          total[j], _mm512_popcnt_epi64(_mm512_and_si512(fv, rv)));
+    }
+  }
+  // Not _mm512_reduce_add_epi64: GCC 12 warns inside it (-Wuninitialized).
+  alignas(64) uint64_t lanes[8];
+  for (int j = 0; j < G; ++j) {
+    _mm512_store_si512(lanes, total[j]);
+    for (uint64_t lane : lanes) out[j] += lane;
+  }
+}
+#endif
+
+enum class Simd { kScalar, kAvx2, kAvx512 };
+
+Simd DetectSimd() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") &&
+      __builtin_cpu_supports("avx512vpopcntdq")) {
+    return Simd::kAvx512;
+  }
+  if (__builtin_cpu_supports("avx2")) return Simd::kAvx2;
+#endif
+  return Simd::kScalar;
+}
+
+template <int G>
+void AndCountG(Simd simd, const uint64_t* f, const uint64_t* const* rows,
+               uint64_t* out) {
+#if defined(__x86_64__)
+  if (simd == Simd::kAvx512) return AndCountAvx512<G>(f, rows, out);
+  if (simd == Simd::kAvx2) return AndCountAvx2<G>(f, rows, out);
+#endif
+  AndCountScalar<G>(f, rows, out);
+}
+
+std::atomic<int> simd_cap{int(Simd::kAvx512)};
+
+// out[j] += |f ∩ rows[j]| for j < n <= kLockStep, all bitsets.
+void AndCountBitsets(const uint64_t* f, const uint64_t* const* rows, int n,
+                     uint64_t* out) {
+  static const Simd detected = DetectSimd();
+  const Simd simd = Simd(std::min(int(detected), simd_cap.load()));
+  switch (n) {
+    case 1:
+      return AndCountG<1>(simd, f, rows, out);
+    case 2:
+      return AndCountG<2>(simd, f, rows, out);
+    case 3:
+      return AndCountG<3>(simd, f, rows, out);
+    case 4:
+      return AndCountG<4>(simd, f, rows, out);
+    case 5:
+      return AndCountG<5>(simd, f, rows, out);
+    case 6:
+      return AndCountG<6>(simd, f, rows, out);
+    case 7:
+      return AndCountG<7>(simd, f, rows, out);
+    case 8:
+      return AndCountG<8>(simd, f, rows, out);
+  }
+}
+static_assert(kLockStep == 8);
+
+// |filter ∩ row| for one container.
+uint64_t CountBlock(const FilterBlock& f, Block row) {
+  switch (row.type) {
+    case BITSET_CONTAINER_TYPE_CODE: {
+      const uint64_t* bits =
+          static_cast<const bitset_container_t*>(row.c)->array;
+      if (f.Probes()) return ProbeCount(f.values, f.n, bits);
+      uint64_t n = 0;
+      AndCountBitsets(f.bits, &bits, 1, &n);
+      return n;
+    }
+    case ARRAY_CONTAINER_TYPE_CODE: {
+      const auto* a = static_cast<const array_container_t*>(row.c);
+      return ProbeCount(a->array, a->cardinality, f.bits);
+    }
+    case RUN_CONTAINER_TYPE_CODE: {
+      const auto* r = static_cast<const run_container_t*>(row.c);
+      uint64_t n = 0;
+      for (int32_t i = 0; i < r->n_runs; ++i) {
+        n += CountRangeBits(f.bits, r->runs[i].value,
+                            uint32_t(r->runs[i].value) + r->runs[i].length);
+      }
+      return n;
+    }
+  }
+  return 0;
+}
+
+#endif  // SHARED_CONTAINER_TYPE_CODE
+
+}  // namespace
+
+int Roaring32::CapSimdForTesting(int level) {
+#ifdef FB_ROARING_CONTAINER_KERNELS
+  return simd_cap.exchange(level);
+#else
+  return level;
+#endif
+}
+
+void Roaring32::AndCardinalityMatrix(std::span<const Roaring32* const> filters,
+                                     std::span<const Roaring32* const> rows,
+                                     std::span<uint64_t> out) {
+  const size_t nf = filters.size(), nr = rows.size();
+  assert(out.size() >= nf * nr);
+  std::fill(out.begin(), out.begin() + nf * nr, uint64_t{0});
+  if (nf == 0 || nr == 0) return;
+#ifdef FB_ROARING_CONTAINER_KERNELS
+  // Rows go kLockStep at a time, each group walking the filters' keys in
+  // order, so every row is read sequentially (container after container, as
+  // CRoaring allocated them) alongside the rest of its group, and each
+  // filter container is re-read from cache once per group.
+  struct alignas(64) Words {
+    uint64_t w[kBitsetWords];
+  };
+  auto scratch = std::make_unique<Words[]>(nf);
+  std::vector<FilterBlock> fb(nf);
+  std::vector<int32_t> fpos(nf);
+  for (size_t g0 = 0; g0 < nr; g0 += kLockStep) {
+    const size_t g = std::min<size_t>(kLockStep, nr - g0);
+    int32_t rpos[kLockStep] = {};
+    std::fill(fpos.begin(), fpos.end(), 0);
+    for (;;) {
+      // The next key any filter holds.
+      int32_t key = -1;
+      for (size_t f = 0; f < nf; ++f) {
+        const roaring_array_t& ra = R(filters[f]->r_)->high_low_container;
+        if (fpos[f] < ra.size && (key < 0 || ra.keys[fpos[f]] < key)) {
+          key = ra.keys[fpos[f]];
+        }
+      }
+      if (key < 0) break;
+      Block rb[kLockStep];
+      bool any = false;
+      for (size_t j = 0; j < g; ++j) {
+        const roaring_array_t& ra = R(rows[g0 + j]->r_)->high_low_container;
+        int32_t& p = rpos[j];
+        while (p < ra.size && ra.keys[p] < key) ++p;
+        if (p < ra.size && ra.keys[p] == key) {
+          rb[j] = BlockAt(ra, p);
+          any = true;
+        }
+      }
+      for (size_t f = 0; f < nf; ++f) {
+        const roaring_array_t& ra = R(filters[f]->r_)->high_low_container;
+        if (fpos[f] >= ra.size || ra.keys[fpos[f]] != key) continue;
+        const Block block = BlockAt(ra, fpos[f]++);
+        if (!any) continue;
+        const FilterBlock fblock = MakeFilterBlock(block, scratch[f].w);
+        uint64_t* o = out.data() + f * nr + g0;
+        // Bitset rows against a bitset filter (or a materialized one) in
+        // lock-step.
+        const uint64_t* dense[kLockStep];
+        size_t dense_at[kLockStep];
+        int n_dense = 0;
+        for (size_t j = 0; j < g; ++j) {
+          if (rb[j].type == 0) continue;
+          if (rb[j].type == BITSET_CONTAINER_TYPE_CODE && !fblock.Probes()) {
+            dense[n_dense] =
+                static_cast<const bitset_container_t*>(rb[j].c)->array;
+            dense_at[n_dense++] = j;
+          } else {
+            o[j] += CountBlock(fblock, rb[j]);
+          }
+        }
+        if (n_dense > 0) {
+          uint64_t counts[kLockStep] = {};
+          AndCountBitsets(fblock.bits, dense, n_dense, counts);
+          for (int d = 0; d < n_dense; ++d) o[dense_at[d]] += counts[d];
+        }
+      }
+    }
+  }
+#else
+  for (size_t f = 0; f < nf; ++f) {
+    for (size_t r = 0; r < nr; ++r) {
+      out[f * nr + r] =
+          roaring_bitmap_and_cardinality(R(filters[f]->r_), R(rows[r]->r_));
+    }
+  }
+#endif
 }
 
 bool Roaring32::Equals(const Roaring32& b) const {

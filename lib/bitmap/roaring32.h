@@ -50,6 +50,12 @@ class Roaring32 {
   // Adds/removes many values; fastest when sorted.
   void AddMany(std::span<const uint32_t> values);
   void RemoveMany(std::span<const uint32_t> values);
+  // Appends the 2^16-value block `words` (1024 words, bit b of word w is
+  // value key * 2^16 + 64w + b) as the container for `key`, which must be
+  // above every value present. Nothing is added for an empty block; up to
+  // 4096 values become an array container, more a bitset (CRoaring's rule).
+  // For bulk builders that fill blocks in order: O(1024) per block.
+  void AppendBlock(uint16_t key, const uint64_t* words);
   // [lo, hi) range operations; hi <= 2^32.
   void AddRange(uint64_t lo, uint64_t hi);
   void RemoveRange(uint64_t lo, uint64_t hi);
@@ -86,6 +92,21 @@ class Roaring32 {
   static uint64_t AndNotCardinality(const Roaring32& a, const Roaring32& b);
   static uint64_t XorCardinality(const Roaring32& a, const Roaring32& b);
   static bool Intersects(const Roaring32& a, const Roaring32& b);
+  // Fused AND-counts of many rows against a few filters, one 2^16-value
+  // container at a time: each filter container is read once and stays in L1
+  // while the matching container of every row streams through it (the next
+  // row's container prefetched), so every row is read from memory once and
+  // nothing is materialized. Sets out[f * rows.size() + r] =
+  // |*filters[f] ∩ *rows[r]|; `out` must hold filters.size() * rows.size()
+  // counts. Rows' containers whose key no filter has are never touched.
+  // O(filter containers * rows * 1024 words) at worst.
+  static void AndCardinalityMatrix(std::span<const Roaring32* const> filters,
+                                   std::span<const Roaring32* const> rows,
+                                   std::span<uint64_t> out);
+  // For tests: caps the instruction set of the fused kernels (0 scalar,
+  // 1 AVX2, 2 AVX-512; the CPU's own level still applies). Returns the
+  // previous cap. Not for concurrent use with running kernels.
+  static int CapSimdForTesting(int level);
 
   bool Equals(const Roaring32& b) const;
   bool IsSubsetOf(const Roaring32& b) const;

@@ -285,6 +285,78 @@ BsiShard::Row Rewrite(const BsiShard::Row& old, const Roaring32& touched,
   return MakeRow(std::move(r));
 }
 
+// `old` minus `touched` plus `built`; `old` itself when nothing changes.
+BsiShard::Row RewriteWith(const BsiShard::Row& old, const Roaring32& touched,
+                          Roaring32 built) {
+  const bool hit = Roaring32::Intersects(*old, touched);
+  if (!hit && built.IsEmpty()) return old;
+  Roaring32 r;
+  if (hit) {
+    r = Roaring32::AndNot(*old, touched);
+    r.OrInPlace(built);
+  } else if (old->IsEmpty()) {
+    r = std::move(built);
+  } else {
+    r = old->Copy();
+    r.OrInPlace(built);
+  }
+  r.RunOptimize();
+  return MakeRow(std::move(r));
+}
+
+// Offsets per 2^16-column block above which Apply fills bitset blocks of
+// every row directly instead of collecting offsets per plane.
+constexpr size_t kDenseBlock = 2048;
+
+// The rows of `sets` (sorted, unique offsets) built block by block: each
+// value sets its bits in one 1024-word block per row (exists, sign, planes),
+// then the blocks become containers, with no per-plane offset lists.
+struct DenseRows {
+  Roaring32 exists, sign;
+  std::vector<Roaring32> planes;
+};
+
+DenseRows BuildDense(std::span<const std::pair<uint32_t, int64_t>> sets,
+                     int depth) {
+  constexpr size_t kWords = 1024;
+  DenseRows out;
+  out.planes.resize(depth);
+  const size_t n_rows = 2 + size_t(depth);
+  std::vector<uint64_t> words(n_rows * kWords);
+  for (size_t i = 0; i < sets.size();) {
+    const uint32_t key = sets[i].first >> 16;
+    std::fill(words.begin(), words.end(), uint64_t{0});
+    uint64_t* exists = words.data();
+    uint64_t* sign = exists + kWords;
+    uint64_t* planes = sign + kWords;
+    // One word of every row at a time, in registers and a small stack
+    // array: the rows' blocks sit 8 KiB apart, so or-ing each bit into them
+    // directly would keep evicting one L1 set.
+    while (i < sets.size() && sets[i].first >> 16 == key) {
+      const uint32_t w = (sets[i].first & 0xFFFF) >> 6;
+      uint64_t ex = 0, neg = 0;
+      uint64_t acc[kBsiMaxDepth] = {};
+      for (; i < sets.size() && sets[i].first >> 6 == (key << 10 | w); ++i) {
+        const uint64_t bit = uint64_t{1} << (sets[i].first & 63);
+        ex |= bit;
+        if (sets[i].second < 0) neg |= bit;
+        for (uint64_t m = Magnitude(sets[i].second); m != 0; m &= m - 1) {
+          acc[std::countr_zero(m)] |= bit;
+        }
+      }
+      exists[w] = ex;
+      sign[w] = neg;
+      for (int p = 0; p < depth; ++p) planes[p * kWords + w] = acc[p];
+    }
+    out.exists.AppendBlock(uint16_t(key), exists);
+    out.sign.AppendBlock(uint16_t(key), sign);
+    for (int p = 0; p < depth; ++p) {
+      out.planes[p].AppendBlock(uint16_t(key), planes + p * kWords);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 BsiShard BsiShard::Apply(const BsiShard& base,
@@ -312,6 +384,35 @@ BsiShard BsiShard::Apply(const BsiShard& base,
       sets = normalized;
       break;
     }
+  }
+  // Dense writes (a batch filling its shards) build whole blocks.
+  size_t blocks = 0;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    blocks += i == 0 || (sets[i].first >> 16) != (sets[i - 1].first >> 16);
+  }
+  if (blocks > 0 && sets.size() >= blocks * kDenseBlock) {
+    int need = 0;
+    for (const auto& [offset, stored] : sets) {
+      assert(offset < kShardWidth);
+      need = std::max(need, BsiDepthOf(stored));
+    }
+    DenseRows rows = BuildDense(sets, need);
+    Roaring32 touched = rows.exists.Copy();
+    if (clears != nullptr) touched.OrInPlace(*clears);
+    BsiShard out;
+    out.exists_ = RewriteWith(base.exists_, touched, std::move(rows.exists));
+    out.sign_ = RewriteWith(base.sign_, touched, std::move(rows.sign));
+    const int depth = std::max(base.depth(), need);
+    out.planes_.resize(depth);
+    for (int i = 0; i < depth; ++i) {
+      out.planes_[i] =
+          RewriteWith(base.row(2 + i), touched,
+                      i < need ? std::move(rows.planes[i]) : Roaring32());
+    }
+    while (!out.planes_.empty() && out.planes_.back()->IsEmpty()) {
+      out.planes_.pop_back();
+    }
+    return out;
   }
   std::vector<uint32_t> offsets;
   std::vector<uint32_t> negatives;
@@ -527,17 +628,15 @@ Roaring32 BsiShard::Between(int64_t lo, int64_t hi,
 
 BsiSum BsiShard::Sum(const Roaring32* filter) const {
   // Planes are subsets of exists, so |filter ∩ exists ∩ plane| is
-  // |filter ∩ plane|: nothing is materialized for the positives. Each plane
-  // streams from memory once through a fused AND-count (CRoaring's AVX2
-  // Harley-Seal on bitset pairs; containers absent from the filter are
-  // skipped by key) while the filter stays in cache. Negatives (filter ∩
-  // sign, materialized only when there are any) were counted as positives,
-  // so they are subtracted twice; their count right after re-reads the
-  // plane from cache. Measured alternatives (a key-major pass over all
-  // planes, software prefetch of the next container) were slower.
+  // |filter ∩ plane|: nothing is materialized for the positives. One fused
+  // pass per 2^16-column container (Roaring32::AndCardinalityMatrix): the
+  // filter's container (and the negatives', filter ∩ sign, materialized only
+  // when there are any) stays in L1 while every plane's container streams
+  // from memory once, the next one prefetched. Negatives were counted as
+  // positives, so they are subtracted twice.
   BsiSum r;
   r.count = CountNotNull(filter);
-  if (r.count == 0) return r;
+  if (r.count == 0 || depth() == 0) return r;
   Roaring32 owned_neg;
   const Roaring32* neg = nullptr;
   if (filter == nullptr) {
@@ -546,16 +645,26 @@ BsiSum BsiShard::Sum(const Roaring32* filter) const {
     owned_neg = Roaring32::And(*filter, *sign_);
     neg = &owned_neg;
   }
+  const size_t d = planes_.size();
+  std::array<const Roaring32*, kBsiMaxDepth> rows;
+  for (size_t i = 0; i < d; ++i) rows[i] = planes_[i].get();
+  std::array<const Roaring32*, 2> filters;
+  size_t nf = 0;
+  if (filter != nullptr) filters[nf++] = filter;
+  if (neg != nullptr) filters[nf++] = neg;
+  std::array<uint64_t, 2 * kBsiMaxDepth> counts{};
+  Roaring32::AndCardinalityMatrix(std::span(filters.data(), nf),
+                                  std::span(rows.data(), d),
+                                  std::span(counts.data(), nf * d));
+  // Without a filter the per-container cardinalities answer directly.
+  const uint64_t* pos = filter != nullptr ? counts.data() : nullptr;
+  const uint64_t* negs =
+      neg != nullptr ? counts.data() + (filter != nullptr ? d : 0) : nullptr;
   uint128 all = 0, nsum = 0;
-  for (int i = 0; i < depth(); ++i) {
-    // Without a filter the per-container cardinalities answer directly.
-    const uint64_t ones = filter == nullptr
-                              ? planes_[i]->Cardinality()
-                              : Roaring32::AndCardinality(*filter, *planes_[i]);
+  for (size_t i = 0; i < d; ++i) {
+    const uint64_t ones = pos != nullptr ? pos[i] : planes_[i]->Cardinality();
     all += uint128(ones) << i;
-    if (neg != nullptr) {
-      nsum += uint128(Roaring32::AndCardinality(*neg, *planes_[i])) << i;
-    }
+    if (negs != nullptr) nsum += uint128(negs[i]) << i;
   }
   r.sum = __int128(all) - 2 * __int128(nsum);
   return r;

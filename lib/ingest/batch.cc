@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <span>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -19,6 +20,7 @@
 #include "featurebase/shard.h"
 #include "fmt/format.h"
 #include "lib/core/index_state.h"
+#include "lib/query/thread_pool.h"
 #include "lib/util/status_macros.h"
 #include "lib/util/status_util.h"
 
@@ -310,6 +312,19 @@ class BatchImpl {
   struct Scratch {
     int64_t stored = 0;
   };
+  // One column's share of one shard during Flush; buffers kept across
+  // shards and flushes.
+  struct ColumnWork {
+    FieldState* f = nullptr;
+    std::vector<std::pair<uint64_t, uint32_t>> pairs;  // (row, offset)
+    std::vector<uint32_t> offs;                        // existence
+    std::vector<std::pair<uint32_t, int64_t>> values;  // (offset, stored)
+    int depth = 0;
+    // Created (serially) before the parallel build; null when untouched.
+    Fragment* standard = nullptr;
+    Fragment* existence = nullptr;
+    BsiShard* bsi = nullptr;
+  };
 
   absl::Status RecordError(size_t pos, const Record& r, std::string_view field,
                            const absl::Status& why) const {
@@ -586,13 +601,8 @@ class BatchImpl {
         return ShardOf(ids[a]) < ShardOf(ids[b]);
       });
     }
-    std::vector<std::pair<uint64_t, uint32_t>> pairs;
     std::vector<uint32_t> offs;
-    std::map<uint64_t, std::vector<std::pair<uint64_t, uint32_t>>> time_pairs;
-    std::vector<std::pair<uint32_t, int64_t>> values;
-    std::vector<std::pair<uint32_t, uint32_t>>
-        bool_clears;  // (packed column, offset)
-    std::vector<uint64_t> views;
+    work_.resize(columns_.size());
     for (size_t a = 0; a < n_;) {
       const uint64_t shard = ShardOf(ids[order[a]]);
       size_t b = a;
@@ -606,91 +616,195 @@ class BatchImpl {
         txn.MutableExists(shard)->AddToRow(owner, 0,
                                            Roaring32::FromValues(offs));
       }
-      size_t packed_index = 0;
+      // Columns that touch shared fields (packed bools) or derive views
+      // from record times go one by one; the others build their fragments
+      // and BSI shards in parallel (each its own (field, view, shard)
+      // objects), after the serial part has created those objects.
+      serial_.clear();
+      parallel_.clear();
       for (size_t c = 0; c < columns_.size(); ++c) {
+        const Column& col = columns_[c];
+        // A column writing "bools" itself stays in order with the packed
+        // bools writing it too.
+        const bool serial =
+            col.kind == Column::Kind::kPackedBool ||
+            (col.kind == Column::Kind::kRows && col.type == FieldType::kTime) ||
+            (has_packed_ &&
+             (col.name == "bools" || col.name == "bools-exists"));
+        (serial ? serial_ : parallel_).push_back(c);
+      }
+      size_t packed_index = 0;
+      for (size_t c : serial_) {
         Column& col = columns_[c];
         if (col.kind == Column::Kind::kPackedBool) {
+          // serial_ is in column order, as packed_ids.
           ApplyPackedBool(txn, col, packed_ids[packed_index++], shard, order, a,
                           b, ids);
           continue;
         }
-        FieldState* f = txn.MutableField(col.name);
-        pairs.clear();
-        offs.clear();
-        time_pairs.clear();
-        values.clear();
-        for (size_t k = a; k < b; ++k) {
-          const uint32_t r = order[k];
-          const uint32_t off = OffsetInShard(ids[r]);
-          switch (col.kind) {
-            case Column::Kind::kBool:
-              if (col.bools[r] >= 0) {
-                pairs.emplace_back(uint64_t(col.bools[r]), off);
-                offs.push_back(off);
-              }
-              break;
-            case Column::Kind::kValue:
-              if (col.present[r]) values.emplace_back(off, col.stored[r]);
-              break;
-            default: {
-              const uint32_t from = col.starts[r], to = col.starts[r + 1];
-              if (from == to) break;
-              offs.push_back(off);
-              views.clear();
-              if (col.type == FieldType::kTime && times_[r] != kNoTime) {
-                views = ViewsForTime(
-                    f->options.time_quantum,
-                    absl::ToCivilSecond(absl::FromUnixSeconds(times_[r]),
-                                        absl::UTCTimeZone()));
-              }
-              for (uint32_t i = from; i < to; ++i) {
-                const uint64_t ref = col.refs[i];
-                if (ref == kExistOnly) continue;
-                const uint64_t row =
-                    (ref & kKeyRef) ? key_ids[c][ref & ~kKeyRef] : ref;
-                pairs.emplace_back(row, off);
-                for (uint64_t vk : views) time_pairs[vk].emplace_back(row, off);
-              }
-            }
-          }
-        }
-        if (col.kind == Column::Kind::kValue) {
-          if (values.empty()) continue;
-          // Last write per record wins: stable sort by offset, keep the last.
-          const auto by_off = [](const auto& x, const auto& y) {
-            return x.first < y.first;
-          };
-          if (!std::is_sorted(values.begin(), values.end(), by_off)) {
-            std::stable_sort(values.begin(), values.end(), by_off);
-          }
-          size_t w = 0;
-          int depth = 0;
-          for (size_t i = 0; i < values.size(); ++i) {
-            if (i + 1 < values.size() && values[i + 1].first == values[i].first)
-              continue;
-            values[w++] = values[i];
-            depth = std::max(depth, BsiDepthOf(values[i].second));
-          }
-          values.resize(w);
-          BsiShard* bs = f->bsi_shards.Mutate(owner, shard);
-          *bs = BsiShard::Apply(*bs, values, nullptr);
-          f->bsi->GrowBitDepth(depth);
+        if (col.kind == Column::Kind::kRows && col.type == FieldType::kTime) {
+          ApplyTimeColumn(txn, c, shard, order, a, b, ids, key_ids);
           continue;
         }
-        if (!pairs.empty() && f->has_standard_view()) {
-          txn.MutableFragment(f, kStandardView, shard)->AddBulk(owner, pairs);
-        }
-        for (auto& [vk, tp] : time_pairs) {
-          txn.MutableFragment(f, vk, shard)->AddBulk(owner, tp);
-        }
-        if (!offs.empty() && f->tracks_existence()) {
-          if (!std::is_sorted(offs.begin(), offs.end()))
-            std::sort(offs.begin(), offs.end());
-          txn.MutableFragment(f, kExistenceView, shard)
-              ->AddToRow(owner, 0, Roaring32::FromValues(offs));
-        }
+        ApplyParallel(txn, std::span<const size_t>(&c, 1), shard, order, a, b,
+                      ids, key_ids);
       }
+      ApplyParallel(txn, parallel_, shard, order, a, b, ids, key_ids);
       a = b;
+    }
+  }
+
+  // Builds columns `cols` (distinct fields) of records order[a, b), one
+  // shard: gathers their bits in parallel, creates the fragments and BSI
+  // shards they write (the transaction is single-threaded), then fills each
+  // in parallel. Pointers into the transaction stay valid meanwhile: each
+  // map gains at most this one shard.
+  void ApplyParallel(Txn& txn, std::span<const size_t> cols, uint64_t shard,
+                     const std::vector<uint32_t>& order, size_t a, size_t b,
+                     const std::vector<uint64_t>& ids,
+                     const std::vector<std::vector<uint64_t>>& key_ids) {
+    const OwnerToken owner = txn.owner();
+    for (size_t c : cols) work_[c].f = txn.MutableField(columns_[c].name);
+    ThreadPool& pool = ThreadPool::Default();
+    pool.ParallelFor(cols.size(), [&](size_t i) {
+      Gather(cols[i], order, a, b, ids, key_ids);
+    });
+    for (size_t c : cols) {
+      ColumnWork& w = work_[c];
+      w.bsi = nullptr;
+      w.standard = w.existence = nullptr;
+      if (columns_[c].kind == Column::Kind::kValue) {
+        if (w.values.empty()) continue;
+        w.bsi = w.f->bsi_shards.Mutate(owner, shard);
+        w.f->bsi->GrowBitDepth(w.depth);
+        continue;
+      }
+      if (!w.pairs.empty() && w.f->has_standard_view())
+        w.standard = txn.MutableFragment(w.f, kStandardView, shard);
+      if (!w.offs.empty() && w.f->tracks_existence())
+        w.existence = txn.MutableFragment(w.f, kExistenceView, shard);
+    }
+    pool.ParallelFor(cols.size(), [&](size_t i) {
+      ColumnWork& w = work_[cols[i]];
+      if (w.bsi != nullptr) *w.bsi = BsiShard::Apply(*w.bsi, w.values, nullptr);
+      if (w.standard != nullptr) w.standard->AddBulk(owner, w.pairs);
+      if (w.existence != nullptr) {
+        if (!std::is_sorted(w.offs.begin(), w.offs.end()))
+          std::sort(w.offs.begin(), w.offs.end());
+        w.existence->AddToRow(owner, 0, Roaring32::FromValues(w.offs));
+      }
+    });
+  }
+
+  // Collects column `c`'s bits of records order[a, b) (one shard) into
+  // work_[c]: (row, offset) pairs and offsets for row fields, (offset,
+  // stored) pairs for value fields, sorted by offset with the last write per
+  // record kept. Reads only the batch, so columns run in parallel.
+  void Gather(size_t c, const std::vector<uint32_t>& order, size_t a, size_t b,
+              const std::vector<uint64_t>& ids,
+              const std::vector<std::vector<uint64_t>>& key_ids) {
+    const Column& col = columns_[c];
+    ColumnWork& w = work_[c];
+    w.pairs.clear();
+    w.offs.clear();
+    w.values.clear();
+    w.depth = 0;
+    switch (col.kind) {
+      case Column::Kind::kBool:
+        for (size_t k = a; k < b; ++k) {
+          const uint32_t r = order[k];
+          if (col.bools[r] < 0) continue;
+          const uint32_t off = OffsetInShard(ids[r]);
+          w.pairs.emplace_back(uint64_t(col.bools[r]), off);
+          w.offs.push_back(off);
+        }
+        return;
+      case Column::Kind::kValue: {
+        for (size_t k = a; k < b; ++k) {
+          const uint32_t r = order[k];
+          if (col.present[r])
+            w.values.emplace_back(OffsetInShard(ids[r]), col.stored[r]);
+        }
+        auto& values = w.values;
+        // Last write per record wins: stable sort by offset, keep the last.
+        const auto by_off = [](const auto& x, const auto& y) {
+          return x.first < y.first;
+        };
+        if (!std::is_sorted(values.begin(), values.end(), by_off)) {
+          std::stable_sort(values.begin(), values.end(), by_off);
+        }
+        size_t out = 0;
+        for (size_t i = 0; i < values.size(); ++i) {
+          if (i + 1 < values.size() && values[i + 1].first == values[i].first)
+            continue;
+          values[out++] = values[i];
+          w.depth = std::max(w.depth, BsiDepthOf(values[i].second));
+        }
+        values.resize(out);
+        return;
+      }
+      default:
+        for (size_t k = a; k < b; ++k) {
+          const uint32_t r = order[k];
+          const uint32_t from = col.starts[r], to = col.starts[r + 1];
+          if (from == to) continue;
+          const uint32_t off = OffsetInShard(ids[r]);
+          w.offs.push_back(off);
+          for (uint32_t i = from; i < to; ++i) {
+            const uint64_t ref = col.refs[i];
+            if (ref == kExistOnly) continue;
+            w.pairs.emplace_back(
+                (ref & kKeyRef) ? key_ids[c][ref & ~kKeyRef] : ref, off);
+          }
+        }
+    }
+  }
+
+  // A time field's bits of records order[a, b): the standard view, one view
+  // per time quantum of each record's time, and the existence row.
+  void ApplyTimeColumn(Txn& txn, size_t c, uint64_t shard,
+                       const std::vector<uint32_t>& order, size_t a, size_t b,
+                       const std::vector<uint64_t>& ids,
+                       const std::vector<std::vector<uint64_t>>& key_ids) {
+    const OwnerToken owner = txn.owner();
+    const Column& col = columns_[c];
+    FieldState* f = txn.MutableField(col.name);
+    std::vector<std::pair<uint64_t, uint32_t>> pairs;
+    std::vector<uint32_t> offs;
+    std::map<uint64_t, std::vector<std::pair<uint64_t, uint32_t>>> time_pairs;
+    std::vector<uint64_t> views;
+    for (size_t k = a; k < b; ++k) {
+      const uint32_t r = order[k];
+      const uint32_t off = OffsetInShard(ids[r]);
+      const uint32_t from = col.starts[r], to = col.starts[r + 1];
+      if (from == to) continue;
+      offs.push_back(off);
+      views.clear();
+      if (times_[r] != kNoTime) {
+        views =
+            ViewsForTime(f->options.time_quantum,
+                         absl::ToCivilSecond(absl::FromUnixSeconds(times_[r]),
+                                             absl::UTCTimeZone()));
+      }
+      for (uint32_t i = from; i < to; ++i) {
+        const uint64_t ref = col.refs[i];
+        if (ref == kExistOnly) continue;
+        const uint64_t row = (ref & kKeyRef) ? key_ids[c][ref & ~kKeyRef] : ref;
+        pairs.emplace_back(row, off);
+        for (uint64_t vk : views) time_pairs[vk].emplace_back(row, off);
+      }
+    }
+    if (!pairs.empty() && f->has_standard_view()) {
+      txn.MutableFragment(f, kStandardView, shard)->AddBulk(owner, pairs);
+    }
+    for (auto& [vk, tp] : time_pairs) {
+      txn.MutableFragment(f, vk, shard)->AddBulk(owner, tp);
+    }
+    if (!offs.empty() && f->tracks_existence()) {
+      if (!std::is_sorted(offs.begin(), offs.end()))
+        std::sort(offs.begin(), offs.end());
+      txn.MutableFragment(f, kExistenceView, shard)
+          ->AddToRow(owner, 0, Roaring32::FromValues(offs));
     }
   }
 
@@ -887,6 +1001,8 @@ class BatchImpl {
   std::vector<Delete> deletes_;
   std::unique_ptr<KeyCache> column_cache_;
   std::vector<Scratch> scratch_;
+  std::vector<ColumnWork> work_;           // per column, during Flush
+  std::vector<size_t> serial_, parallel_;  // column indexes, during Flush
   std::shared_ptr<const IndexState> state_;
   std::vector<const FieldState*> field_ptrs_;  // per column, from state_
   uint64_t seen_key_deletes_ = 0;

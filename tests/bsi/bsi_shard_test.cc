@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "tests/util/seed.h"
@@ -227,6 +228,114 @@ TEST(BsiShardTest, MatchesModelUnderRandomSetsAndClears) {
       SCOPED_TRACE(::testing::Message() << "step " << step);
       CheckAgainstModel(m, s, rng);
       if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(BsiShardTest, SumMatchesNaiveOverDenseShardsAndEveryFilterShape) {
+  // Dense shards (bitset planes, full and run-shaped planes, negatives in
+  // some containers only) against filters of every container shape: the
+  // fused per-container pass must agree with a per-column sum.
+  for (uint64_t seed : testing::TestSeeds(4)) {
+    SCOPED_TRACE(testing::SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    constexpr uint32_t kColumns = 5 << 16;
+    std::vector<std::optional<int64_t>> model(kColumns);
+    std::vector<std::pair<uint32_t, int64_t>> sets;
+    for (uint32_t off = 0; off < kColumns; ++off) {
+      const uint32_t key = off >> 16;
+      if (key == 1 && off % 97 != 0) continue;  // sparse block: arrays
+      int64_t v;
+      switch (key) {
+        case 2:  // one value: full planes, runs after RunOptimize
+          v = 0x5A5A;
+          break;
+        case 3:  // long runs of equal values, with negatives
+          v = (off / 5000) % 2 ? -int64_t(off / 5000) : int64_t(off / 5000);
+          break;
+        default:
+          v = int64_t(rng() % (uint64_t{1} << (1 + rng() % 40)));
+          if (key == 4 && rng() % 3 == 0) v = -v;
+      }
+      sets.push_back({off, v});
+      model[off] = v;
+    }
+    const BsiShard s = BsiShard::Apply(BsiShard(), sets, nullptr);
+    std::vector<std::pair<std::string, Roaring32>> filters;
+    filters.push_back({"empty", Roaring32()});
+    filters.push_back({"full", Roaring32::FromRange(0, kColumns)});
+    Roaring32 half, sparse, runs;
+    for (uint32_t off = 0; off < kColumns; ++off) {
+      if (rng() % 2) half.Add(off);
+      if (rng() % 300 == 0) sparse.Add(off);
+    }
+    for (uint32_t lo = rng() % 1000; lo < kColumns;
+         lo += 20000 + rng() % 9000) {
+      runs.AddRange(lo, lo + 1 + rng() % 15000);  // some cross a block
+    }
+    filters.push_back({"half", std::move(half)});
+    filters.push_back({"sparse", std::move(sparse)});
+    filters.push_back({"runs", std::move(runs)});
+    for (auto& [name, f] : filters) {
+      f.RunOptimize();
+      SCOPED_TRACE(name);
+      __int128 want = 0;
+      uint64_t count = 0;
+      for (uint32_t off = 0; off < kColumns; ++off) {
+        if (model[off] && f.Contains(off)) {
+          want += *model[off];
+          ++count;
+        }
+      }
+      const BsiSum got = s.Sum(&f);
+      EXPECT_TRUE(got.sum == want)
+          << int64_t(got.sum) << " vs " << int64_t(want);
+      EXPECT_EQ(got.count, count);
+    }
+    __int128 all = 0;
+    for (const auto& v : model) all += v.value_or(0);
+    EXPECT_TRUE(s.Sum(nullptr).sum == all);
+  }
+}
+
+TEST(BsiShardTest, DenseApplyMatchesModelOverExistingValues) {
+  // Batches dense enough for the block builder (>= 2048 offsets per 2^16
+  // columns), written over sparse and dense earlier values, with clears,
+  // smaller rewrites (no stale high bits) and int64 extremes.
+  for (uint64_t seed : testing::TestSeeds(4)) {
+    SCOPED_TRACE(testing::SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    constexpr uint32_t kColumns = 3 << 16;
+    std::vector<std::optional<int64_t>> model(kColumns);
+    BsiShard s;
+    for (int step = 0; step < 4; ++step) {
+      SCOPED_TRACE(::testing::Message() << "step " << step);
+      std::vector<std::pair<uint32_t, int64_t>> sets;
+      const uint32_t every = step == 1 ? 97 : 1 + rng() % 3;  // 1: sparse
+      const int bits = 1 + int(rng() % 63);
+      for (uint32_t off = rng() % every; off < kColumns; off += every) {
+        if (rng() % 4 == 0) continue;
+        int64_t v = int64_t(rng() >> (64 - bits));
+        if (rng() % 3 == 0) v = -v;
+        if (rng() % 5000 == 0) v = rng() % 2 ? INT64_MIN : INT64_MAX;
+        sets.push_back({off, v});
+      }
+      Roaring32 clears;
+      for (int i = 0; i < 3000; ++i) clears.Add(rng() % kColumns);
+      for (uint32_t off = 0; off < kColumns; ++off) {
+        if (clears.Contains(off)) model[off].reset();
+      }
+      for (const auto& [off, v] : sets) model[off] = v;
+      s = BsiShard::Apply(s, sets, &clears);
+      std::vector<std::pair<uint32_t, int64_t>> want;
+      int need = 0;
+      for (uint32_t off = 0; off < kColumns; ++off) {
+        if (!model[off]) continue;
+        want.push_back({off, *model[off]});
+        need = std::max(need, BsiDepthOf(*model[off]));
+      }
+      ASSERT_EQ(s.Values(nullptr), want);
+      ASSERT_EQ(s.depth(), need);
     }
   }
 }
