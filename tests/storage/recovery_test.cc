@@ -19,23 +19,12 @@
 #include "gtest/gtest.h"
 #include "tests/storage/dump.h"
 #include "tests/util/seed.h"
+#include "tests/util/temp_dir.h"
 
 namespace featurebase {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string TempDir(std::string_view tag) {
-  std::string t = fs::temp_directory_path() /
-                  fmt::format("fbc-{}-{}-XXXXXX", tag, ::getpid());
-  EXPECT_NE(::mkdtemp(t.data()), nullptr);
-  return t;
-}
-
-struct DirGuard {
-  std::string path;
-  ~DirGuard() { fs::remove_all(path); }
-};
 
 constexpr char kSource[] = "orders/0";
 
@@ -191,7 +180,7 @@ int CrashIterations() {
 TEST(RecoveryTest, SigkillAtRandomMomentsLosesNoAcknowledgedCommit) {
   const uint64_t seed = testing::TestSeeds(1)[0];
   SCOPED_TRACE(testing::SeedTrace(seed));
-  DirGuard dir{TempDir("crash")};
+  testing::TempDir dir("crash");
   std::mt19937_64 rng(seed);
   Model model;
   uint64_t acked = 0;
@@ -199,7 +188,7 @@ TEST(RecoveryTest, SigkillAtRandomMomentsLosesNoAcknowledgedCommit) {
   {
     // The base schema exists before the first child (a child killed while
     // creating it would leave some of it, which Verify does not model).
-    auto index = Index::Open(ChildOptions(0), dir.path);
+    auto index = Index::Open(ChildOptions(0), dir.path());
     ASSERT_TRUE(index.ok()) << index.status();
     for (auto [name, o] : std::vector<std::pair<std::string, FieldOptions>>{
              {"s", FieldOptions::Set()},
@@ -217,7 +206,7 @@ TEST(RecoveryTest, SigkillAtRandomMomentsLosesNoAcknowledgedCommit) {
     ASSERT_GE(pid, 0);
     if (pid == 0) {
       ::close(fds[0]);
-      Child(dir.path, seed, mode, fds[1]);
+      Child(dir.path(), seed, mode, fds[1]);
     }
     ::close(fds[1]);
     ::usleep(useconds_t(2000 + rng() % 60000));
@@ -241,7 +230,7 @@ TEST(RecoveryTest, SigkillAtRandomMomentsLosesNoAcknowledgedCommit) {
     }
     OpenOptions o = ChildOptions(2);
     o.checkpoint_log_bytes = 0;
-    auto index = Index::Open(o, dir.path);
+    auto index = Index::Open(o, dir.path());
     ASSERT_TRUE(index.ok()) << index.status();
     auto snap = (*index)->GetSnapshot();
     const uint64_t recovered =
@@ -319,10 +308,10 @@ void CheckOpen(const std::string& dir,
 }
 
 TEST(RecoveryTest, TruncatedOrFlippedFilesGiveDataLossOrAnEarlierCommit) {
-  DirGuard base{TempDir("corpus")};
-  const auto dumps = BuildCorpus(base.path);
+  testing::TempDir base("corpus");
+  const auto dumps = BuildCorpus(base.path());
   std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(base.path)) {
+  for (const auto& e : fs::directory_iterator(base.path())) {
     const std::string name = e.path().filename();
     if (name != "LOCK") files.push_back(name);
   }
@@ -330,34 +319,35 @@ TEST(RecoveryTest, TruncatedOrFlippedFilesGiveDataLossOrAnEarlierCommit) {
   ASSERT_GE(files.size(), 3u);  // CHECKPOINT, a data file, a log file
   // The untouched directory recovers the last version.
   {
-    DirGuard copy{TempDir("copy")};
+    testing::TempDir copy("copy");
     fs::copy(
-        base.path, copy.path,
+        base.path(), copy.path(),
         fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-    CheckOpen(copy.path, dumps, "untouched");
+    CheckOpen(copy.path(), dumps, "untouched");
   }
   std::mt19937_64 rng(11);
   for (const std::string& name : files) {
-    const uint64_t size = fs::file_size(base.path + "/" + name);
+    const uint64_t size = fs::file_size(base.path() + "/" + name);
     std::set<uint64_t> lengths = {0, 1, 8, 15, 16, 17, 24, 31, 32};
     for (int i = 0; i < 24; ++i) lengths.insert(rng() % (size + 1));
     lengths.insert(size - 1);
     for (uint64_t len : lengths) {
       if (len >= size) continue;
-      DirGuard copy{TempDir("copy")};
+      testing::TempDir copy("copy");
       fs::copy(
-          base.path, copy.path,
+          base.path(), copy.path(),
           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-      fs::resize_file(copy.path + "/" + name, len);
-      CheckOpen(copy.path, dumps, fmt::format("{} truncated to {}", name, len));
+      fs::resize_file(copy.path() + "/" + name, len);
+      CheckOpen(copy.path(), dumps,
+                fmt::format("{} truncated to {}", name, len));
     }
     for (int i = 0; i < 24; ++i) {
       const uint64_t at = rng() % size;
-      DirGuard copy{TempDir("copy")};
+      testing::TempDir copy("copy");
       fs::copy(
-          base.path, copy.path,
+          base.path(), copy.path(),
           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-      const std::string path = copy.path + "/" + name;
+      const std::string path = copy.path() + "/" + name;
       std::string bytes(size, '\0');
       {
         FILE* f = std::fopen(path.c_str(), "r+b");
@@ -368,7 +358,8 @@ TEST(RecoveryTest, TruncatedOrFlippedFilesGiveDataLossOrAnEarlierCommit) {
         ASSERT_EQ(std::fwrite(bytes.data(), 1, size, f), size);
         std::fclose(f);
       }
-      CheckOpen(copy.path, dumps, fmt::format("{} byte {} flipped", name, at));
+      CheckOpen(copy.path(), dumps,
+                fmt::format("{} byte {} flipped", name, at));
     }
   }
 }

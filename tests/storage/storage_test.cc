@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "tests/storage/dump.h"
 #include "tests/util/seed.h"
+#include "tests/util/temp_dir.h"
 
 namespace featurebase {
 namespace {
@@ -26,19 +27,6 @@ namespace fs = std::filesystem;
 using testing::DumpIndex;
 using testing::SeedTrace;
 using testing::TestSeeds;
-
-std::string TempDir(std::string_view tag) {
-  std::string t = fs::temp_directory_path() /
-                  fmt::format("fbc-{}-{}-XXXXXX", tag, ::getpid());
-  char* p = ::mkdtemp(t.data());
-  EXPECT_NE(p, nullptr);
-  return t;
-}
-
-struct DirGuard {
-  std::string path;
-  ~DirGuard() { fs::remove_all(path); }
-};
 
 // kNone unless a test is about syncing: a process crash cannot lose what
 // write(2) accepted, and fsync per commit makes tests slow.
@@ -206,15 +194,15 @@ void CreateFields(Index& index) {
 }
 
 TEST(StorageTest, CreateReopenEmptyIndex) {
-  DirGuard dir{TempDir("empty")};
+  testing::TempDir dir("empty");
   {
-    auto idx = Index::Open(Opts("trips", true), dir.path);
+    auto idx = Index::Open(Opts("trips", true), dir.path());
     ASSERT_TRUE(idx.ok()) << idx.status();
     EXPECT_TRUE((*idx)->durable());
     EXPECT_EQ((*idx)->name(), "trips");
   }
   OpenOptions o;  // no name: accept the stored one, options come from disk
-  auto idx = Index::Open(o, dir.path);
+  auto idx = Index::Open(o, dir.path());
   ASSERT_TRUE(idx.ok()) << idx.status();
   EXPECT_EQ((*idx)->name(), "trips");
   EXPECT_TRUE((*idx)->options().keys);
@@ -222,38 +210,38 @@ TEST(StorageTest, CreateReopenEmptyIndex) {
 }
 
 TEST(StorageTest, BadOpens) {
-  DirGuard dir{TempDir("bad")};
+  testing::TempDir dir("bad");
   OpenOptions o = Opts("trips");
   o.create_if_missing = false;
-  EXPECT_EQ(Index::Open(o, dir.path).status().code(),
+  EXPECT_EQ(Index::Open(o, dir.path()).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(Index::Open(Opts("Bad Name"), dir.path).status().code(),
+  EXPECT_EQ(Index::Open(Opts("Bad Name"), dir.path()).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Index::Open(Opts("trips"), "").status().code(),
             absl::StatusCode::kInvalidArgument);
-  auto first = Index::Open(Opts("trips"), dir.path);
+  auto first = Index::Open(Opts("trips"), dir.path());
   ASSERT_TRUE(first.ok()) << first.status();
   // A second writer on the same directory, in this process.
-  auto second = Index::Open(Opts("trips"), dir.path);
+  auto second = Index::Open(Opts("trips"), dir.path());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition)
       << second.status();
   first->reset();
-  EXPECT_EQ(Index::Open(Opts("other"), dir.path).status().code(),
+  EXPECT_EQ(Index::Open(Opts("other"), dir.path()).status().code(),
             absl::StatusCode::kFailedPrecondition);
   // A file where the directory should be.
-  const std::string file = dir.path + "/plain";
+  const std::string file = dir.path() + "/plain";
   std::ofstream(file) << "x";
   EXPECT_FALSE(Index::Open(Opts("trips"), file).ok());
 }
 
 TEST(StorageTest, SecondProcessGetsFailedPrecondition) {
-  DirGuard dir{TempDir("lock")};
-  auto first = Index::Open(Opts("trips"), dir.path);
+  testing::TempDir dir("lock");
+  auto first = Index::Open(Opts("trips"), dir.path());
   ASSERT_TRUE(first.ok()) << first.status();
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    auto second = Index::Open(Opts("trips"), dir.path);
+    auto second = Index::Open(Opts("trips"), dir.path());
     ::_exit(second.status().code() == absl::StatusCode::kFailedPrecondition
                 ? 0
                 : 1);
@@ -268,10 +256,10 @@ TEST(StorageTest, SecondProcessGetsFailedPrecondition) {
 TEST(StorageTest, MatchesInMemoryIndexAcrossReopensAndCheckpoints) {
   for (uint64_t seed : TestSeeds(4)) {
     SCOPED_TRACE(SeedTrace(seed));
-    DirGuard dir{TempDir("diff")};
+    testing::TempDir dir("diff");
     auto mem = Index::Create("trips");
     ASSERT_TRUE(mem.ok());
-    auto dur = Index::Open(Opts("trips"), dir.path);
+    auto dur = Index::Open(Opts("trips"), dir.path());
     ASSERT_TRUE(dur.ok()) << dur.status();
     CreateFields(**mem);
     CreateFields(**dur);
@@ -283,13 +271,13 @@ TEST(StorageTest, MatchesInMemoryIndexAcrossReopensAndCheckpoints) {
         ASSERT_TRUE((*dur)->Checkpoint().ok());
       } else if (r < 8) {
         dur->reset();
-        dur = Index::Open(Opts("trips"), dir.path);
+        dur = Index::Open(Opts("trips"), dir.path());
         ASSERT_TRUE(dur.ok()) << dur.status();
         ASSERT_EQ(Dump(**mem), Dump(**dur)) << "after reopen at step " << step;
       }
     }
     dur->reset();
-    dur = Index::Open(Opts("trips"), dir.path);
+    dur = Index::Open(Opts("trips"), dir.path());
     ASSERT_TRUE(dur.ok()) << dur.status();
     ASSERT_EQ(Dump(**mem), Dump(**dur));
   }
@@ -298,11 +286,11 @@ TEST(StorageTest, MatchesInMemoryIndexAcrossReopensAndCheckpoints) {
 TEST(StorageTest, KeyedIndexKeepsKeysAndFreedIds) {
   for (uint64_t seed : TestSeeds(3)) {
     SCOPED_TRACE(SeedTrace(seed));
-    DirGuard dir{TempDir("keys")};
+    testing::TempDir dir("keys");
     IndexOptions io;
     io.keys = true;
     auto mem = Index::Create("people", io);
-    auto dur = Index::Open(Opts("people", true), dir.path);
+    auto dur = Index::Open(Opts("people", true), dir.path());
     ASSERT_TRUE(dur.ok()) << dur.status();
     for (Index* x : {mem->get(), dur->get()})
       ASSERT_TRUE(x->CreateField("m", FieldOptions::Mutex()).ok());
@@ -329,12 +317,12 @@ TEST(StorageTest, KeyedIndexKeepsKeysAndFreedIds) {
       }
       if (rng() % 40 == 0) {
         dur->reset();
-        dur = Index::Open(Opts("people", true), dir.path);
+        dur = Index::Open(Opts("people", true), dir.path());
         ASSERT_TRUE(dur.ok()) << dur.status();
       }
     }
     dur->reset();
-    dur = Index::Open(Opts("people", true), dir.path);
+    dur = Index::Open(Opts("people", true), dir.path());
     ASSERT_TRUE(dur.ok()) << dur.status();
     EXPECT_EQ(Dump(**mem), Dump(**dur));
     // Freed ids are reused identically after recovery.
@@ -346,10 +334,10 @@ TEST(StorageTest, KeyedIndexKeepsKeysAndFreedIds) {
 }
 
 TEST(StorageTest, AutoIdsAreNeverReusedAfterReopen) {
-  DirGuard dir{TempDir("autoid")};
+  testing::TempDir dir("autoid");
   uint64_t last = 0;
   for (int round = 0; round < 3; ++round) {
-    auto idx = Index::Open(Opts("ev"), dir.path);
+    auto idx = Index::Open(Opts("ev"), dir.path());
     ASSERT_TRUE(idx.ok()) << idx.status();
     if (round == 0) {
       ASSERT_TRUE((*idx)->CreateField("m", FieldOptions::Mutex()).ok());
@@ -376,9 +364,9 @@ TEST(StorageTest, AutoIdsAreNeverReusedAfterReopen) {
 }
 
 TEST(StorageTest, StreamOffsetsCommitWithData) {
-  DirGuard dir{TempDir("offsets")};
+  testing::TempDir dir("offsets");
   {
-    auto idx = Index::Open(Opts("ev"), dir.path);
+    auto idx = Index::Open(Opts("ev"), dir.path());
     ASSERT_TRUE(idx.ok());
     ASSERT_TRUE((*idx)->CreateField("s", FieldOptions::Set()).ok());
     auto batch = Batch::Create(idx->get(), {"s"});
@@ -393,7 +381,7 @@ TEST(StorageTest, StreamOffsetsCommitWithData) {
     ASSERT_TRUE((*batch)->Flush().ok());
     ASSERT_TRUE((*idx)->CommitStreamOffset("orders/4", -1).ok());
   }
-  auto idx = Index::Open(Opts("ev"), dir.path);
+  auto idx = Index::Open(Opts("ev"), dir.path());
   ASSERT_TRUE(idx.ok());
   auto snap = (*idx)->GetSnapshot();
   EXPECT_EQ(snap->StreamOffset("orders/3"), 42);
@@ -404,9 +392,9 @@ TEST(StorageTest, StreamOffsetsCommitWithData) {
 
 TEST(StorageTest, GroupCommitKeepsEveryAcknowledgedCommit) {
   for (Durability d : {Durability::kGroup, Durability::kNone}) {
-    DirGuard dir{TempDir("group")};
+    testing::TempDir dir("group");
     {
-      auto idx = Index::Open(Opts("g", false, d), dir.path);
+      auto idx = Index::Open(Opts("g", false, d), dir.path());
       ASSERT_TRUE(idx.ok());
       ASSERT_TRUE((*idx)->CreateField("s", FieldOptions::Set()).ok());
       std::vector<std::thread> threads;
@@ -424,7 +412,7 @@ TEST(StorageTest, GroupCommitKeepsEveryAcknowledgedCommit) {
         ASSERT_TRUE((*idx)->Sync().ok());
       }
     }
-    auto idx = Index::Open(Opts("g"), dir.path);
+    auto idx = Index::Open(Opts("g"), dir.path());
     ASSERT_TRUE(idx.ok());
     for (int t = 0; t < 4; ++t) {
       auto row = (*idx)->GetSnapshot()->Row("s", Value::Id(uint64_t(t)));
@@ -435,8 +423,8 @@ TEST(StorageTest, GroupCommitKeepsEveryAcknowledgedCommit) {
 }
 
 TEST(StorageTest, CheckpointTruncatesTheLogAndRewritesOnlyChanges) {
-  DirGuard dir{TempDir("ckpt")};
-  auto idx = Index::Open(Opts("c"), dir.path);
+  testing::TempDir dir("ckpt");
+  auto idx = Index::Open(Opts("c"), dir.path());
   ASSERT_TRUE(idx.ok());
   ASSERT_TRUE((*idx)->CreateField("s", FieldOptions::Set()).ok());
   for (uint64_t shard = 0; shard < 4; ++shard) {
@@ -447,7 +435,7 @@ TEST(StorageTest, CheckpointTruncatesTheLogAndRewritesOnlyChanges) {
   ASSERT_TRUE((*idx)->Checkpoint().ok());
   auto data_bytes = [&] {
     uint64_t n = 0, wal = 0;
-    for (const auto& e : fs::directory_iterator(dir.path)) {
+    for (const auto& e : fs::directory_iterator(dir.path())) {
       const std::string name = e.path().filename();
       if (name.starts_with("data-")) n += e.file_size();
       if (name.starts_with("wal-")) wal += e.file_size();
@@ -465,7 +453,7 @@ TEST(StorageTest, CheckpointTruncatesTheLogAndRewritesOnlyChanges) {
   EXPECT_GT(after, full);
   const std::string before_dump = Dump(**idx);
   idx->reset();
-  idx = Index::Open(Opts("c"), dir.path);
+  idx = Index::Open(Opts("c"), dir.path());
   ASSERT_TRUE(idx.ok()) << idx.status();
   EXPECT_EQ(before_dump, Dump(**idx));
 }
@@ -473,10 +461,10 @@ TEST(StorageTest, CheckpointTruncatesTheLogAndRewritesOnlyChanges) {
 // Readers run queries while a writer commits and checkpoints run: every
 // read sees a whole commit (each commit adds one record to two rows).
 TEST(StorageTest, ReadersSeeWholeCommitsDuringCheckpoints) {
-  DirGuard dir{TempDir("conc")};
+  testing::TempDir dir("conc");
   OpenOptions o = Opts("c", false, Durability::kNone);
   o.checkpoint_log_bytes = 4096;  // background checkpoints as well
-  auto idx = Index::Open(o, dir.path);
+  auto idx = Index::Open(o, dir.path());
   ASSERT_TRUE(idx.ok());
   ASSERT_TRUE((*idx)->CreateField("a", FieldOptions::Set()).ok());
   ASSERT_TRUE((*idx)->CreateField("b", FieldOptions::Set()).ok());
@@ -515,7 +503,7 @@ TEST(StorageTest, ReadersSeeWholeCommitsDuringCheckpoints) {
   EXPECT_EQ(bad.load(), 0);
   const std::string before = Dump(**idx);
   idx->reset();
-  idx = Index::Open(Opts("c"), dir.path);
+  idx = Index::Open(Opts("c"), dir.path());
   ASSERT_TRUE(idx.ok());
   EXPECT_EQ(before, Dump(**idx));
 }
