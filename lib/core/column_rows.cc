@@ -91,11 +91,17 @@ ColumnRows ColumnRows::Build(
                                         : 8;
   out.table_ = std::make_shared<Table>();
   out.table_->owner = owner;
+  // Offsets in bulk (roaring_bitmap_to_uint32_array per container) rather
+  // than through the per-value iterator: this loop runs for every bit of
+  // every mutex fragment when a checkpoint loads.
+  std::vector<uint32_t> offsets;
   for (const auto& [row, bits] : rows) {
     const uint64_t stored = row + 1;
+    offsets.clear();
+    bits.AppendTo(&offsets);
     Page* page = nullptr;
     uint32_t page_no = UINT32_MAX;
-    bits.ForEach([&](uint32_t offset) {
+    for (const uint32_t offset : offsets) {
       if (offset >> kPageBits != page_no) {
         page_no = offset >> kPageBits;
         std::shared_ptr<Page>& p = out.table_->pages[page_no];
@@ -107,8 +113,12 @@ ColumnRows ColumnRows::Build(
         }
         page = p.get();
       }
-      page->Store(offset & (kPageSize - 1), stored);
-    });
+      if (width == 1) {  // fields of under 255 rows: one byte, no memcpy
+        page->data[offset & (kPageSize - 1)] = uint8_t(stored);
+      } else {
+        page->Store(offset & (kPageSize - 1), stored);
+      }
+    }
   }
   return out;
 }
