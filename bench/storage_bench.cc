@@ -201,11 +201,17 @@ void BM_Reopen(benchmark::State& state) {
   state.SetLabel(tail ? "checkpoint + log tail" : "checkpoint only");
   fs::remove_all(dir);
 }
+// FB_BENCH_REOPEN_ITERATIONS: more reopens (e.g. for a profile).
+int ReopenIterations() {
+  if (bench::SmokeMode()) return 1;
+  const char* s = std::getenv("FB_BENCH_REOPEN_ITERATIONS");
+  return s ? std::max(1, std::atoi(s)) : 3;
+}
 BENCHMARK(BM_Reopen)
     ->Arg(0)
     ->Arg(1 << 18)
     ->Unit(benchmark::kMillisecond)
-    ->Iterations(bench::SmokeMode() ? 1 : 3);
+    ->Iterations(ReopenIterations());
 
 }  // namespace
 }  // namespace featurebase

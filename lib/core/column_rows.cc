@@ -123,6 +123,22 @@ ColumnRows ColumnRows::Build(
   return out;
 }
 
+ColumnRows ColumnRows::FromPages(OwnerToken owner,
+                                 std::span<const PageData> pages) {
+  ColumnRows out;
+  if (pages.empty()) return out;
+  out.table_ = std::make_shared<Table>();
+  out.table_->owner = owner;
+  for (const PageData& pd : pages) {
+    auto p = std::make_shared<Page>();
+    p->owner = owner;
+    p->width = pd.width;
+    p->data.assign(pd.bytes.begin(), pd.bytes.end());
+    out.table_->pages[pd.index] = std::move(p);
+  }
+  return out;
+}
+
 size_t ColumnRows::MemoryBytes() const {
   if (!table_) return 0;
   size_t n = sizeof(Table);

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -37,14 +38,42 @@ class ColumnRows {
   // directly: O(bits), no per-bit copy-on-write checks (storage load).
   static ColumnRows Build(OwnerToken owner,
                           std::span<const std::pair<uint64_t, Roaring32>> rows);
+  // Storage load: the table whose present pages are `pages` (page index
+  // < kPages, ascending; width 1, 2, 4 or 8; kPageSize·width bytes, entries
+  // as PageAt describes), stamped with `owner`. The caller validates them.
+  struct PageData {
+    int index = 0;
+    int width = 1;
+    std::string_view bytes;
+  };
+  static ColumnRows FromPages(OwnerToken owner,
+                              std::span<const PageData> pages);
   // Approximate heap bytes held.
   size_t MemoryBytes() const;
 
- private:
+  // ---- read-only bulk access (scans such as GroupBy over mutex fields)
+
   static constexpr int kPageBits = 12;
-  static constexpr uint32_t kPageSize = 1u << kPageBits;
+  static constexpr uint32_t kPageSize = 1u << kPageBits;  // entries per page
   static constexpr int kPages = 1 << (20 - kPageBits);
 
+  // The entries of one page: `kPageSize` little-endian values of `width`
+  // bytes (1, 2, 4 or 8) at `data`, each row + 1 (0 = no row). `data` is
+  // null when the page is absent (no column in it has a row). Valid while
+  // this ColumnRows (or a copy sharing its pages) lives.
+  struct PageView {
+    int width = 0;
+    const uint8_t* data = nullptr;
+  };
+  // Page `page` (< kPages): offsets [page·kPageSize, (page+1)·kPageSize).
+  PageView PageAt(int page) const {
+    if (!table_) return {};
+    const Page* p = table_->pages[page].get();
+    if (p == nullptr) return {};
+    return {p->width, p->data.data()};
+  }
+
+ private:
   struct Page {
     OwnerToken owner = 0;
     int width = 1;  // bytes per entry

@@ -126,9 +126,13 @@ void Fragment::ApplyRowDiffs(OwnerToken owner, std::span<const RowDiff> diffs) {
 }
 
 Fragment Fragment::FromRows(Mode mode, OwnerToken owner,
-                            std::vector<std::pair<uint64_t, Roaring32>> rows) {
+                            std::vector<std::pair<uint64_t, Roaring32>> rows,
+                            std::optional<ColumnRows> column_rows) {
   Fragment f(mode);
-  if (mode == Mode::kMutex) f.column_rows_ = ColumnRows::Build(owner, rows);
+  if (mode == Mode::kMutex) {
+    f.column_rows_ =
+        column_rows ? std::move(*column_rows) : ColumnRows::Build(owner, rows);
+  }
   for (auto& [row, bits] : rows) {
     auto p = std::make_shared<RowBits>();
     p->owner = owner;

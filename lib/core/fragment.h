@@ -49,6 +49,11 @@ class Fragment {
   bool Contains(uint64_t row, uint32_t offset) const;
   // Single-valued fragments: the row the column holds.
   std::optional<uint64_t> RowOf(uint32_t offset) const;
+  // kMutex fragments: the column -> row side table, for bulk reads (null in
+  // other modes).
+  const ColumnRows* column_rows() const {
+    return mode_ == Mode::kMutex ? &column_rows_ : nullptr;
+  }
 
   // ---- mutation under `owner`; each returns whether the bits changed.
 
@@ -87,9 +92,11 @@ class Fragment {
   // side table current. Rows left empty are dropped.
   void ApplyRowDiffs(OwnerToken owner, std::span<const RowDiff> diffs);
   // A fragment holding exactly `rows` (row id, non-empty bits), ascending by
-  // row id, stamped with `owner`; builds the mutex side table.
+  // row id, stamped with `owner`. Mutex fragments take `column_rows` when
+  // given (it must describe `rows`), else build it from the rows.
   static Fragment FromRows(Mode mode, OwnerToken owner,
-                           std::vector<std::pair<uint64_t, Roaring32>> rows);
+                           std::vector<std::pair<uint64_t, Roaring32>> rows,
+                           std::optional<ColumnRows> column_rows = {});
 
   // Approximate heap bytes held (rows and side table; shared parts counted).
   size_t MemoryBytes() const;
