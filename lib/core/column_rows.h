@@ -40,11 +40,29 @@ class ColumnRows {
   // Approximate heap bytes held.
   size_t MemoryBytes() const;
 
- private:
+  // ---- read-only bulk access (scans such as GroupBy over mutex fields)
+
   static constexpr int kPageBits = 12;
-  static constexpr uint32_t kPageSize = 1u << kPageBits;
+  static constexpr uint32_t kPageSize = 1u << kPageBits;  // entries per page
   static constexpr int kPages = 1 << (20 - kPageBits);
 
+  // The entries of one page: `kPageSize` little-endian values of `width`
+  // bytes (1, 2, 4 or 8) at `data`, each row + 1 (0 = no row). `data` is
+  // null when the page is absent (no column in it has a row). Valid while
+  // this ColumnRows (or a copy sharing its pages) lives.
+  struct PageView {
+    int width = 0;
+    const uint8_t* data = nullptr;
+  };
+  // Page `page` (< kPages): offsets [page·kPageSize, (page+1)·kPageSize).
+  PageView PageAt(int page) const {
+    if (!table_) return {};
+    const Page* p = table_->pages[page].get();
+    if (p == nullptr) return {};
+    return {p->width, p->data.data()};
+  }
+
+ private:
   struct Page {
     OwnerToken owner = 0;
     int width = 1;  // bytes per entry

@@ -49,6 +49,11 @@ class Fragment {
   bool Contains(uint64_t row, uint32_t offset) const;
   // Single-valued fragments: the row the column holds.
   std::optional<uint64_t> RowOf(uint32_t offset) const;
+  // kMutex fragments: the column -> row side table, for bulk reads (null in
+  // other modes).
+  const ColumnRows* column_rows() const {
+    return mode_ == Mode::kMutex ? &column_rows_ : nullptr;
+  }
 
   // ---- mutation under `owner`; each returns whether the bits changed.
 
