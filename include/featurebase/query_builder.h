@@ -248,6 +248,13 @@ struct TopNArgs {
   std::optional<uint64_t> n{};
   // A row call: count only its records.
   std::optional<Call> filter{};
+  // threshold=: only rows with at least this many records (default 1).
+  std::optional<uint64_t> threshold{};
+  // tanimotoThreshold= (1..100, with a filter): only rows r whose Tanimoto
+  // similarity with the filter f, ceil(100·|r∩f| / |r∪f|), exceeds it.
+  std::optional<uint64_t> tanimoto_threshold{};
+  // ids=[...]: only these rows (then n is ignored, as in FeatureBase).
+  std::vector<RowRef> ids{};
 };
 // TopN(field, [filter], n=...): rows by count descending, ties by id.
 Call TopN(std::string field, const TopNArgs& args = {});
@@ -271,8 +278,16 @@ struct GroupByArgs {
   std::optional<Call> filter{};      // filter=<row call>
   std::optional<uint64_t> limit{};   // limit=
   std::optional<uint64_t> offset{};  // offset=
-  // aggregate=Sum(field) (or another aggregate call).
+  // aggregate=Sum(field) or Count(Distinct(field)) (CountDistinct below).
   std::optional<Call> aggregate{};
+  // having=Condition(...): Field("count") > 5, or Field("sum") (the
+  // aggregate) compared with a value.
+  std::optional<Condition> having{};
+  // sort="count desc, aggregate asc" (keys count, aggregate or sum;
+  // direction asc or desc, default desc).
+  std::optional<std::string> sort{};
+  // previous=[...]: only groups after this one (one row per Rows call).
+  std::vector<RowRef> previous{};
 };
 // GroupBy(Rows(a), Rows(b), ..., filter=, limit=, offset=, aggregate=).
 // `rows` are Rows calls.
@@ -281,6 +296,65 @@ Call GroupBy(std::vector<Call> rows, const GroupByArgs& args = {});
 // Extract(filter, Rows(a), Rows(b), ...): the value of each field for each
 // record of `filter`.
 Call Extract(const Call& filter, std::vector<Call> fields);
+
+// Distinct(filter?, field=f): the rows of a set/mutex field holding any
+// (filtered) record, or the distinct values of an int/decimal/timestamp
+// field (FeatureBase's SignedRow / DistinctTimestamp shapes).
+Call Distinct(std::string field, std::optional<Call> filter = std::nullopt);
+// Count(Distinct(filter?, field=f)): as GroupByArgs::aggregate, the number
+// of distinct values among each group's records.
+Call CountDistinct(std::string field,
+                   std::optional<Call> filter = std::nullopt);
+
+struct TopKArgs {
+  std::optional<uint64_t> k{};   // k=: at most this many rows
+  std::optional<Call> filter{};  // filter=<row call>
+  TimeRange range{};             // from=, to= (time fields)
+};
+// TopK(field, k=, filter=, from=, to=): exact top rows by count.
+Call TopK(std::string field, const TopKArgs& args = {});
+
+// Percentile(field, nth=, filter=): the nth percentile (0..100; an integer
+// or a Value::Decimal) of an int, decimal or timestamp field.
+Call Percentile(std::string field, const Operand& nth,
+                std::optional<Call> filter = std::nullopt);
+// FieldValue(field=f, column=c): one record's value (an id, or a key on
+// keyed indexes).
+Call FieldValue(std::string field, const RowRef& column);
+// MinRow(field, filter?) / MaxRow(...): the smallest/largest row holding a
+// (filtered) record.
+Call MinRow(std::string field, std::optional<Call> filter = std::nullopt);
+Call MaxRow(std::string field, std::optional<Call> filter = std::nullopt);
+// IncludesColumn(row, column=c): whether `row` holds the record.
+Call IncludesColumn(const Call& row, const RowRef& column);
+
+struct SortArgs {
+  std::optional<Call> filter{};      // a row call: only its records
+  std::optional<bool> desc{};        // sort-desc=
+  std::optional<uint64_t> limit{};   // limit=
+  std::optional<uint64_t> offset{};  // offset=
+};
+// Sort(filter?, field=f, sort-desc=, limit=, offset=): records ordered by a
+// value field.
+Call Sort(std::string field, const SortArgs& args = {});
+// Options(call, shards=[...]): runs `call` over these shards only.
+Call Options(const Call& call, std::vector<uint64_t> shards);
+
+// ---- writes (each returns whether anything changed)
+
+// Set(column, field=value[, timestamp]): a row id/key/bool for set, mutex,
+// bool and time fields, an Int/Decimal/Timestamp Value for value fields;
+// the column is an id, or a key on keyed indexes (created if new).
+Call Set(const RowRef& column, std::string field, const Value& value,
+         std::optional<absl::Time> timestamp = std::nullopt);
+// Clear(column, field=value).
+Call Clear(const RowRef& column, std::string field, const Value& value);
+// ClearRow(field=row): the row in every shard.
+Call ClearRow(std::string field, const RowRef& row);
+// Store(row, field=row): makes the destination row exactly `row`'s records.
+Call Store(const Call& row, std::string field, const RowRef& dest);
+// Delete(row): deletes the records.
+Call Delete(const Call& row);
 
 }  // namespace pql
 

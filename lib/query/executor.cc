@@ -1,6 +1,7 @@
 #include "lib/query/executor.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,7 +17,10 @@
 #include "fmt/format.h"
 #include "lib/bitmap/bitmap_internal.h"
 #include "lib/core/index_state.h"
+#include "lib/pql/parser.h"
+#include "lib/pql/printer.h"
 #include "lib/query/json.h"
+#include "lib/query/partial.h"
 #include "lib/query/thread_pool.h"
 #include "lib/util/status_macros.h"
 #include "lib/util/status_util.h"
@@ -153,13 +157,54 @@ absl::StatusOr<std::string> FieldArg(const Call& c) {
 
 class Executor {
  public:
-  Executor(Index& index, const QueryOptions& options) : index_(index) {
+  // `partial`: calls run as partial results (see partial.h) over `only`
+  // (null: every shard); calls whose answer on some shards depends on other
+  // shards are refused.
+  Executor(Index& index, const QueryOptions& options, bool partial = false,
+           const std::vector<uint64_t>* only = nullptr)
+      : index_(index), partial_(partial) {
     pool_ = options.threads == 1 ? nullptr : &ThreadPool::Default();
+    if (only != nullptr) only_.emplace(only->begin(), only->end());
   }
 
   absl::StatusOr<QueryResult> Run(const Call& c) {
+    FB_RETURN_IF_ERROR(Restrict(c));
+    return Dispatch(Unwrap(c));
+  }
+
+  // `c` as a partial result.
+  absl::StatusOr<Partial> RunPartial(const Call& c) {
+    FB_RETURN_IF_ERROR(Restrict(c));
+    const Call& call = Unwrap(c);
+    if (!IsPartialCall(call.name)) {
+      return CallError(call,
+                       "cannot run as a partial result (writes and "
+                       "Percentile need the whole index)");
+    }
+    FB_ASSIGN_OR_RETURN(Partial p, Compute(call));
+    p.call = internal::pql::Print(c);
+    return p;
+  }
+
+  // The final result of `p`, whose call is `c`.
+  absl::StatusOr<QueryResult> FinishPartial(const Call& c, Partial p) {
     Refresh();
-    const Call* call = &c;
+    return Finish(Unwrap(c), std::move(p));
+  }
+
+ private:
+  static bool IsPartialCall(std::string_view n) {
+    return n != "Set" && n != "Clear" && n != "ClearRow" && n != "Store" &&
+           n != "Delete" && n != "Percentile";
+  }
+
+  static const Call& Unwrap(const Call& c) {
+    return c.name == "Options" && c.children.size() == 1 ? c.children[0] : c;
+  }
+
+  // A fresh snapshot; Options(shards=[...]) narrows the shards visited.
+  absl::Status Restrict(const Call& c) {
+    Refresh();
     if (c.name == "Options") {
       if (c.children.size() != 1)
         return CallError(c, "expects exactly one call");
@@ -173,13 +218,12 @@ class Executor {
           wanted.insert(uint64_t(v.i));
         }
         std::erase_if(shards_, [&](uint64_t s) { return !wanted.count(s); });
+        restricted_ = true;
       }
-      call = &c.children[0];
     }
-    return Dispatch(*call);
+    return absl::OkStatus();
   }
 
- private:
   // A fresh snapshot and its shard list (after writes).
   void Refresh() {
     snap_ = index_.GetSnapshot();
@@ -197,8 +241,20 @@ class Executor {
         add_view(v);
         return true;
       });
+      f->bsi_shards.ForEach([&](uint64_t shard, const BsiShard&) {
+        shards.insert(shard);
+        return true;
+      });
+    }
+    if (only_) {
+      std::erase_if(shards, [&](uint64_t s) { return !only_->count(s); });
     }
     shards_.assign(shards.begin(), shards.end());
+    restricted_ = only_.has_value();
+  }
+
+  bool Visits(uint64_t shard) const {
+    return std::binary_search(shards_.begin(), shards_.end(), shard);
   }
 
   void ForShards(const std::function<void(size_t)>& fn) {
@@ -220,6 +276,13 @@ class Executor {
 
   absl::StatusOr<Node> PlanRow(const Call& c) {
     const std::string& n = c.name;
+    if (partial_ && (n == "Shift" || n == "Limit" || n == "Distinct" ||
+                     (n == "All" && (c.Find("limit") || c.Find("offset"))))) {
+      // Their records on one shard depend on other shards.
+      return CallError(c,
+                       "cannot run inside another call of a partial "
+                       "result (its records depend on other shards)");
+    }
     if (n == "Row" || n == "Range") return PlanRowCall(c);
     if (n == "Union" || n == "Intersect" || n == "Difference" || n == "Xor") {
       if (n == "Intersect" && c.children.empty()) {
@@ -307,6 +370,14 @@ class Executor {
   // A precomputed bitmap; its shards join the shards this query visits
   // (Shift can move records into shards that hold no data).
   Node Const(Bitmap b) {
+    if (restricted_) {
+      // Only the visited shards count (Options(shards=...), partials).
+      std::vector<BitmapChunk> kept;
+      for (const auto& c : BitmapAccess::Chunks(b)) {
+        if (Visits(c.key)) kept.push_back({c.key, c.bits.Copy()});
+      }
+      b = BitmapAccess::FromChunks(std::move(kept));
+    }
     std::vector<uint64_t> extra;
     for (const auto& c : BitmapAccess::Chunks(b)) {
       if (!std::binary_search(shards_.begin(), shards_.end(), c.key))
@@ -451,6 +522,19 @@ class Executor {
   absl::StatusOr<Node> PlanDistinct(const Call& c) {
     FB_ASSIGN_OR_RETURN(std::string name, FieldArg(c));
     FB_ASSIGN_OR_RETURN(const FieldState* f, Field(c, name));
+    if (f->bsi) {
+      return CallError(
+          c, fmt::format("the distinct values of {} field \"{}\" are not "
+                         "records: use Distinct at the top level or in Count",
+                         FieldTypeName(f->options.type), name));
+    }
+    FB_ASSIGN_OR_RETURN(Bitmap rows, DistinctRows(c, *f));
+    return Const(std::move(rows));
+  }
+
+  // The rows of set-like field `f` (standard view) holding any record of
+  // the optional filter child of `c`.
+  absl::StatusOr<Bitmap> DistinctRows(const Call& c, const FieldState& f) {
     std::optional<Bitmap> filter;
     if (c.children.size() > 1) return CallError(c, "expects at most one call");
     if (c.children.size() == 1) {
@@ -458,9 +542,10 @@ class Executor {
       filter = EvalGlobal(kid);
     }
     Bitmap rows;
-    const View* view = f->views.Find(kStandardView);
+    const View* view = f.views.Find(kStandardView);
     if (view != nullptr) {
       view->ForEach([&](uint64_t shard, const Fragment& frag) {
+        if (restricted_ && !Visits(shard)) return true;
         const Roaring32* fb =
             filter ? BitmapAccess::Shard(*filter, shard) : nullptr;
         if (filter && fb == nullptr) return true;
@@ -472,7 +557,7 @@ class Executor {
         return true;
       });
     }
-    return Const(std::move(rows));
+    return rows;
   }
 
   // ---------------------------------------------------------------- evaluation
@@ -668,44 +753,6 @@ class Executor {
 
   absl::StatusOr<QueryResult> Dispatch(const Call& c) {
     const std::string& n = c.name;
-    if (n == "Count") {
-      if (c.children.size() != 1)
-        return CallError(c, "expects exactly one call");
-      FB_ASSIGN_OR_RETURN(Node node, PlanRow(c.children[0]));
-      const uint64_t count = CountGlobal(node);
-      return QueryResult::Number(QueryResult::Kind::kCount, count,
-                                 fmt::format("{}", count));
-    }
-    if (n == "IncludesColumn") {
-      if (c.children.size() != 1)
-        return CallError(c, "expects exactly one call");
-      FB_ASSIGN_OR_RETURN(uint64_t col, ColumnArg(c, "column"));
-      FB_ASSIGN_OR_RETURN(Node node, PlanRow(c.children[0]));
-      const bool has =
-          Eval(node, ShardOf(col)).get().Contains(OffsetInShard(col));
-      return QueryResult::Number(QueryResult::Kind::kBool, has,
-                                 has ? "true" : "false");
-    }
-    if (n == "TopN" || n == "TopK") return TopN(c);
-    if (n == "Rows") {
-      FB_ASSIGN_OR_RETURN(RowsPlan rp, PlanRows(c));
-      FB_ASSIGN_OR_RETURN(std::vector<uint64_t> rows, RunRows(rp));
-      std::string out = rp.field->row_keys ? "{\"keys\":[" : "{\"rows\":[";
-      for (size_t i = 0; i < rows.size(); ++i) {
-        if (i) out += ',';
-        if (rp.field->row_keys) {
-          auto key = rp.field->row_keys->TranslateId(rows[i]);
-          AppendJsonString(&out, key.ok() ? *key : std::string());
-        } else {
-          fmt::format_to(std::back_inserter(out), "{}", rows[i]);
-        }
-      }
-      out += "]}";
-      return QueryResult(QueryResult::Kind::kRowIds, std::move(out));
-    }
-    if (n == "MinRow" || n == "MaxRow") return MinMaxRow(c);
-    if (n == "GroupBy") return GroupBy(c);
-    if (n == "Extract") return Extract(c);
     if (n == "Set" || n == "Clear") return SetClear(c);
     if (n == "ClearRow") return ClearRow(c);
     if (n == "Store") return Store(c);
@@ -717,20 +764,243 @@ class Executor {
       return QueryResult::Number(QueryResult::Kind::kBool, changed,
                                  changed ? "true" : "false");
     }
-    if (n == "Sum" || n == "Min" || n == "Max") return SumMinMax(c);
     if (n == "Percentile") return Percentile(c);
+    // Every read: computed as a partial over the visited shards, finished.
+    FB_ASSIGN_OR_RETURN(Partial p, Compute(c));
+    return Finish(c, std::move(p));
+  }
+
+  static uint64_t SatAdd(uint64_t a, uint64_t b) {
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+  }
+
+  // The partial result of read call `c` over shards_.
+  absl::StatusOr<Partial> Compute(const Call& c) {
+    const std::string& n = c.name;
+    Partial p;
+    if (n == "Count") {
+      if (c.children.size() != 1)
+        return CallError(c, "expects exactly one call");
+      if (c.children[0].name == "Distinct")
+        return ComputeDistinct(c.children[0]);
+      FB_ASSIGN_OR_RETURN(Node node, PlanRow(c.children[0]));
+      p.kind = Partial::Kind::kCount;
+      p.n = CountGlobal(node);
+      return p;
+    }
+    if (n == "IncludesColumn") {
+      if (c.children.size() != 1)
+        return CallError(c, "expects exactly one call");
+      FB_ASSIGN_OR_RETURN(uint64_t col, ColumnArg(c, "column"));
+      FB_ASSIGN_OR_RETURN(Node node, PlanRow(c.children[0]));
+      p.kind = Partial::Kind::kBool;
+      if (!restricted_ || Visits(ShardOf(col))) {
+        p.n = Eval(node, ShardOf(col)).get().Contains(OffsetInShard(col));
+      }
+      return p;
+    }
+    if (n == "TopN" || n == "TopK") return TopN(c);
+    if (n == "Rows") {
+      FB_ASSIGN_OR_RETURN(RowsPlan rp, PlanRows(c));
+      FB_ASSIGN_OR_RETURN(p.ids, RunRows(rp));
+      p.kind = Partial::Kind::kRowIds;
+      p.cap = rp.limit;
+      return p;
+    }
+    if (n == "MinRow" || n == "MaxRow") return MinMaxRow(c);
+    if (n == "GroupBy") return GroupBy(c);
+    if (n == "Extract") return Extract(c);
+    if (n == "Sum" || n == "Min" || n == "Max") return SumMinMax(c);
     if (n == "FieldValue") return FieldValueCall(c);
     if (n == "Sort") return Sort(c);
-    if (n == "Distinct") {
-      FB_ASSIGN_OR_RETURN(std::string name, FieldArg(c));
-      FB_ASSIGN_OR_RETURN(const FieldState* f, Field(c, name));
-      if (f->bsi) return DistinctValues(c, *f);
+    if (n == "Distinct") return ComputeDistinct(c);
+    if (n == "Set" || n == "Clear" || n == "ClearRow" || n == "Store" ||
+        n == "Delete" || n == "Percentile") {
+      return CallError(c, "cannot run as a partial result");
     }
-    // Every row call.
+    p.kind = Partial::Kind::kRow;
+    // Top-level Limit and All(limit=, offset=): every part keeps its first
+    // offset + limit records; Finish slices.
+    const bool sliced =
+        n == "Limit" || (n == "All" && (c.Find("limit") || c.Find("offset")));
+    if (sliced) {
+      if (n == "Limit" && c.children.size() != 1)
+        return CallError(c, "expects exactly one call");
+      FB_ASSIGN_OR_RETURN(uint64_t limit, UintArg(c, "limit", UINT64_MAX));
+      FB_ASSIGN_OR_RETURN(uint64_t offset, UintArg(c, "offset", 0));
+      Node node;
+      if (n == "All") {
+        FB_RETURN_IF_ERROR(NeedExistence(c));
+        node.kind = NodeKind::kAll;
+      } else {
+        FB_ASSIGN_OR_RETURN(node, PlanRow(c.children[0]));
+      }
+      p.row = EvalGlobal(node);
+      p.cap = limit == UINT64_MAX ? 0 : SatAdd(offset, limit);
+      if (p.cap == UINT64_MAX) p.cap = 0;
+      if (limit == 0) p.cap = 0, p.row = Bitmap();
+      CapPartial(&p);
+      return p;
+    }
     FB_ASSIGN_OR_RETURN(Node node, PlanRow(c));
-    Bitmap b = EvalGlobal(node);
-    std::string json = ColumnsJson(b);
-    return QueryResult::Row(std::move(b), std::move(json));
+    p.row = EvalGlobal(node);
+    return p;
+  }
+
+  // Distinct(rc?, field=f): rows of a set field (kRow) or raw values of a
+  // value field (kValues) among the filtered records.
+  absl::StatusOr<Partial> ComputeDistinct(const Call& c) {
+    FB_ASSIGN_OR_RETURN(std::string name, FieldArg(c));
+    FB_ASSIGN_OR_RETURN(const FieldState* f, Field(c, name));
+    if (f->bsi) return DistinctValues(c, *f);
+    FB_ASSIGN_OR_RETURN(Bitmap rows, DistinctRows(c, *f));
+    Partial p;
+    p.kind = Partial::Kind::kRow;
+    p.row = std::move(rows);
+    return p;
+  }
+
+  static QueryResult Bool(bool b) {
+    return QueryResult::Number(QueryResult::Kind::kBool, b,
+                               b ? "true" : "false");
+  }
+
+  // The final result of read call `c` from its (merged) partial.
+  absl::StatusOr<QueryResult> Finish(const Call& c, Partial p) {
+    using K = Partial::Kind;
+    const std::string& n = c.name;
+    switch (p.kind) {
+      case K::kRow: {
+        if (n == "Count") {
+          const uint64_t count = p.row.Cardinality();
+          return QueryResult::Number(QueryResult::Kind::kCount, count,
+                                     fmt::format("{}", count));
+        }
+        if (n == "Distinct") {
+          FB_ASSIGN_OR_RETURN(std::string name, FieldArg(c));
+          FB_ASSIGN_OR_RETURN(const FieldState* f, Field(c, name));
+          std::string json = RowListJson(*f, p.row.ToVector(), "columns");
+          return QueryResult::Row(std::move(p.row), std::move(json));
+        }
+        if (n == "Limit" || n == "All") {
+          FB_ASSIGN_OR_RETURN(uint64_t limit, UintArg(c, "limit", UINT64_MAX));
+          FB_ASSIGN_OR_RETURN(uint64_t offset, UintArg(c, "offset", 0));
+          p.row = p.row.Slice(offset, limit);
+        }
+        std::string json = ColumnsJson(p.row);
+        return QueryResult::Row(std::move(p.row), std::move(json));
+      }
+      case K::kCount:
+        return QueryResult::Number(QueryResult::Kind::kCount, p.n,
+                                   fmt::format("{}", p.n));
+      case K::kBool:
+        return Bool(p.n != 0);
+      case K::kSum:
+      case K::kMin:
+      case K::kMax:
+      case K::kFieldValue: {
+        FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(c));
+        if (p.kind == K::kSum)
+          return ValCount(f->bsi->FormatSum(p.sum), p.count);
+        if (!p.has) return ValCount("0", 0);
+        return ValCount(ValueJson(*f, p.value),
+                        p.kind == K::kFieldValue ? 1 : p.count);
+      }
+      case K::kPairs:
+        return FinishTopN(c, std::move(p));
+      case K::kRowIds: {
+        FB_ASSIGN_OR_RETURN(std::string name, FieldArg(c));
+        FB_ASSIGN_OR_RETURN(const FieldState* f, Field(c, name));
+        return QueryResult(QueryResult::Kind::kRowIds,
+                           RowListJson(*f, p.ids, "rows"));
+      }
+      case K::kGroups:
+        return FinishGroupBy(c, std::move(p));
+      case K::kSorted:
+        return FinishSort(c, std::move(p));
+      case K::kTable:
+        return FinishExtract(c, std::move(p));
+      case K::kMinRow:
+      case K::kMaxRow: {
+        FB_ASSIGN_OR_RETURN(std::string name, FieldArg(c));
+        FB_ASSIGN_OR_RETURN(const FieldState* f, Field(c, name));
+        const uint64_t row = p.has ? p.id : 0, count = p.has ? p.count : 0;
+        std::string json =
+            "{" + RowIdJson(*f, row) + fmt::format(",\"count\":{}}}", count);
+        return QueryResult(QueryResult::Kind::kRowPair, std::move(json));
+      }
+      case K::kValues: {
+        if (n == "Count") {
+          const uint64_t count = p.values.size();
+          return QueryResult::Number(QueryResult::Kind::kCount, count,
+                                     fmt::format("{}", count));
+        }
+        FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(c));
+        return QueryResult(QueryResult::Kind::kRowIds,
+                           DistinctValuesJson(*f, p.values));
+      }
+    }
+    return absl::InternalError("finish: unknown partial kind");
+  }
+
+  // {"rows":[ids]} / {"columns":[ids]}, or {"keys":[...]} for a keyed field.
+  std::string RowListJson(const FieldState& f,
+                          const std::vector<uint64_t>& rows,
+                          std::string_view ids_name) const {
+    std::string out =
+        f.row_keys ? "{\"keys\":[" : fmt::format("{{\"{}\":[", ids_name);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i) out += ',';
+      if (f.row_keys) {
+        auto key = f.row_keys->TranslateId(rows[i]);
+        AppendJsonString(&out, key.ok() ? *key : std::string());
+      } else {
+        fmt::format_to(std::back_inserter(out), "{}", rows[i]);
+      }
+    }
+    out += "]}";
+    return out;
+  }
+
+  // FeatureBase's Distinct shapes for value fields: int and decimal give a
+  // SignedRow {"neg":{"columns":[|v| of negative values]},"pos":{"columns":
+  // [non-negative values]}} of raw values (decimals unscaled), ascending;
+  // timestamp fields give DistinctTimestamp {"Values":[RFC3339 ...],
+  // "Name":"f"} (FeatureBase leaves the order to a Go map; ours ascends).
+  static std::string DistinctValuesJson(const FieldState& f,
+                                        const std::vector<int64_t>& values) {
+    std::string out;
+    if (f.options.type == FieldType::kTimestamp) {
+      out = "{\"Values\":[";
+      for (size_t i = 0; i < values.size(); ++i) {
+        if (i) out += ',';
+        AppendJsonString(&out, f.bsi->FormatValue(values[i]));
+      }
+      out += "],\"Name\":";
+      AppendJsonString(&out, f.name);
+      out += "}";
+      return out;
+    }
+    out = "{\"neg\":{\"columns\":[";
+    bool first = true;
+    // Negative values descending by value are ascending by magnitude.
+    for (auto it = values.rbegin(); it != values.rend(); ++it) {
+      if (*it >= 0) continue;
+      if (!first) out += ',';
+      first = false;
+      fmt::format_to(std::back_inserter(out), "{}",
+                     static_cast<uint64_t>(0) - static_cast<uint64_t>(*it));
+    }
+    out += "]},\"pos\":{\"columns\":[";
+    first = true;
+    for (int64_t v : values) {
+      if (v < 0) continue;
+      if (!first) out += ',';
+      first = false;
+      fmt::format_to(std::back_inserter(out), "{}", v);
+    }
+    out += "]}}";
+    return out;
   }
 
   // A record argument: an id, or a key on keyed indexes (created if `create`).
@@ -911,9 +1181,32 @@ class Executor {
     return pi == pat.size();
   }
 
+  // ScanRows over the visited shards only.
+  std::vector<uint64_t> ScanVisitedRows(const RowsPlan& p) const {
+    if (p.previous && *p.previous == UINT64_MAX) return {};
+    const uint64_t from = p.previous ? *p.previous + 1 : 0;
+    std::vector<uint64_t> out;
+    for (uint64_t vk : p.views) {
+      for (uint64_t shard : shards_) {
+        if (p.column && ShardOf(*p.column) != shard) continue;
+        const Fragment* frag = p.field->FindFragment(vk, shard);
+        if (frag == nullptr) continue;
+        frag->rows().ForEachFrom(from, [&](uint64_t row, const RowPtr& rp) {
+          if (!p.column || rp->bits.Contains(OffsetInShard(*p.column)))
+            out.push_back(row);
+          return true;
+        });
+      }
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
   absl::StatusOr<std::vector<uint64_t>> RunRows(const RowsPlan& p) {
     const std::vector<uint64_t> rows =
-        ScanRows(*p.field, p.views, p.previous, p.column);
+        restricted_ ? ScanVisitedRows(p)
+                    : ScanRows(*p.field, p.views, p.previous, p.column);
     std::vector<uint64_t> out;
     for (uint64_t r : rows) {
       if (p.in && !p.in->count(r)) continue;
@@ -929,7 +1222,7 @@ class Executor {
 
   // ---- TopN / TopK
 
-  absl::StatusOr<QueryResult> TopN(const Call& c) {
+  absl::StatusOr<Partial> TopN(const Call& c) {
     const bool topk = c.name == "TopK";
     FB_ASSIGN_OR_RETURN(std::string name, FieldArg(c));
     FB_ASSIGN_OR_RETURN(const FieldState* f, Field(c, name));
@@ -937,8 +1230,11 @@ class Executor {
       return CallError(c, fmt::format("field \"{}\" is a {} field", name,
                                       FieldTypeName(f->options.type)));
     }
-    FB_ASSIGN_OR_RETURN(uint64_t n, UintArg(c, topk ? "k" : "n", 0));
-    FB_ASSIGN_OR_RETURN(uint64_t threshold, UintArg(c, "threshold", 1));
+    FB_RETURN_IF_ERROR(UintArg(c, topk ? "k" : "n", 0).status());
+    FB_RETURN_IF_ERROR(UintArg(c, "threshold", 1).status());
+    FB_ASSIGN_OR_RETURN(uint64_t tanimoto, UintArg(c, "tanimotoThreshold", 0));
+    if (tanimoto > 100)
+      return CallError(c, "Tanimoto Threshold is from 1 to 100 only");
     std::optional<Node> filter;
     if (c.children.size() > 1) return CallError(c, "expects at most one call");
     if (c.children.size() == 1) {
@@ -949,6 +1245,9 @@ class Executor {
         return CallError(c, "filter must be a call");
       FB_ASSIGN_OR_RETURN(filter, PlanRow(*a->value.call));
     }
+    // Tanimoto needs each row's size and the filter's (FeatureBase ignores
+    // tanimotoThreshold without a filter).
+    const bool sizes = !topk && tanimoto > 0 && filter.has_value();
     TimeRange range;
     for (std::string_view key : {"from", "to"}) {
       if (const pql::Arg* a = c.Find(key)) {
@@ -971,22 +1270,31 @@ class Executor {
         if (id) ids->insert(*id);
       }
     }
-    // Per shard exact counts, merged.
-    std::vector<absl::flat_hash_map<uint64_t, uint64_t>> per(shards_.size());
+    // Per shard exact counts (and sizes), merged.
+    struct CountSize {
+      uint64_t count = 0, size = 0;
+    };
+    std::vector<absl::flat_hash_map<uint64_t, CountSize>> per(shards_.size());
+    std::vector<uint64_t> filter_sizes(shards_.size());
     ForShards([&](size_t i) {
       const uint64_t shard = shards_[i];
       std::optional<Bits> fb;
       if (filter) fb = Eval(*filter, shard);
+      if (fb && sizes) filter_sizes[i] = fb->get().Cardinality();
       if (fb && fb->get().IsEmpty()) return;
+      auto add = [&](uint64_t row, const Roaring32& bits) {
+        const uint64_t cnt = fb ? Roaring32::AndCardinality(bits, fb->get())
+                                : bits.Cardinality();
+        if (cnt == 0) return;
+        CountSize& cs = per[i][row];
+        cs.count += cnt;
+        if (sizes) cs.size += bits.Cardinality();
+      };
       if (views.size() == 1) {
         const Fragment* frag = f->FindFragment(views[0], shard);
         if (frag == nullptr) return;
         frag->rows().ForEach([&](uint64_t row, const RowPtr& p) {
-          if (ids && !ids->count(row)) return true;
-          const uint64_t cnt =
-              fb ? Roaring32::AndCardinality(p->bits, fb->get())
-                 : p->bits.Cardinality();
-          if (cnt > 0) per[i][row] += cnt;
+          if (!ids || ids->count(row)) add(row, p->bits);
           return true;
         });
         return;
@@ -1000,20 +1308,48 @@ class Executor {
           return true;
         });
       }
-      for (const auto& [row, bits] : parts) {
-        Roaring32 u = Roaring32::OrMany(bits);
-        const uint64_t cnt =
-            fb ? Roaring32::AndCardinality(u, fb->get()) : u.Cardinality();
-        if (cnt > 0) per[i][row] += cnt;
-      }
+      for (const auto& [row, bits] : parts) add(row, Roaring32::OrMany(bits));
     });
-    absl::flat_hash_map<uint64_t, uint64_t> total;
-    for (auto& m : per) {
-      for (const auto& [row, cnt] : m) total[row] += cnt;
+    absl::flat_hash_map<uint64_t, CountSize> total;
+    Partial p;
+    p.kind = Partial::Kind::kPairs;
+    for (size_t i = 0; i < per.size(); ++i) {
+      p.n += filter_sizes[i];
+      for (const auto& [row, cs] : per[i]) {
+        CountSize& t = total[row];
+        t.count += cs.count;
+        t.size += cs.size;
+      }
     }
+    p.pairs.reserve(total.size());
+    for (const auto& [row, cs] : total)
+      p.pairs.push_back({row, cs.count, cs.size});
+    std::sort(p.pairs.begin(), p.pairs.end(),
+              [](const auto& a, const auto& b) { return a.row < b.row; });
+    return p;
+  }
+
+  // Threshold (or tanimoto), ranking and n over the merged counts.
+  absl::StatusOr<QueryResult> FinishTopN(const Call& c, Partial p) {
+    const bool topk = c.name == "TopK";
+    FB_ASSIGN_OR_RETURN(std::string name, FieldArg(c));
+    FB_ASSIGN_OR_RETURN(const FieldState* f, Field(c, name));
+    FB_ASSIGN_OR_RETURN(uint64_t n, UintArg(c, topk ? "k" : "n", 0));
+    FB_ASSIGN_OR_RETURN(uint64_t threshold, UintArg(c, "threshold", 1));
+    FB_ASSIGN_OR_RETURN(uint64_t tanimoto, UintArg(c, "tanimotoThreshold", 0));
+    const bool has_filter = !c.children.empty() || c.Find("filter") != nullptr;
+    // FeatureBase: with ids, every listed row is returned (n is ignored).
+    if (c.Find("ids") != nullptr) n = 0;
     std::vector<RowCount> out;
-    for (const auto& [row, cnt] : total) {
-      if (cnt >= threshold) out.push_back({row, cnt});
+    for (const PartialPair& x : p.pairs) {
+      if (!topk && tanimoto > 0 && has_filter) {
+        // ceil(100·|r∩f| / |r∪f|) > t, in integers: 100·|r∩f| > t·|r∪f|.
+        const unsigned __int128 uni = (unsigned __int128)x.size + p.n - x.count;
+        if ((unsigned __int128)x.count * 100 <= uni * tanimoto) continue;
+      } else if (x.count < threshold) {
+        continue;
+      }
+      out.push_back({x.row, x.count});
     }
     RankRows(&out, n);
     std::string json = "[";
@@ -1026,111 +1362,423 @@ class Executor {
     return QueryResult(QueryResult::Kind::kPairs, std::move(json));
   }
 
-  absl::StatusOr<QueryResult> MinMaxRow(const Call& c) {
+  absl::StatusOr<Partial> MinMaxRow(const Call& c) {
     FB_ASSIGN_OR_RETURN(std::string name, FieldArg(c));
-    std::optional<Bitmap> filter;
+    std::optional<Node> filter;
     if (c.children.size() > 1) return CallError(c, "expects at most one call");
     if (c.children.size() == 1) {
-      FB_ASSIGN_OR_RETURN(Node node, PlanRow(c.children[0]));
-      filter = EvalGlobal(node);
+      FB_ASSIGN_OR_RETURN(filter, PlanRow(c.children[0]));
     }
     FB_ASSIGN_OR_RETURN(const FieldState* f, Field(c, name));
-    auto got = c.name == "MinRow"
-                   ? snap_->MinRow(name, filter ? &*filter : nullptr)
-                   : snap_->MaxRow(name, filter ? &*filter : nullptr);
-    if (!got.ok()) return got.status();
-    const RowCount rc = got->value_or(RowCount{0, 0});
-    std::string json =
-        "{" + RowIdJson(*f, rc.row) + fmt::format(",\"count\":{}}}", rc.count);
-    return QueryResult(QueryResult::Kind::kRowPair, std::move(json));
+    if (IsBsi(f->options.type)) {
+      return CallError(c, fmt::format("field \"{}\" is a {} field", name,
+                                      FieldTypeName(f->options.type)));
+    }
+    const bool max = c.name == "MaxRow";
+    const std::vector<uint64_t> views =
+        f->has_standard_view() ? std::vector<uint64_t>{kStandardView}
+                               : CoarsestTimeViews(*f);
+    // Per shard: the extreme row holding any (filtered) record, and with a
+    // filter the filtered records of every row, to count the winner's.
+    struct Local {
+      std::optional<uint64_t> best;
+      std::vector<std::pair<uint64_t, uint64_t>> counts;  // row, count
+    };
+    std::vector<Local> per(shards_.size());
+    ForShards([&](size_t i) {
+      const uint64_t shard = shards_[i];
+      std::optional<Bits> fb;
+      if (filter) {
+        fb = Eval(*filter, shard);
+        if (fb->get().IsEmpty()) return;
+      }
+      Local& l = per[i];
+      for (uint64_t vk : views) {
+        const Fragment* frag = f->FindFragment(vk, shard);
+        if (frag == nullptr || frag->empty()) continue;
+        if (!fb) {
+          const uint64_t r =
+              max ? frag->rows().MaxKey() : frag->rows().MinKey();
+          if (!l.best || (max ? r > *l.best : r < *l.best)) l.best = r;
+          continue;
+        }
+        frag->rows().ForEach([&](uint64_t row, const RowPtr& rp) {
+          const uint64_t cnt = Roaring32::AndCardinality(rp->bits, fb->get());
+          if (cnt == 0) return true;
+          l.counts.emplace_back(row, cnt);
+          if (!l.best || (max ? row > *l.best : row < *l.best)) l.best = row;
+          return true;
+        });
+      }
+    });
+    Partial p;
+    p.kind = max ? Partial::Kind::kMaxRow : Partial::Kind::kMinRow;
+    p.n = filter ? 1 : 0;
+    for (const Local& l : per) {
+      if (l.best && (!p.has || (max ? *l.best > p.id : *l.best < p.id))) {
+        p.has = true;
+        p.id = *l.best;
+      }
+    }
+    if (p.has) {
+      // FeatureBase reports count 1 without a filter; with one, the
+      // filtered records in that row.
+      p.count = filter ? 0 : 1;
+      if (filter) {
+        for (const Local& l : per) {
+          for (auto [row, cnt] : l.counts) {
+            if (row == p.id) p.count += cnt;
+          }
+        }
+      }
+    }
+    return p;
   }
 
   // ---- GroupBy
 
-  struct Group {
-    std::vector<uint64_t> rows;
-    uint64_t count = 0;
-    __int128 agg = 0;  // stored-value sum with aggregate=Sum
+  // aggregate=Sum(field=f): per group the sum of f, and count counts only
+  // records with a value; aggregate=Count(Distinct(rc?, field=f)): per
+  // group the number of distinct values (rows of a set field) of f among
+  // the group's records (within rc), count unchanged. FeatureBase's rules.
+  struct Aggregate {
+    enum class Kind { kNone, kSum, kDistinct } kind = Kind::kNone;
+    const FieldState* field = nullptr;
+    std::optional<Node> filter;  // Count(Distinct(rc, ...))
   };
 
-  absl::StatusOr<QueryResult> GroupBy(const Call& c) {
-    if (c.children.empty())
-      return CallError(c, "requires at least one Rows call");
+  // `finishing`: only what Finish needs (no filter evaluation).
+  absl::StatusOr<Aggregate> PlanAggregate(const Call& c, bool finishing) {
+    Aggregate agg;
+    const pql::Arg* a = c.Find("aggregate");
+    if (a == nullptr) return agg;
+    if (a->value.kind == PKind::kCall && a->value.call->name == "Sum") {
+      agg.kind = Aggregate::Kind::kSum;
+      FB_ASSIGN_OR_RETURN(agg.field, ValueField(*a->value.call));
+      if (agg.field->options.type == FieldType::kTimestamp) {
+        return CallError(c, fmt::format("cannot sum timestamp field \"{}\"",
+                                        agg.field->name));
+      }
+      return agg;
+    }
+    if (a->value.kind == PKind::kCall && a->value.call->name == "Count" &&
+        a->value.call->children.size() == 1 &&
+        a->value.call->children[0].name == "Distinct" &&
+        a->value.call->args.empty()) {
+      const Call& d = a->value.call->children[0];
+      agg.kind = Aggregate::Kind::kDistinct;
+      FB_ASSIGN_OR_RETURN(std::string name, FieldArg(d));
+      FB_ASSIGN_OR_RETURN(agg.field, Field(d, name));
+      if (agg.field->options.type == FieldType::kTime &&
+          !agg.field->has_standard_view()) {
+        return CallError(
+            d, fmt::format("field \"{}\" has no standard view", name));
+      }
+      if (d.children.size() > 1)
+        return CallError(d, "expects at most one call");
+      if (d.children.size() == 1 && !finishing) {
+        FB_ASSIGN_OR_RETURN(agg.filter, PlanRow(d.children[0]));
+      }
+      return agg;
+    }
+    return CallError(c,
+                     "aggregate must be Sum(field=...) or "
+                     "Count(Distinct(field=...))");
+  }
+
+  // Pieces of `s` between any of `seps`, empty pieces dropped if `skip`.
+  static std::vector<std::string_view> Split(std::string_view s,
+                                             std::string_view seps, bool skip) {
+    std::vector<std::string_view> out;
+    size_t start = 0;
+    for (size_t i = 0; i <= s.size(); ++i) {
+      if (i == s.size() || seps.find(s[i]) != std::string_view::npos) {
+        if (!skip || i > start) out.push_back(s.substr(start, i - start));
+        start = i + 1;
+      }
+    }
+    return out;
+  }
+
+  // sort="count desc, aggregate asc": FeatureBase's getSorter (keys count,
+  // aggregate or sum; direction asc or desc, default desc).
+  struct SortKey {
+    bool count = true;  // else the aggregate
+    bool desc = true;
+  };
+
+  absl::StatusOr<std::vector<SortKey>> PlanSort(const Call& c,
+                                                const Aggregate& agg) {
+    std::vector<SortKey> keys;
+    const pql::Arg* a = c.Find("sort");
+    if (a == nullptr) return keys;
+    if (a->value.kind != PKind::kString)
+      return CallError(c, "sort must be a string");
+    for (std::string_view part : Split(a->value.s, ",", false)) {
+      std::vector<std::string_view> words = Split(part, " \t", true);
+      if (words.empty()) {
+        return CallError(c, fmt::format("invalid sorting directive \"{}\"",
+                                        std::string(part)));
+      }
+      SortKey k;
+      if (words[0] == "count") {
+        k.count = true;
+      } else if (words[0] == "aggregate" || words[0] == "sum") {
+        if (agg.kind == Aggregate::Kind::kNone)
+          return CallError(c, "sorting on the aggregate needs aggregate=");
+        k.count = false;
+      } else {
+        return CallError(c, fmt::format("sorting is only supported on count, "
+                                        "aggregate, or sum, not \"{}\"",
+                                        std::string(words[0])));
+      }
+      if (words.size() > 2) {
+        return CallError(c, fmt::format("sort directive \"{}\" has too many "
+                                        "elements",
+                                        std::string(part)));
+      }
+      if (words.size() == 2) {
+        if (words[1] == "asc") {
+          k.desc = false;
+        } else if (words[1] != "desc") {
+          return CallError(c, fmt::format("unknown sort direction \"{}\"",
+                                          std::string(words[1])));
+        }
+      }
+      keys.push_back(k);
+    }
+    return keys;
+  }
+
+  // A group's aggregate as a number: raw sum, or number of distinct values.
+  static __int128 AggValue(const Aggregate& agg, const PartialGroup& g) {
+    return agg.kind == Aggregate::Kind::kDistinct ? __int128(g.distinct.size())
+                                                  : g.sum;
+  }
+
+  struct GroupPlan {
     std::vector<RowsPlan> plans;
     std::vector<std::vector<uint64_t>> candidates;
+    std::optional<Node> filter;
+    Aggregate agg;
+    uint64_t limit = UINT64_MAX;
+    uint64_t offset = 0;
+    std::optional<std::vector<uint64_t>> previous;
+    std::function<bool(const PartialGroup&)> keep;
+    std::vector<SortKey> sort;
+    bool having = false;
+  };
+
+  // `finishing`: only what Finish needs (no row scans, no filters).
+  absl::StatusOr<GroupPlan> PlanGroupBy(const Call& c, bool finishing) {
+    GroupPlan g;
+    if (c.children.empty())
+      return CallError(c, "requires at least one Rows call");
     for (const Call& k : c.children) {
       if (k.name != "Rows") return CallError(c, "children must be Rows calls");
+      if (partial_ && (k.Find("limit") || k.Find("column"))) {
+        return CallError(c,
+                         "Rows children with limit or column cannot run "
+                         "as a partial result (they depend on every "
+                         "shard)");
+      }
       FB_ASSIGN_OR_RETURN(RowsPlan p, PlanRows(k));
-      FB_ASSIGN_OR_RETURN(std::vector<uint64_t> rows, RunRows(p));
-      plans.push_back(std::move(p));
-      candidates.push_back(std::move(rows));
+      std::vector<uint64_t> rows;
+      if (!finishing) {
+        FB_ASSIGN_OR_RETURN(rows, RunRows(p));
+      }
+      g.plans.push_back(std::move(p));
+      g.candidates.push_back(std::move(rows));
     }
-    std::optional<Node> filter;
-    if (const pql::Arg* a = c.Find("filter")) {
+    if (const pql::Arg* a = c.Find("filter"); a != nullptr && !finishing) {
       if (a->value.kind != PKind::kCall)
         return CallError(c, "filter must be a call");
-      FB_ASSIGN_OR_RETURN(filter, PlanRow(*a->value.call));
+      FB_ASSIGN_OR_RETURN(g.filter, PlanRow(*a->value.call));
     }
-    // aggregate=Sum(field=f): per group, the sum of f; count then counts
-    // only records with a value (FeatureBase's rule).
-    const FieldState* agg = nullptr;
-    if (const pql::Arg* a = c.Find("aggregate")) {
-      if (a->value.kind != PKind::kCall || a->value.call->name != "Sum") {
-        return CallError(c, "aggregate must be Sum(field=...)");
-      }
-      FB_ASSIGN_OR_RETURN(agg, ValueField(*a->value.call));
-    }
-    FB_ASSIGN_OR_RETURN(uint64_t limit, UintArg(c, "limit", UINT64_MAX));
-    FB_ASSIGN_OR_RETURN(uint64_t offset, UintArg(c, "offset", 0));
-    std::optional<std::vector<uint64_t>> previous;
+    FB_ASSIGN_OR_RETURN(g.agg, PlanAggregate(c, finishing));
+    FB_ASSIGN_OR_RETURN(g.limit, UintArg(c, "limit", UINT64_MAX));
+    FB_ASSIGN_OR_RETURN(g.offset, UintArg(c, "offset", 0));
     if (const pql::Arg* a = c.Find("previous")) {
       if (a->value.kind != PKind::kList ||
-          a->value.list.size() != plans.size()) {
+          a->value.list.size() != g.plans.size()) {
         return CallError(c, "previous must list one row per Rows call");
       }
-      previous.emplace();
-      for (size_t i = 0; i < plans.size(); ++i) {
+      g.previous.emplace();
+      for (size_t i = 0; i < g.plans.size(); ++i) {
         FB_ASSIGN_OR_RETURN(Value rv,
-                            RowValue(c, *plans[i].field, a->value.list[i]));
+                            RowValue(c, *g.plans[i].field, a->value.list[i]));
         FB_ASSIGN_OR_RETURN(std::optional<uint64_t> id,
-                            ResolveRow(*plans[i].field, rv, "GroupBy()"));
-        previous->push_back(id.value_or(0));
+                            ResolveRow(*g.plans[i].field, rv, "GroupBy()"));
+        g.previous->push_back(id.value_or(0));
       }
     }
-    // having=Condition(count <op> v)
-    std::optional<pql::Condition> having;
-    if (const pql::Arg* a = c.Find("having")) {
-      if (a->value.kind != PKind::kCall || a->value.call->name != "Condition" ||
-          a->value.call->args.size() != 1 ||
-          a->value.call->args[0].key != "count" ||
-          a->value.call->args[0].value.kind != PKind::kCondition) {
-        return CallError(c, "having must be Condition(count <op> value)");
+    FB_ASSIGN_OR_RETURN(g.keep, HavingPredicate(c, g.agg));
+    g.having = c.Find("having") != nullptr;
+    FB_ASSIGN_OR_RETURN(g.sort, PlanSort(c, g.agg));
+    return g;
+  }
+
+  // GroupBy over 3+ mutex fields, without filter or aggregate: one pass
+  // over each shard's columns, reading every field's column -> row side
+  // table a page (4096 columns) at a time and counting into a dense array
+  // of all candidate row combinations, instead of intersecting row bitmaps
+  // per group (the intermediate intersections of a 3-field GroupBy are
+  // sparse arrays that intersect-count slowly). nullopt when this does not
+  // apply. Groups come out in row order, as the walk's.
+  std::optional<std::vector<PartialGroup>> MutexGroups(const GroupPlan& g) {
+    if (g.filter || g.agg.kind != Aggregate::Kind::kNone ||
+        g.plans.size() < 3 || g.plans.size() > 64)
+      return std::nullopt;
+    constexpr size_t kMaxGroups = 4096;
+    size_t total = 1;
+    for (size_t k = 0; k < g.plans.size(); ++k) {
+      const RowsPlan& p = g.plans[k];
+      const std::vector<uint64_t>& cands = g.candidates[k];
+      if (p.field->options.type != FieldType::kMutex ||
+          p.views != std::vector<uint64_t>{kStandardView}) {
+        return std::nullopt;
       }
-      having = *a->value.call->args[0].value.cond;
+      if (cands.empty()) return std::vector<PartialGroup>();
+      if (cands.back() >= 0xFFFE) return std::nullopt;  // 1- or 2-byte pages
+      total *= cands.size();
+      if (total > kMaxGroups) return std::nullopt;
     }
-    // sort="count desc" / "count asc"
-    std::optional<bool> sort_desc;
-    if (const pql::Arg* a = c.Find("sort")) {
-      if (a->value.kind != PKind::kString)
-        return CallError(c, "sort must be a string");
-      std::string s = a->value.s;
-      if (s == "count desc" || s == "count DESC") {
-        sort_desc = true;
-      } else if (s == "count asc" || s == "count ASC" || s == "count") {
-        sort_desc = false;
+    // Per field, side-table entry (row + 1) -> candidate index · stride, or
+    // kBad (any sum holding one lands at or above `total`).
+    constexpr uint32_t kBad = 1u << 20;
+    std::vector<std::vector<uint32_t>> maps(g.plans.size());
+    size_t stride = total;
+    for (size_t k = 0; k < g.plans.size(); ++k) {
+      const std::vector<uint64_t>& cands = g.candidates[k];
+      stride /= cands.size();
+      maps[k].assign(size_t{1} << 16, kBad);
+      for (size_t i = 0; i < cands.size(); ++i)
+        maps[k][cands[i] + 1] = uint32_t(i * stride);
+    }
+    std::vector<uint64_t> sums(total, 0);
+    constexpr size_t kChunk = 64;  // shards per pass: bounds memory
+    for (size_t begin = 0; begin < shards_.size(); begin += kChunk) {
+      const size_t n = std::min(kChunk, shards_.size() - begin);
+      std::vector<std::vector<uint32_t>> per(n);
+      auto one = [&](size_t i) {
+        MutexGroupsShard(g, maps, total, shards_[begin + i], &per[i]);
+      };
+      if (pool_ == nullptr) {
+        for (size_t i = 0; i < n; ++i) one(i);
       } else {
-        return CallError(c, fmt::format("unsupported sort \"{}\" (want \"count "
-                                        "desc\" or \"count asc\")",
-                                        s));
+        pool_->ParallelFor(n, one);
+      }
+      for (const auto& counts : per) {
+        for (size_t x = 0; x < counts.size() && x < total; ++x)
+          sums[x] += counts[x];
       }
     }
-    FB_ASSIGN_OR_RETURN(auto keep, HavingPredicate(c, having));
+    std::vector<PartialGroup> out;
+    for (size_t x = 0; x < total; ++x) {
+      if (sums[x] == 0) continue;
+      PartialGroup pg;
+      pg.rows.resize(g.plans.size());
+      size_t rest = x;
+      for (size_t k = g.plans.size(); k-- > 0;) {
+        const size_t m = g.candidates[k].size();
+        pg.rows[k] = g.candidates[k][rest % m];
+        rest /= m;
+      }
+      pg.count = sums[x];
+      out.push_back(std::move(pg));
+    }
+    return out;
+  }
+
+  // Adds map[entry] for each of a page's entries into `acc`; a 4- or
+  // 8-byte page holds rows beyond every candidate (all kBad).
+  template <typename T>
+  static void AddPage(const uint8_t* data, const uint32_t* map, uint32_t* acc) {
+    for (uint32_t j = 0; j < ColumnRows::kPageSize; ++j) {
+      T v;
+      std::memcpy(&v, data + size_t{sizeof(T)} * j, sizeof(T));
+      acc[j] += map[v];
+    }
+  }
+
+  void MutexGroupsShard(const GroupPlan& g,
+                        const std::vector<std::vector<uint32_t>>& maps,
+                        size_t total, uint64_t shard,
+                        std::vector<uint32_t>* counts) const {
+    std::vector<const ColumnRows*> tables;
+    for (const RowsPlan& p : g.plans) {
+      const Fragment* frag = p.field->FindFragment(kStandardView, shard);
+      if (frag == nullptr || frag->column_rows() == nullptr) return;
+      tables.push_back(frag->column_rows());
+    }
+    // Four interleaved counters per group: consecutive columns of the same
+    // group do not wait on one another's increments. [total]: no group.
+    const size_t width = total + 1;
+    std::vector<uint32_t> quad(4 * width, 0);
+    std::vector<uint32_t> acc(ColumnRows::kPageSize);
+    for (int page = 0; page < ColumnRows::kPages; ++page) {
+      bool present = true;
+      for (const ColumnRows* t : tables)
+        present &= t->PageAt(page).data != nullptr;
+      if (!present) continue;
+      std::fill(acc.begin(), acc.end(), 0);
+      bool any = true;
+      for (size_t k = 0; k < tables.size() && any; ++k) {
+        const ColumnRows::PageView pv = tables[k]->PageAt(page);
+        switch (pv.width) {
+          case 1:
+            AddPage<uint8_t>(pv.data, maps[k].data(), acc.data());
+            break;
+          case 2:
+            AddPage<uint16_t>(pv.data, maps[k].data(), acc.data());
+            break;
+          default:
+            any = false;  // rows >= 0xFFFF: no candidate in this page
+            break;
+        }
+      }
+      if (!any) continue;
+      const uint32_t t = uint32_t(total);
+      for (uint32_t j = 0; j < ColumnRows::kPageSize; j += 4) {
+        ++quad[std::min(acc[j], t)];
+        ++quad[width + std::min(acc[j + 1], t)];
+        ++quad[2 * width + std::min(acc[j + 2], t)];
+        ++quad[3 * width + std::min(acc[j + 3], t)];
+      }
+    }
+    counts->assign(width, 0);
+    for (size_t x = 0; x < width; ++x) {
+      (*counts)[x] =
+          quad[x] + quad[width + x] + quad[2 * width + x] + quad[3 * width + x];
+    }
+  }
+
+  absl::StatusOr<Partial> GroupBy(const Call& c) {
+    FB_ASSIGN_OR_RETURN(GroupPlan g, PlanGroupBy(c, false));
+    const auto& plans = g.plans;
+    const auto& candidates = g.candidates;
+    Partial out;
+    out.kind = Partial::Kind::kGroups;
+    out.width = uint32_t(plans.size());
+    // Having needs whole counts: a partial keeps every group and Finish
+    // filters; over the whole index it filters as it goes.
+    const bool filter_now = !partial_;
+    const bool need_all = !g.sort.empty() || (g.having && !filter_now);
+    const uint64_t want =
+        g.limit == UINT64_MAX ? UINT64_MAX : SatAdd(g.limit, g.offset);
+    if (!need_all && want != UINT64_MAX) out.cap = want;
+    if (auto all = MutexGroups(g)) {
+      for (PartialGroup& pg : *all) {
+        if (g.previous && pg.rows <= *g.previous) continue;
+        if (filter_now && !g.keep(pg)) continue;
+        out.groups.push_back(std::move(pg));
+      }
+      CapPartial(&out);
+      return out;
+    }
     // Walk groups in order of the first field's rows; each step computes all
     // groups under one first-field row across shards, so memory stays
     // bounded by the groups kept plus one row's worth.
-    std::vector<Group> out;
-    const bool need_all = sort_desc.has_value();
-    const uint64_t want = limit == UINT64_MAX ? UINT64_MAX : limit + offset;
     // Without a limit, first-field rows go to the pool in chunks: one pass
     // over the shards per chunk rather than per row (fewer waits for the
     // slowest shard), with memory still bounded by one chunk's groups.
@@ -1142,7 +1790,8 @@ class Executor {
     // sparse arrays there (a 3-field taxi GroupBy: 4x faster).
     std::vector<size_t> order(plans.size());
     for (size_t k = 0; k < order.size(); ++k) order[k] = k;
-    if (plans.size() >= 3 && limit == UINT64_MAX && offset == 0 && !previous &&
+    if (plans.size() >= 3 && g.limit == UINT64_MAX && g.offset == 0 &&
+        !g.previous &&
         std::all_of(candidates.begin(), candidates.end(),
                     [](const auto& rows) { return rows.size() <= 4096; })) {
       std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
@@ -1163,72 +1812,101 @@ class Executor {
         reordered ? walk_candidates : candidates;
     std::vector<uint64_t> firsts;
     for (uint64_t r0 : wcandidates[0]) {
-      if (!previous || r0 >= (*previous)[0]) firsts.push_back(r0);
+      if (!g.previous || r0 >= (*g.previous)[0]) firsts.push_back(r0);
     }
     const size_t chunk = need_all || want == UINT64_MAX ? 16 : 1;
     bool enough = false;
+    std::vector<PartialGroup>& groups = out.groups;
     for (size_t begin = 0; begin < firsts.size() && !enough; begin += chunk) {
       const size_t n = std::min(chunk, firsts.size() - begin);
-      std::vector<std::vector<std::vector<Group>>> per(
-          n, std::vector<std::vector<Group>>(shards_.size()));
+      std::vector<std::vector<std::vector<PartialGroup>>> per(
+          n, std::vector<std::vector<PartialGroup>>(shards_.size()));
       ForShards([&](size_t i) {
         for (size_t j = 0; j < n; ++j) {
-          GroupShard(wplans, wcandidates, filter, agg, shards_[i],
+          GroupShard(wplans, wcandidates, g.filter, g.agg, shards_[i],
                      firsts[begin + j], &per[j][i]);
         }
       });
       for (size_t j = 0; j < n && !enough; ++j) {
-        std::map<std::vector<uint64_t>, std::pair<uint64_t, __int128>> merged;
+        std::map<std::vector<uint64_t>, PartialGroup> merged;
         for (auto& v : per[j]) {
-          for (auto& g : v) {
-            auto& m = merged[g.rows];
-            m.first += g.count;
-            m.second += g.agg;
+          for (auto& pg : v) {
+            auto [it, fresh] = merged.try_emplace(pg.rows);
+            PartialGroup& m = it->second;
+            if (fresh) {
+              m = std::move(pg);
+              continue;
+            }
+            m.count += pg.count;
+            m.sum += pg.sum;
+            if (!pg.distinct.empty()) {
+              std::vector<int64_t> d;
+              std::set_union(m.distinct.begin(), m.distinct.end(),
+                             pg.distinct.begin(), pg.distinct.end(),
+                             std::back_inserter(d));
+              m.distinct = std::move(d);
+            }
           }
         }
-        for (auto& [rows, ca] : merged) {
-          if (previous && rows <= *previous) continue;
-          if (!keep(ca.first)) continue;
-          out.push_back({rows, ca.first, ca.second});
+        for (auto& [rows, m] : merged) {
+          if (g.previous && rows <= *g.previous) continue;
+          if (filter_now && !g.keep(m)) continue;
+          groups.push_back(std::move(m));
         }
-        if (!need_all && out.size() >= want) enough = true;
+        if (!need_all && groups.size() >= want) enough = true;
       }
     }
     if (reordered) {
-      for (Group& g : out) {
-        std::vector<uint64_t> rows(g.rows.size());
-        for (size_t k = 0; k < order.size(); ++k) rows[order[k]] = g.rows[k];
-        g.rows = std::move(rows);
+      for (PartialGroup& pg : groups) {
+        std::vector<uint64_t> rows(pg.rows.size());
+        for (size_t k = 0; k < order.size(); ++k) rows[order[k]] = pg.rows[k];
+        pg.rows = std::move(rows);
       }
-      std::sort(out.begin(), out.end(),
-                [](const Group& a, const Group& b) { return a.rows < b.rows; });
+      std::sort(groups.begin(), groups.end(),
+                [](const auto& a, const auto& b) { return a.rows < b.rows; });
     }
-    if (sort_desc) {
+    CapPartial(&out);
+    return out;
+  }
+
+  absl::StatusOr<QueryResult> FinishGroupBy(const Call& c, Partial p) {
+    FB_ASSIGN_OR_RETURN(GroupPlan g, PlanGroupBy(c, true));
+    std::vector<PartialGroup>& groups = p.groups;
+    if (g.having)
+      std::erase_if(groups, [&](const auto& x) { return !g.keep(x); });
+    if (!g.sort.empty()) {
       std::stable_sort(
-          out.begin(), out.end(), [&](const Group& a, const Group& b) {
-            return *sort_desc ? a.count > b.count : a.count < b.count;
+          groups.begin(), groups.end(),
+          [&](const PartialGroup& a, const PartialGroup& b) {
+            for (const SortKey& k : g.sort) {
+              const __int128 x = k.count ? a.count : AggValue(g.agg, a);
+              const __int128 y = k.count ? b.count : AggValue(g.agg, b);
+              if (x != y) return k.desc ? x > y : x < y;
+            }
+            return false;
           });
     }
-    const size_t begin = std::min<size_t>(offset, out.size());
-    const size_t end = limit == UINT64_MAX
-                           ? out.size()
-                           : std::min<size_t>(out.size(), begin + limit);
+    const size_t begin = std::min<uint64_t>(g.offset, groups.size());
+    const size_t end =
+        g.limit >= groups.size() - begin ? groups.size() : begin + g.limit;
     std::string json = "[";
     for (size_t i = begin; i < end; ++i) {
       if (i > begin) json += ',';
       json += "{\"group\":[";
-      for (size_t k = 0; k < plans.size(); ++k) {
+      for (size_t k = 0; k < g.plans.size(); ++k) {
         if (k) json += ',';
         json += "{\"field\":";
-        AppendJsonString(&json, plans[k].field->name);
-        json += "," +
-                RowIdJson(*plans[k].field, out[i].rows[k], "rowID", "rowKey") +
-                "}";
+        AppendJsonString(&json, g.plans[k].field->name);
+        json +=
+            "," +
+            RowIdJson(*g.plans[k].field, groups[i].rows[k], "rowID", "rowKey") +
+            "}";
       }
-      json += fmt::format("],\"count\":{}", out[i].count);
-      if (agg != nullptr) {
-        json += ",\"agg\":" + agg->bsi->FormatSum(agg->bsi->RawSum(
-                                  BsiSum{out[i].agg, out[i].count}));
+      json += fmt::format("],\"count\":{}", groups[i].count);
+      if (g.agg.kind == Aggregate::Kind::kSum) {
+        json += ",\"agg\":" + g.agg.field->bsi->FormatSum(groups[i].sum);
+      } else if (g.agg.kind == Aggregate::Kind::kDistinct) {
+        json += fmt::format(",\"agg\":{}", groups[i].distinct.size());
       }
       json += "}";
     }
@@ -1236,64 +1914,132 @@ class Executor {
     return QueryResult(QueryResult::Kind::kGroups, std::move(json));
   }
 
-  absl::StatusOr<std::function<bool(uint64_t)>> HavingPredicate(
-      const Call& c, const std::optional<pql::Condition>& h) {
-    if (!h) return std::function<bool(uint64_t)>([](uint64_t) { return true; });
-    auto num = [&](const pql::Value& v) -> absl::StatusOr<int64_t> {
-      if (v.kind == PKind::kInt) return v.i;
-      return CallError(c, "having compares count with integers");
-    };
-    FB_ASSIGN_OR_RETURN(int64_t a, num(h->value));
-    int64_t b = 0;
-    if (h->op >= pql::Op::kBetweenLtLt) {
-      FB_ASSIGN_OR_RETURN(b, num(h->value2));
+  // having=Condition(count <op> n) or Condition(sum <op> v) (the aggregate;
+  // v in the Sum field's units), as FeatureBase's satisfiesCondition.
+  absl::StatusOr<std::function<bool(const PartialGroup&)>> HavingPredicate(
+      const Call& c, const Aggregate& agg) {
+    const pql::Arg* a = c.Find("having");
+    if (a == nullptr) {
+      return std::function<bool(const PartialGroup&)>(
+          [](const PartialGroup&) { return true; });
     }
-    const pql::Op op = h->op;
-    return std::function<bool(uint64_t)>([=](uint64_t cnt) {
-      const __int128 x = cnt;
-      switch (op) {
-        case pql::Op::kEq:
-          return x == a;
-        case pql::Op::kNeq:
-          return x != a;
-        case pql::Op::kLt:
-          return x < a;
-        case pql::Op::kLte:
-          return x <= a;
-        case pql::Op::kGt:
-          return x > a;
-        case pql::Op::kGte:
-          return x >= a;
-        case pql::Op::kBetweenLtLt:
-          return a < x && x < b;
-        case pql::Op::kBetweenLteLt:
-          return a <= x && x < b;
-        case pql::Op::kBetweenLtLte:
-          return a < x && x <= b;
-        case pql::Op::kBetweenLteLte:
-          return a <= x && x <= b;
+    if (a->value.kind != PKind::kCall || a->value.call->name != "Condition" ||
+        a->value.call->args.size() != 1 ||
+        a->value.call->args[0].value.kind != PKind::kCondition ||
+        (a->value.call->args[0].key != "count" &&
+         a->value.call->args[0].key != "sum")) {
+      return CallError(c,
+                       "having must be Condition(count <op> value) or "
+                       "Condition(sum <op> value)");
+    }
+    const bool on_count = a->value.call->args[0].key == "count";
+    if (!on_count && agg.kind == Aggregate::Kind::kNone)
+      return CallError(c, "having on sum needs aggregate=");
+    const pql::Condition h = *a->value.call->args[0].value.cond;
+    auto num = [&](const pql::Value& v) -> absl::StatusOr<__int128> {
+      if (!on_count && agg.kind == Aggregate::Kind::kSum) {
+        return PredicateValue(c, *agg.field, v);
       }
-      return false;
-    });
+      if (v.kind == PKind::kInt) return __int128(v.i);
+      if (v.kind == PKind::kUint) return __int128(v.u);
+      return CallError(c, fmt::format("having compares {} with integers",
+                                      on_count ? "count" : "the aggregate"));
+    };
+    FB_ASSIGN_OR_RETURN(__int128 lo, num(h.value));
+    __int128 hi = 0;
+    if (h.op >= pql::Op::kBetweenLtLt) {
+      FB_ASSIGN_OR_RETURN(hi, num(h.value2));
+    }
+    const pql::Op op = h.op;
+    const Aggregate::Kind agg_kind = agg.kind;
+    return std::function<bool(const PartialGroup&)>(
+        [=](const PartialGroup& gr) {
+          const __int128 x = on_count ? __int128(gr.count)
+                                      : (agg_kind == Aggregate::Kind::kDistinct
+                                             ? __int128(gr.distinct.size())
+                                             : gr.sum);
+          switch (op) {
+            case pql::Op::kEq:
+              return x == lo;
+            case pql::Op::kNeq:
+              return x != lo;
+            case pql::Op::kLt:
+              return x < lo;
+            case pql::Op::kLte:
+              return x <= lo;
+            case pql::Op::kGt:
+              return x > lo;
+            case pql::Op::kGte:
+              return x >= lo;
+            case pql::Op::kBetweenLtLt:
+              return lo < x && x < hi;
+            case pql::Op::kBetweenLteLt:
+              return lo <= x && x < hi;
+            case pql::Op::kBetweenLtLte:
+              return lo < x && x <= hi;
+            case pql::Op::kBetweenLteLte:
+              return lo <= x && x <= hi;
+          }
+          return false;
+        });
+  }
+
+  // Distinct values of the aggregate's field among `bits` of `shard`
+  // (within the Distinct filter), ascending.
+  std::vector<int64_t> DistinctIn(const Aggregate& agg, uint64_t shard,
+                                  const Roaring32& bits) const {
+    std::optional<Roaring32> narrowed;
+    const Roaring32* b = &bits;
+    if (agg.filter) {
+      narrowed = Roaring32::And(bits, Eval(*agg.filter, shard).get());
+      b = &*narrowed;
+    }
+    std::vector<int64_t> out;
+    if (b->IsEmpty()) return out;
+    const FieldState& f = *agg.field;
+    if (f.bsi) {
+      if (const BsiShard* bs = f.bsi_shards.Find(shard)) {
+        out = bs->Distinct(b);
+        for (int64_t& v : out) v = f.bsi->ToRaw(v);
+      }
+      return out;
+    }
+    if (const Fragment* frag = f.FindFragment(kStandardView, shard)) {
+      frag->rows().ForEach([&](uint64_t row, const RowPtr& rp) {
+        if (Roaring32::Intersects(rp->bits, *b)) out.push_back(int64_t(row));
+        return true;
+      });
+    }
+    return out;
   }
 
   // Groups whose first row is r0, in one shard, by depth-first
   // intersection with early pruning; the last level uses fused counts.
   void GroupShard(const std::vector<RowsPlan>& plans,
                   const std::vector<std::vector<uint64_t>>& candidates,
-                  const std::optional<Node>& filter, const FieldState* agg,
-                  uint64_t shard, uint64_t r0, std::vector<Group>* out) const {
-    const BsiShard* agg_shard = agg ? agg->bsi_shards.Find(shard) : nullptr;
-    if (agg != nullptr && agg_shard == nullptr) return;
-    // A finished group: with an aggregate, only records with a value count.
+                  const std::optional<Node>& filter, const Aggregate& agg,
+                  uint64_t shard, uint64_t r0,
+                  std::vector<PartialGroup>* out) const {
+    const bool sum = agg.kind == Aggregate::Kind::kSum;
+    const bool distinct = agg.kind == Aggregate::Kind::kDistinct;
+    const BsiShard* agg_shard =
+        sum ? agg.field->bsi_shards.Find(shard) : nullptr;
+    if (sum && agg_shard == nullptr) return;
+    // A finished group: with Sum, only records with a value count.
     auto emit = [&](const std::vector<uint64_t>& rows, const Roaring32& bits,
                     uint64_t plain_count) {
-      if (agg == nullptr) {
-        out->push_back({rows, plain_count, 0});
+      if (sum) {
+        const BsiSum s = agg_shard->Sum(&bits);
+        if (s.count > 0)
+          out->push_back({rows, s.count, agg.field->bsi->RawSum(s), {}});
         return;
       }
-      const BsiSum s = agg_shard->Sum(&bits);
-      if (s.count > 0) out->push_back({rows, s.count, s.sum});
+      if (distinct) {
+        out->push_back(
+            {rows, bits.Cardinality(), 0, DistinctIn(agg, shard, bits)});
+        return;
+      }
+      out->push_back({rows, plain_count, 0, {}});
     };
     auto row_bits = [&](size_t level, uint64_t row) {
       Node leaf;
@@ -1323,7 +2069,7 @@ class Executor {
           for (uint64_t r : candidates[level]) {
             Bits b = row_bits(level, r);
             if (level + 1 == plans.size()) {
-              if (agg != nullptr) {
+              if (sum || distinct) {
                 Roaring32 both = Roaring32::And(pre, b.get());
                 if (both.IsEmpty()) continue;
                 rows.push_back(r);
@@ -1491,10 +2237,11 @@ class Executor {
         fmt::format("{{\"value\":{},\"count\":{}}}", value_json, count));
   }
 
-  absl::StatusOr<QueryResult> SumMinMax(const Call& c) {
+  absl::StatusOr<Partial> SumMinMax(const Call& c) {
     FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(c));
     FB_ASSIGN_OR_RETURN(std::optional<Node> filter, FilterArg(c));
     const BsiFieldSpec& spec = *f->bsi;
+    Partial p;
     if (c.name == "Sum") {
       if (f->options.type == FieldType::kTimestamp) {
         return CallError(
@@ -1516,7 +2263,10 @@ class Executor {
         total.sum += s.sum;
         total.count += s.count;
       }
-      return ValCount(spec.FormatSum(spec.RawSum(total)), total.count);
+      p.kind = Partial::Kind::kSum;
+      p.sum = spec.RawSum(total);
+      p.count = total.count;
+      return p;
     }
     const bool is_min = c.name == "Min";
     std::vector<std::optional<BsiExtreme>> per(shards_.size());
@@ -1537,8 +2287,13 @@ class Executor {
         best->count += e->count;  // ties add their counts
       }
     }
-    if (!best) return ValCount("0", 0);
-    return ValCount(ValueJson(*f, spec.ToRaw(best->value)), best->count);
+    p.kind = is_min ? Partial::Kind::kMin : Partial::Kind::kMax;
+    if (best) {
+      p.has = true;
+      p.value = spec.ToRaw(best->value);
+      p.count = best->count;
+    }
+    return p;
   }
 
   absl::StatusOr<QueryResult> Percentile(const Call& c) {
@@ -1591,18 +2346,24 @@ class Executor {
     return ValCount(ValueJson(*f, *got), 1);
   }
 
-  absl::StatusOr<QueryResult> FieldValueCall(const Call& c) {
+  absl::StatusOr<Partial> FieldValueCall(const Call& c) {
     FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(c));
     FB_ASSIGN_OR_RETURN(uint64_t col, ColumnArg(c, "column"));
+    Partial p;
+    p.kind = Partial::Kind::kFieldValue;
+    if (restricted_ && !Visits(ShardOf(col))) return p;
     const BsiShard* bs = f->bsi_shards.Find(ShardOf(col));
     const std::optional<int64_t> v =
         bs ? bs->Value(OffsetInShard(col)) : std::nullopt;
-    if (!v) return ValCount("0", 0);
-    return ValCount(ValueJson(*f, f->bsi->ToRaw(*v)), 1);
+    if (v) {
+      p.has = true;
+      p.value = f->bsi->ToRaw(*v);
+    }
+    return p;
   }
 
   // Records ordered by a value field (ties by record id), then sliced.
-  absl::StatusOr<QueryResult> Sort(const Call& c) {
+  absl::StatusOr<Partial> Sort(const Call& c) {
     FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(c));
     FB_ASSIGN_OR_RETURN(std::optional<Node> filter, FilterArg(c));
     bool desc = false;
@@ -1620,16 +2381,36 @@ class Executor {
       std::optional<Bits> fb;
       if (filter) fb = Eval(*filter, shards_[i]);
       for (auto [off, v] : bs->Values(fb ? &fb->get() : nullptr)) {
-        per[i].emplace_back(v, ShardStart(shards_[i]) + off);
+        per[i].emplace_back(f->bsi->ToRaw(v), ShardStart(shards_[i]) + off);
       }
     });
-    std::vector<std::pair<int64_t, uint64_t>> all;
+    Partial p;
+    p.kind = Partial::Kind::kSorted;
+    p.desc = desc;
+    p.cap = limit == UINT64_MAX ? 0 : SatAdd(offset, limit);
+    if (p.cap == UINT64_MAX) p.cap = 0;
+    auto& all = p.sorted;
     for (auto& v : per) all.insert(all.end(), v.begin(), v.end());
-    std::sort(all.begin(), all.end(), [&](const auto& a, const auto& b) {
+    auto before = [&](const auto& a, const auto& b) {
       if (a.first != b.first)
         return desc ? a.first > b.first : a.first < b.first;
       return a.second < b.second;
-    });
+    };
+    if (p.cap != 0 && p.cap < all.size()) {
+      std::partial_sort(all.begin(), all.begin() + p.cap, all.end(), before);
+      all.resize(p.cap);
+    } else {
+      std::sort(all.begin(), all.end(), before);
+    }
+    // limit=0 keeps nothing (cap 0 would mean everything).
+    if (limit == 0) all.clear();
+    return p;
+  }
+
+  absl::StatusOr<QueryResult> FinishSort(const Call& c, Partial p) {
+    FB_ASSIGN_OR_RETURN(uint64_t limit, UintArg(c, "limit", UINT64_MAX));
+    FB_ASSIGN_OR_RETURN(uint64_t offset, UintArg(c, "offset", 0));
+    const auto& all = p.sorted;
     const size_t begin = std::min<uint64_t>(offset, all.size());
     const size_t end = limit >= all.size() - begin ? all.size() : begin + limit;
     std::string json = st_->column_keys ? "{\"keys\":[" : "{\"columns\":[";
@@ -1648,9 +2429,8 @@ class Executor {
     return QueryResult::Row(std::move(cols), std::move(json));
   }
 
-  // Distinct values of a value field among the filtered records.
-  absl::StatusOr<QueryResult> DistinctValues(const Call& c,
-                                             const FieldState& f) {
+  // Distinct raw values of a value field among the filtered records.
+  absl::StatusOr<Partial> DistinctValues(const Call& c, const FieldState& f) {
     FB_ASSIGN_OR_RETURN(std::optional<Node> filter, FilterArg(c));
     std::vector<std::vector<int64_t>> per(shards_.size());
     ForShards([&](size_t i) {
@@ -1661,23 +2441,19 @@ class Executor {
       per[i] = bs->Distinct(fb ? &fb->get() : nullptr);
     });
     std::set<int64_t> all;
-    for (auto& v : per) all.insert(v.begin(), v.end());
-    std::string json = "{\"values\":[";
-    bool first = true;
-    for (int64_t v : all) {
-      if (!first) json += ',';
-      first = false;
-      json += ValueJson(f, f.bsi->ToRaw(v));
+    for (auto& v : per) {
+      for (int64_t x : v) all.insert(f.bsi->ToRaw(x));
     }
-    json += "]}";
-    return QueryResult(QueryResult::Kind::kRowIds, std::move(json));
+    Partial p;
+    p.kind = Partial::Kind::kValues;
+    p.values.assign(all.begin(), all.end());
+    return p;
   }
 
   // ---- Extract
 
-  absl::StatusOr<QueryResult> Extract(const Call& c) {
+  absl::StatusOr<std::vector<const FieldState*>> ExtractFields(const Call& c) {
     if (c.children.empty()) return CallError(c, "requires a row call");
-    FB_ASSIGN_OR_RETURN(Node node, PlanRow(c.children[0]));
     std::vector<const FieldState*> fields;
     for (size_t i = 1; i < c.children.size(); ++i) {
       const Call& k = c.children[i];
@@ -1687,6 +2463,13 @@ class Executor {
       FB_ASSIGN_OR_RETURN(const FieldState* f, Field(c, name));
       fields.push_back(f);
     }
+    return fields;
+  }
+
+  absl::StatusOr<Partial> Extract(const Call& c) {
+    FB_ASSIGN_OR_RETURN(std::vector<const FieldState*> fields,
+                        ExtractFields(c));
+    FB_ASSIGN_OR_RETURN(Node node, PlanRow(c.children[0]));
     const Bitmap cols = EvalGlobal(node);
     const std::vector<uint64_t> ids = cols.ToVector();
     // values[field][column index] = rows of that column.
@@ -1694,8 +2477,7 @@ class Executor {
         fields.size(), std::vector<std::vector<uint64_t>>(ids.size()));
     for (size_t fi = 0; fi < fields.size(); ++fi) {
       const FieldState* f = fields[fi];
-      const View* view =
-          f->views.Find(f->has_standard_view() ? kStandardView : kStandardView);
+      const View* view = f->views.Find(kStandardView);
       if (view == nullptr) continue;
       for (const auto& chunk : BitmapAccess::Chunks(cols)) {
         const Fragment* frag = view->Find(chunk.key);
@@ -1713,6 +2495,39 @@ class Executor {
         });
       }
     }
+    Partial p;
+    p.kind = Partial::Kind::kTable;
+    p.width = uint32_t(fields.size());
+    p.table.resize(ids.size());
+    for (size_t ci = 0; ci < ids.size(); ++ci) {
+      PartialColumn& col = p.table[ci];
+      col.column = ids[ci];
+      col.cells.resize(fields.size());
+      for (size_t fi = 0; fi < fields.size(); ++fi) {
+        const FieldState* f = fields[fi];
+        PartialCell& cell = col.cells[fi];
+        if (f->bsi) {
+          const BsiShard* bs = f->bsi_shards.Find(ShardOf(ids[ci]));
+          const std::optional<int64_t> v =
+              bs ? bs->Value(OffsetInShard(ids[ci])) : std::nullopt;
+          if (v) {
+            cell.tag = PartialCell::Tag::kValue;
+            cell.value = f->bsi->ToRaw(*v);
+          }
+          continue;
+        }
+        cell.tag = PartialCell::Tag::kRows;
+        cell.rows = std::move(values[fi][ci]);
+      }
+    }
+    return p;
+  }
+
+  absl::StatusOr<QueryResult> FinishExtract(const Call& c, Partial p) {
+    FB_ASSIGN_OR_RETURN(std::vector<const FieldState*> fields,
+                        ExtractFields(c));
+    if (fields.size() != p.width)
+      return CallError(c, "the partial result extracts other fields");
     std::string json = "{\"fields\":[";
     for (size_t fi = 0; fi < fields.size(); ++fi) {
       if (fi) json += ',';
@@ -1723,20 +2538,22 @@ class Executor {
       json += "}";
     }
     json += "],\"columns\":[";
-    for (size_t ci = 0; ci < ids.size(); ++ci) {
+    for (size_t ci = 0; ci < p.table.size(); ++ci) {
+      const PartialColumn& col = p.table[ci];
       if (ci) json += ',';
       json += "{\"column\":";
       if (st_->column_keys) {
-        auto key = st_->column_keys->TranslateId(ids[ci]);
+        auto key = st_->column_keys->TranslateId(col.column);
         AppendJsonString(&json, key.ok() ? *key : std::string());
       } else {
-        json += fmt::format("{}", ids[ci]);
+        json += fmt::format("{}", col.column);
       }
       json += ",\"rows\":[";
       for (size_t fi = 0; fi < fields.size(); ++fi) {
         if (fi) json += ',';
         const FieldState* f = fields[fi];
-        const auto& rows = values[fi][ci];
+        const PartialCell& cell = col.cells[fi];
+        const std::vector<uint64_t>& rows = cell.rows;
         auto one = [&](uint64_t r) {
           if (f->row_keys) {
             auto key = f->row_keys->TranslateId(r);
@@ -1746,10 +2563,9 @@ class Executor {
           }
         };
         if (f->bsi) {
-          const BsiShard* bs = f->bsi_shards.Find(ShardOf(ids[ci]));
-          const std::optional<int64_t> v =
-              bs ? bs->Value(OffsetInShard(ids[ci])) : std::nullopt;
-          json += v ? ValueJson(*f, f->bsi->ToRaw(*v)) : "null";
+          json += cell.tag == PartialCell::Tag::kValue
+                      ? ValueJson(*f, cell.value)
+                      : "null";
         } else if (f->options.type == FieldType::kBool) {
           json += rows.empty() ? "null" : (rows[0] == 1 ? "true" : "false");
         } else if (f->options.type == FieldType::kMutex) {
@@ -1774,6 +2590,11 @@ class Executor {
   }
 
   Index& index_;
+  bool partial_ = false;
+  // Partials over some shards only: those shards.
+  std::optional<std::set<uint64_t>> only_;
+  // Visiting a subset of the index's shards (partials, Options(shards=)).
+  bool restricted_ = false;
   ThreadPool* pool_;
   std::shared_ptr<const Snapshot> snap_;
   const IndexState* st_ = nullptr;
@@ -1781,6 +2602,29 @@ class Executor {
 };
 
 }  // namespace
+
+absl::StatusOr<std::vector<Partial>> ExecutePartial(
+    Index& index, const pql::Query& query, const QueryOptions& options,
+    const std::vector<uint64_t>* shards) {
+  std::vector<Partial> out;
+  Executor exec(index, options, /*partial=*/true, shards);
+  for (const Call& c : query.calls) {
+    FB_ASSIGN_OR_RETURN(Partial p, exec.RunPartial(c));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+absl::StatusOr<QueryResult> FinishPartial(Index& index, const Partial& p,
+                                          const QueryOptions& options) {
+  FB_ASSIGN_OR_RETURN(pql::Query q, pql::Parse(p.call));
+  if (q.calls.size() != 1) {
+    return absl::InvalidArgumentError(
+        fmt::format("finish partial result: \"{}\" is not one call", p.call));
+  }
+  Executor exec(index, options);
+  return exec.FinishPartial(q.calls[0], p);
+}
 
 absl::StatusOr<QueryResponse> Execute(Index& index, const pql::Query& query,
                                       const QueryOptions& options) {

@@ -163,6 +163,32 @@ ast::Op OpOf(const Condition& c) {
   return ast::Op::kBetweenLteLte;
 }
 
+ast::Value CondLit(const Condition& condition) {
+  auto cond = std::make_shared<ast::Condition>();
+  cond->op = OpOf(condition);
+  cond->value = Lit(condition.value());
+  if (condition.op() == Condition::Op::kBetween)
+    cond->value2 = Lit(condition.upper());
+  ast::Value v;
+  v.kind = AKind::kCondition;
+  v.cond = std::move(cond);
+  return v;
+}
+
+ast::Value ListLit(const std::vector<RowRef>& items) {
+  ast::Value list;
+  list.kind = AKind::kList;
+  for (const RowRef& r : items) list.list.push_back(Lit(r.value()));
+  return list;
+}
+
+// field=<value> calls: Distinct, FieldValue, Sort (no positional field).
+ast::Call WithFieldArg(std::string name, std::string field) {
+  ast::Call c = Named(std::move(name));
+  AddArg(c, "field", StrLit(std::move(field)));
+  return c;
+}
+
 }  // namespace
 
 std::string Call::ToPql() const { return ast::Print(*node_); }
@@ -176,16 +202,8 @@ Call Row(std::string field, const RowRef& row, const TimeRange& range) {
 }
 
 Call Row(const Condition& condition) {
-  auto cond = std::make_shared<ast::Condition>();
-  cond->op = OpOf(condition);
-  cond->value = Lit(condition.value());
-  if (condition.op() == Condition::Op::kBetween)
-    cond->value2 = Lit(condition.upper());
-  ast::Value v;
-  v.kind = AKind::kCondition;
-  v.cond = std::move(cond);
   ast::Call c = Named("Row");
-  AddArg(c, condition.field(), std::move(v));
+  AddArg(c, condition.field(), CondLit(condition));
   return BuilderAccess::Make(std::move(c));
 }
 
@@ -236,6 +254,10 @@ Call TopN(std::string field, const TopNArgs& args) {
   ast::Call c = WithField("TopN", std::move(field));
   if (args.filter) c.children.push_back(BuilderAccess::Node(*args.filter));
   if (args.n) AddArg(c, "n", IntLit(*args.n));
+  if (args.threshold) AddArg(c, "threshold", IntLit(*args.threshold));
+  if (args.tanimoto_threshold)
+    AddArg(c, "tanimotoThreshold", IntLit(*args.tanimoto_threshold));
+  if (!args.ids.empty()) AddArg(c, "ids", ListLit(args.ids));
   return BuilderAccess::Make(std::move(c));
 }
 
@@ -265,6 +287,16 @@ Call GroupBy(std::vector<Call> rows, const GroupByArgs& args) {
   if (args.limit) AddArg(c, "limit", IntLit(*args.limit));
   if (args.offset) AddArg(c, "offset", IntLit(*args.offset));
   if (args.aggregate) AddArg(c, "aggregate", CallLit(*args.aggregate));
+  if (args.having) {
+    ast::Call cond = Named("Condition");
+    AddArg(cond, args.having->field(), CondLit(*args.having));
+    ast::Value v;
+    v.kind = AKind::kCall;
+    v.call = std::make_shared<ast::Call>(std::move(cond));
+    AddArg(c, "having", std::move(v));
+  }
+  if (args.sort) AddArg(c, "sort", StrLit(*args.sort));
+  if (!args.previous.empty()) AddArg(c, "previous", ListLit(args.previous));
   return BuilderAccess::Make(std::move(c));
 }
 
@@ -274,6 +306,104 @@ Call Extract(const Call& filter, std::vector<Call> fields) {
   for (const Call& f : fields) c.children.push_back(BuilderAccess::Node(f));
   return BuilderAccess::Make(std::move(c));
 }
+
+Call Distinct(std::string field, std::optional<Call> filter) {
+  ast::Call c = Named("Distinct");
+  if (filter) c.children.push_back(BuilderAccess::Node(*filter));
+  AddArg(c, "field", StrLit(std::move(field)));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call CountDistinct(std::string field, std::optional<Call> filter) {
+  return Count(Distinct(std::move(field), std::move(filter)));
+}
+
+Call TopK(std::string field, const TopKArgs& args) {
+  ast::Call c = WithField("TopK", std::move(field));
+  if (args.k) AddArg(c, "k", IntLit(*args.k));
+  if (args.filter) AddArg(c, "filter", CallLit(*args.filter));
+  AddRange(c, args.range);
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call Percentile(std::string field, const Operand& nth,
+                std::optional<Call> filter) {
+  ast::Call c = WithField("Percentile", std::move(field));
+  AddArg(c, "nth", Lit(nth.value()));
+  if (filter) AddArg(c, "filter", CallLit(*filter));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call FieldValue(std::string field, const RowRef& column) {
+  ast::Call c = WithFieldArg("FieldValue", std::move(field));
+  AddArg(c, "column", Lit(column.value()));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call MinRow(std::string field, std::optional<Call> filter) {
+  return Aggregate("MinRow", std::move(field), filter);
+}
+Call MaxRow(std::string field, std::optional<Call> filter) {
+  return Aggregate("MaxRow", std::move(field), filter);
+}
+
+Call IncludesColumn(const Call& row, const RowRef& column) {
+  ast::Call c = Named("IncludesColumn");
+  c.children.push_back(BuilderAccess::Node(row));
+  AddArg(c, "column", Lit(column.value()));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call Sort(std::string field, const SortArgs& args) {
+  ast::Call c = Named("Sort");
+  if (args.filter) c.children.push_back(BuilderAccess::Node(*args.filter));
+  AddArg(c, "field", StrLit(std::move(field)));
+  if (args.desc) AddArg(c, "sort-desc", Lit(Value::Bool(*args.desc)));
+  if (args.limit) AddArg(c, "limit", IntLit(*args.limit));
+  if (args.offset) AddArg(c, "offset", IntLit(*args.offset));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call Options(const Call& call, std::vector<uint64_t> shards) {
+  ast::Call c = Named("Options");
+  c.children.push_back(BuilderAccess::Node(call));
+  ast::Value list;
+  list.kind = AKind::kList;
+  for (uint64_t s : shards) list.list.push_back(IntLit(s));
+  AddArg(c, "shards", std::move(list));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call Set(const RowRef& column, std::string field, const Value& value,
+         std::optional<absl::Time> timestamp) {
+  ast::Call c = Named("Set");
+  AddArg(c, "_col", Lit(column.value()));
+  AddArg(c, std::move(field), Lit(value));
+  if (timestamp) AddArg(c, "_timestamp", Lit(Value::Timestamp(*timestamp)));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call Clear(const RowRef& column, std::string field, const Value& value) {
+  ast::Call c = Named("Clear");
+  AddArg(c, "_col", Lit(column.value()));
+  AddArg(c, std::move(field), Lit(value));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call ClearRow(std::string field, const RowRef& row) {
+  ast::Call c = Named("ClearRow");
+  AddArg(c, std::move(field), Lit(row.value()));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call Store(const Call& row, std::string field, const RowRef& dest) {
+  ast::Call c = Named("Store");
+  c.children.push_back(BuilderAccess::Node(row));
+  AddArg(c, std::move(field), Lit(dest.value()));
+  return BuilderAccess::Make(std::move(c));
+}
+
+Call Delete(const Call& row) { return Nary("Delete", {row}); }
 
 }  // namespace pql
 
