@@ -2,6 +2,7 @@
 // data directory and compares stdout (exact JSON, written by hand from the
 // command contract), exit codes and stderr. Several invocations in a row
 // check that state persists across processes.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,12 +11,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
 namespace {
+
+using ::testing::ContainsRegex;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
 
 bool StartsWith(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
@@ -180,8 +184,7 @@ TEST_F(FbcTest, QueryErrorsAreJsonOnStdoutAndOneLineOnStderr) {
   r = Fbc({"query", "t", "Count(All())", "--time"});
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out, "{\"results\":[0]}\n");
-  EXPECT_TRUE(std::regex_match(r.err, std::regex("time_ms=[0-9]+\\.[0-9]+\n")))
-      << r.err;
+  EXPECT_THAT(r.err, MatchesRegex("time_ms=[0-9]+\\.[0-9]+\n"));
 }
 
 const char kPeople[] =
@@ -199,10 +202,8 @@ TEST_F(FbcTest, ImportCsvSummaryRejectsAndQueriesInLaterInvocations) {
       Fbc({"import-csv", "people", csv, "--id-field", "id", "--rejects",
            Path("rejects.txt"), "--batch-size", "2"});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_TRUE(std::regex_match(
-      r.out, std::regex("\\{\"records\":3,\"rejected\":2,\"seconds\":[0-9]+\\."
-                        "[0-9]{3}\\}\n")))
-      << r.out;
+  EXPECT_THAT(r.out, MatchesRegex("\\{\"records\":3,\"rejected\":2,"
+                                  "\"seconds\":[0-9]+\\.[0-9]{3}\\}\n"));
   EXPECT_EQ(ReadFile(Path("rejects.txt")),
             csv + ":4: column 4 \"age\": \"200\" is out of range [0, 150]\n" +
                 csv +
@@ -230,18 +231,13 @@ TEST_F(FbcTest, ProgressIsPlainLinesWhenStderrIsNotATerminal) {
       Fbc({"import-csv", "nums", csv, "--progress-interval", "0"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err.find('\r'), std::string::npos) << r.err;
-  EXPECT_TRUE(std::regex_search(
-      r.err, std::regex("(^|\n)progress: 3 records, [0-9.]+[KMG]? records/s, "
-                        "100%\n")))
-      << r.err;
-  EXPECT_TRUE(std::regex_search(
-      r.err, std::regex("rejected " +
-                        std::regex_replace(csv, std::regex("[.]"), "\\.") +
-                        ":4: column 1 \"v\": \"x\" is not an integer\n")))
-      << r.err;
-  EXPECT_TRUE(std::regex_search(
-      r.err, std::regex("\nimport: 2 records, 1 rejected in [0-9.]+ s \\(")))
-      << r.err;
+  EXPECT_THAT(r.err, ContainsRegex("(^|\n)progress: 3 records, [0-9.]+[KMG]? "
+                                   "records/s, 100%\n"));
+  EXPECT_THAT(r.err,
+              HasSubstr("rejected " + csv +
+                        ":4: column 1 \"v\": \"x\" is not an integer\n"));
+  EXPECT_THAT(
+      r.err, ContainsRegex("\nimport: 2 records, 1 rejected in [0-9.]+ s \\("));
 }
 
 TEST_F(FbcTest, BadHeaderIsAnErrorNamingTheFileAndColumn) {
