@@ -149,6 +149,9 @@ featurebase::StatusOr<RowConverter> RowConverter::Create(
                      c.columns_[c.pk_columns_[0]].type == ColumnType::kString;
     c.pk_values_.resize(c.pk_columns_.size());
   }
+  c.pk_slot_.assign(c.columns_.size(), -1);
+  for (size_t k = 0; k < c.pk_columns_.size(); ++k)
+    c.pk_slot_[c.pk_columns_[k]] = int(k);
   for (size_t i = 0; i < c.columns_.size(); ++i) {
     const ColumnSpec& col = c.columns_[i];
     if (col.type == ColumnType::kRecordTime) {
@@ -205,15 +208,52 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
     return true;
   };
   for (size_t i = 0; i < columns_.size(); ++i) {
+    const int slot = slot_[i];
+    const bool feeds_id = int(i) == id_column_ || pk_slot_[i] >= 0;
+    if (slot < 0 && !feeds_id && int(i) != record_time_column_) continue;
     const std::string_view cell = block.field(row, i);
     const ColumnSpec& c = columns_[i];
-    const int slot = slot_[i];
-    if (slot < 0 && int(i) != id_column_ && int(i) != record_time_column_ &&
-        pk_values_.empty())
+    // Arrays (never ids, keys or times) are written into the vector the
+    // record already holds, so its capacity and strings are reused.
+    if (slot >= 0 && !cell.empty() &&
+        (c.type == ColumnType::kStringArray ||
+         c.type == ColumnType::kIdArray)) {
+      FieldInput& out = record->values[slot];
+      const std::string_view s = StripBrackets(cell);
+      size_t start = 0, n = 0;
+      if (c.type == ColumnType::kStringArray) {
+        auto* keys = std::get_if<std::vector<std::string>>(&out);
+        if (keys == nullptr) keys = &out.emplace<std::vector<std::string>>();
+        while (!s.empty()) {
+          const size_t comma = s.find(',', start);
+          const std::string_view key = s.substr(start, comma - start);
+          if (n < keys->size()) {
+            (*keys)[n].assign(key);
+          } else {
+            keys->emplace_back(key);
+          }
+          ++n;
+          if (comma == std::string_view::npos) break;
+          start = comma + 1;
+        }
+        keys->resize(n);
+      } else {
+        auto* ids = std::get_if<std::vector<uint64_t>>(&out);
+        if (ids == nullptr) ids = &out.emplace<std::vector<uint64_t>>();
+        ids->clear();
+        while (!Trim(s).empty()) {
+          const size_t comma = s.find(',', start);
+          uint64_t id;
+          if (!ParseUint64Cell(s.substr(start, comma - start), &id))
+            return bad(i, cell, "is not a list of unsigned integers");
+          ids->push_back(id);
+          if (comma == std::string_view::npos) break;
+          start = comma + 1;
+        }
+      }
       continue;
+    }
     Value v;
-    FieldInput array;
-    bool is_array = false;
     if (!cell.empty()) {
       switch (c.type) {
         case ColumnType::kId: {
@@ -226,37 +266,9 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
         case ColumnType::kString:
           v = Value::Key(std::string(cell));
           break;
-        case ColumnType::kStringArray: {
-          std::vector<std::string> keys;
-          const std::string_view s = StripBrackets(cell);
-          size_t start = 0;
-          while (!s.empty()) {
-            const size_t comma = s.find(',', start);
-            keys.emplace_back(s.substr(start, comma - start));
-            if (comma == std::string_view::npos) break;
-            start = comma + 1;
-          }
-          array = std::move(keys);
-          is_array = true;
-          break;
-        }
-        case ColumnType::kIdArray: {
-          std::vector<uint64_t> ids;
-          const std::string_view s = StripBrackets(cell);
-          size_t start = 0;
-          while (!Trim(s).empty()) {
-            const size_t comma = s.find(',', start);
-            uint64_t id;
-            if (!ParseUint64Cell(s.substr(start, comma - start), &id))
-              return bad(i, cell, "is not a list of unsigned integers");
-            ids.push_back(id);
-            if (comma == std::string_view::npos) break;
-            start = comma + 1;
-          }
-          array = std::move(ids);
-          is_array = true;
-          break;
-        }
+        case ColumnType::kStringArray:
+        case ColumnType::kIdArray:
+          break;  // written above
         case ColumnType::kInt: {
           int64_t n;
           if (!ParseInt64Cell(cell, &n))
@@ -322,18 +334,17 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
           v.kind() == Value::Kind::kId ? v.id() : uint64_t(v.integer());
       continue;
     }
-    if (!pk_values_.empty()) {
-      for (size_t k = 0; k < pk_columns_.size(); ++k) {
-        if (pk_columns_[k] != int(i)) continue;
-        if (v.is_null()) return bad(i, cell, "is an empty primary key value");
-        pk_values_[k] = v;
-      }
+    if (pk_slot_[i] >= 0) {
+      if (v.is_null()) return bad(i, cell, "is an empty primary key value");
+      for (size_t k = 0; k < pk_columns_.size(); ++k)
+        if (pk_columns_[k] == int(i)) pk_values_[k] = v;
     }
     if (slot >= 0) {
-      if (is_array) {
-        record->values[slot] = std::move(array);
+      FieldInput& out = record->values[slot];
+      if (auto* value = std::get_if<Value>(&out)) {
+        *value = std::move(v);
       } else {
-        record->values[slot] = std::move(v);
+        out = std::move(v);
       }
     }
   }

@@ -66,6 +66,8 @@ class RowConverter {
   int record_time_column_ = -1;
   int id_column_ = -1;
   std::vector<int> pk_columns_;
+  // Per column: >= 0 when it is one of pk_columns_.
+  std::vector<int> pk_slot_;
   std::vector<featurebase::Value> pk_values_;
 };
 

@@ -11,9 +11,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 
+#include "examples/fbc/csv_reader.h"
+#include "examples/fbc/header.h"
+#include "examples/fbc/row_converter.h"
 #include "featurebase/query.h"
 
 namespace fbc {
@@ -239,6 +243,84 @@ TEST_F(ImporterTest, PipelinedImportEqualsSingleThreaded) {
   EXPECT_NE(answers[0].find("{\"value\":499500,\"count\":1000}"),
             std::string::npos)
       << answers[0];
+}
+
+// The converter reuses the record's vectors and strings from row to row:
+// each row converted into one long-lived Record must equal the same row
+// converted into a fresh one (seeded random rows, cells often empty, arrays
+// growing and shrinking, some rows bad).
+TEST(RowConverterTest, ReusedRecordEqualsFreshRecord) {
+  const std::vector<std::string> header = {
+      "id__ID",        "name__String_T", "tags__StringArray",
+      "nums__IDArray", "n__Int_0_100",   "amt__Decimal_2",
+      "ok__Bool",      "at__Timestamp",  "t__RecordTime"};
+  for (const IdOptions::Mode mode :
+       {IdOptions::Mode::kAutoGenerate, IdOptions::Mode::kIdField,
+        IdOptions::Mode::kPrimaryKey}) {
+    IdOptions ids;
+    ids.mode = mode;
+    ids.id_field = "id";
+    ids.primary_key_fields = {"name", "n"};
+    auto specs = ParseHeader(header);
+    ASSERT_TRUE(specs.ok()) << specs.status();
+    auto converter = RowConverter::Create(*specs, ids);
+    ASSERT_TRUE(converter.ok()) << converter.status();
+    const uint32_t seed = 20240611 + uint32_t(mode);
+    std::mt19937 rng(seed);
+    auto pick = [&](int n) { return int(rng() % uint32_t(n)); };
+    auto list = [&](const char* prefix) {
+      std::string out = pick(4) == 0 ? "[" : "";
+      const bool bracket = !out.empty();
+      const int n = pick(5);
+      for (int k = 0; k < n; ++k)
+        out += (k ? "," : "") + std::string(prefix) + std::to_string(pick(30));
+      return bracket ? out + "]" : out;
+    };
+    std::string text;
+    for (int r = 0; r < 2000; ++r) {
+      std::vector<std::string> cells = {
+          std::to_string(pick(1000)),
+          pick(3) ? "k" + std::string(size_t(pick(40)), 'x') : "",
+          pick(3) ? "\"" + list("t") + "\"" : "",
+          pick(3) ? "\"" + list("") + "\"" : "",
+          pick(3) ? std::to_string(pick(110)) : "",
+          pick(3) ? std::to_string(pick(10000)) + ".5" : "",
+          pick(3) ? "true" : (pick(2) ? "0" : ""),
+          pick(3) ? "2021-02-03T04:05:06Z" : "",
+          pick(3) ? "2020-01-0" + std::to_string(1 + pick(9)) + "T00:00:00Z"
+                  : ""};
+      if (pick(50) == 0) cells[pick(9)] = "bad";
+      for (size_t i = 0; i < cells.size(); ++i)
+        text += (i ? "," : "") + cells[i];
+      text += '\n';
+    }
+    std::vector<char> buf(text.begin(), text.end());
+    buf.resize(text.size() + 64);
+    RowBlock block;
+    uint64_t line = 1;
+    ASSERT_EQ(ParseCsv(buf.data(), text.size(), true, &line, &block),
+              text.size());
+    ASSERT_EQ(block.rows.size(), 2000u);
+    featurebase::Record reused;
+    std::string reused_error, fresh_error;
+    for (const CsvRow& row : block.rows) {
+      featurebase::Record fresh;
+      const bool ok_reused =
+          converter->Convert(block, row, &reused, &reused_error);
+      const bool ok_fresh =
+          converter->Convert(block, row, &fresh, &fresh_error);
+      ASSERT_EQ(ok_reused, ok_fresh) << "seed " << seed << " line " << row.line;
+      if (!ok_fresh) {
+        EXPECT_EQ(reused_error, fresh_error) << "seed " << seed;
+        continue;
+      }
+      EXPECT_EQ(reused.id, fresh.id) << "seed " << seed << " line " << row.line;
+      EXPECT_EQ(reused.values, fresh.values)
+          << "seed " << seed << " line " << row.line;
+      EXPECT_EQ(reused.time, fresh.time)
+          << "seed " << seed << " line " << row.line;
+    }
+  }
 }
 
 }  // namespace
