@@ -77,6 +77,7 @@ duckdb_state duckdb_query(duckdb_connection connection, const char* query,
 void duckdb_destroy_result(duckdb_result* result);
 const char* duckdb_result_error(duckdb_result* result);
 int64_t duckdb_value_int64(duckdb_result* result, idx_t col, idx_t row);
+const char* duckdb_library_version();
 }
 #endif
 
@@ -287,6 +288,9 @@ void BM_ImportCsv_Taxi(benchmark::State& state) {
   state.counters["duckdb_cpu_s"] = duckdb.cpu;
   state.counters["ratio_mem_to_duckdb"] = duckdb.wall / mem.wall;
   state.counters["ratio_durable_to_duckdb"] = duckdb.wall / durable.wall;
+#endif
+#if FB_HAVE_DUCKDB
+  state.SetLabel(std::string("duckdb ") + duckdb_library_version());
 #endif
   state.SetItemsProcessed(int64_t(state.iterations()) * int64_t(s.rows));
   state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(s.bytes));
