@@ -49,9 +49,11 @@ class RowConverter {
   // Whether the index must have record keys.
   bool keyed_index() const { return ids_.mode == IdOptions::Mode::kPrimaryKey; }
 
-  // Fills `record` from `row`. On a bad value returns false with `error`
-  // naming the column and the value, e.g. `column 8 "total_amount":
-  // "12.3x" is not a decimal`.
+  // Fills `record` from `row`, overwriting every value it holds (pass the
+  // same record for every row: its vectors and strings are reused). On a
+  // bad value returns false with `error` naming the column and the value,
+  // e.g. `column 8 "total_amount": "12.3x" is not a decimal` (`record` is
+  // then unspecified).
   bool Convert(const RowBlock& block, const CsvRow& row,
                featurebase::Record* record, std::string* error);
 
