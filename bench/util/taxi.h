@@ -190,7 +190,6 @@ inline void CreateTaxiFields(Index* index) {
   check(index->CreateField("duration_s", integer), "duration_s");
   check(index->CreateField("airport", FieldOptions::Bool()), "airport");
   check(index->CreateField("pickup_at", ts), "pickup_at");
-
 }
 
 // Adds `records` trips (trip numbers first..first+records) to an index with
