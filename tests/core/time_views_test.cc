@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -129,4 +130,33 @@ TEST(TimeViewsTest, YearsOutsideFourDigitsAreRejected) {
 }
 
 }  // namespace
+// ToCivil computes UTC dates by arithmetic; it must agree with absl's
+// time-zone path everywhere in years 1..9999, fractional seconds included,
+// and reject the rest.
+TEST(TimeViewsTest, ToCivilMatchesAbslAcrossYears1To9999) {
+  std::mt19937_64 rng(20261122);
+  const int64_t lo = -62135596800, hi = 253402300800;  // year 1, year 10000
+  std::vector<absl::Time> times = {
+      absl::FromUnixSeconds(lo),
+      absl::FromUnixSeconds(hi - 1),
+      absl::FromUnixSeconds(0),
+      absl::FromUnixSeconds(-1),
+      absl::FromUnixSeconds(0) - absl::Nanoseconds(1),
+      absl::FromUnixSeconds(951782400),    // 2000-02-29
+      absl::FromUnixSeconds(4107542400)};  // 2100-03-01
+  for (int i = 0; i < 200000; ++i) {
+    times.push_back(
+        absl::FromUnixSeconds(lo + int64_t(rng() % uint64_t(hi - lo))) +
+        absl::Nanoseconds(int64_t(rng() % 1000000000)));
+  }
+  for (absl::Time t : times) {
+    auto got = ToCivil(t);
+    ASSERT_TRUE(got.ok()) << absl::FormatTime(t);
+    ASSERT_EQ(*got, absl::ToCivilSecond(t, absl::UTCTimeZone()))
+        << absl::FormatTime(t);
+  }
+  EXPECT_FALSE(ToCivil(absl::FromUnixSeconds(lo) - absl::Nanoseconds(1)).ok());
+  EXPECT_FALSE(ToCivil(absl::FromUnixSeconds(hi)).ok());
+}
+
 }  // namespace featurebase::internal
