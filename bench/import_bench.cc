@@ -46,39 +46,7 @@
 #include "featurebase/index.h"
 
 #if FB_HAVE_DUCKDB
-// ---- DuckDB C API: the declarations this file needs (libduckdb.so from
-// npm ships no header; these follow DuckDB's src/include/duckdb.h, as in
-// bench/duckdb_peer_bench.cc).
-extern "C" {
-typedef uint64_t idx_t;
-typedef enum { DuckDBSuccess = 0, DuckDBError = 1 } duckdb_state;
-typedef struct _duckdb_database {
-  void* internal_ptr;
-} * duckdb_database;
-typedef struct _duckdb_connection {
-  void* internal_ptr;
-} * duckdb_connection;
-typedef struct {
-  idx_t deprecated_column_count;
-  idx_t deprecated_row_count;
-  idx_t deprecated_rows_changed;
-  void* deprecated_columns;
-  char* deprecated_error_message;
-  void* internal_data;
-} duckdb_result;
-
-duckdb_state duckdb_open(const char* path, duckdb_database* out_database);
-void duckdb_close(duckdb_database* database);
-duckdb_state duckdb_connect(duckdb_database database,
-                            duckdb_connection* out_connection);
-void duckdb_disconnect(duckdb_connection* connection);
-duckdb_state duckdb_query(duckdb_connection connection, const char* query,
-                          duckdb_result* out_result);
-void duckdb_destroy_result(duckdb_result* result);
-const char* duckdb_result_error(duckdb_result* result);
-int64_t duckdb_value_int64(duckdb_result* result, idx_t col, idx_t row);
-const char* duckdb_library_version();
-}
+#include "bench/util/duckdb_api.h"
 #endif
 
 namespace {
