@@ -264,6 +264,11 @@ struct RowsArgs {
   std::optional<uint64_t> limit{};     // limit=
   std::optional<uint64_t> column{};    // column=: rows of this record
   TimeRange range{};                   // from=, to= (time fields)
+  // like="pat": keyed fields, row keys matching an SQL LIKE pattern (%
+  // any run, _ one character).
+  std::optional<std::string> like{};
+  // in=[...]: only these rows (ids, or keys on keyed fields).
+  std::optional<std::vector<RowRef>> in{};
 };
 // Rows(field, ...): row ids (or keys) having any record.
 Call Rows(std::string field, const RowsArgs& args = {});

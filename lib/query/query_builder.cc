@@ -267,6 +267,8 @@ Call Rows(std::string field, const RowsArgs& args) {
   if (args.limit) AddArg(c, "limit", IntLit(*args.limit));
   if (args.column) AddArg(c, "column", IntLit(*args.column));
   AddRange(c, args.range);
+  if (args.like) AddArg(c, "like", StrLit(*args.like));
+  if (args.in) AddArg(c, "in", ListLit(*args.in));
   return BuilderAccess::Make(std::move(c));
 }
 
