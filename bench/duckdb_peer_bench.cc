@@ -38,44 +38,12 @@
 namespace featurebase {
 namespace {
 
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "duckdb_peer_bench: %s\n", what.c_str());
-  std::abort();
-}
-
-class DuckDb {
+// The shared connection plus the taxi table loader.
+class DuckDb : public bench::DuckDbConnection {
  public:
-  DuckDb() {
-    if (duckdb_open(nullptr, &db_) != DuckDBSuccess) Die("duckdb_open");
-    if (duckdb_connect(db_, &con_) != DuckDBSuccess) Die("duckdb_connect");
-    Exec("SET threads TO 2");
-  }
-  ~DuckDb() {
-    duckdb_disconnect(&con_);
-    duckdb_close(&db_);
-  }
-
-  void Exec(const std::string& sql) { Rows(sql); }
-
-  // The result as rows of text cells (NULL as "NULL").
+  DuckDb() : DuckDbConnection("duckdb_peer_bench") {}
   std::vector<std::vector<std::string>> Rows(const std::string& sql) {
-    duckdb_result r;
-    if (duckdb_query(con_, sql.c_str(), &r) != DuckDBSuccess) {
-      std::string err = duckdb_result_error(&r);
-      duckdb_destroy_result(&r);
-      Die(sql + ": " + err);
-    }
-    std::vector<std::vector<std::string>> out(duckdb_row_count(&r));
-    const idx_t cols = duckdb_column_count(&r);
-    for (idx_t row = 0; row < out.size(); ++row) {
-      for (idx_t col = 0; col < cols; ++col) {
-        char* v = duckdb_value_varchar(&r, col, row);
-        out[row].push_back(v == nullptr ? "NULL" : v);
-        duckdb_free(v);
-      }
-    }
-    duckdb_destroy_result(&r);
-    return out;
+    return QueryRows(sql);
   }
 
   void Load(uint64_t records) {
@@ -86,7 +54,8 @@ class DuckDb {
         "trip_distance BIGINT, total_amount BIGINT, fare_cents BIGINT, "
         "duration_s BIGINT, airport BOOLEAN, pickup_at BIGINT)");
     duckdb_appender app;
-    if (duckdb_appender_create(con_, nullptr, "trips", &app) != DuckDBSuccess)
+    if (duckdb_appender_create(connection(), nullptr, "trips", &app) !=
+        DuckDBSuccess)
       Die("duckdb_appender_create");
     const bench::TaxiGenerator gen;
     std::string tags;
@@ -120,10 +89,6 @@ class DuckDb {
     if (duckdb_appender_destroy(&app) != DuckDBSuccess)
       Die("duckdb_appender_destroy");
   }
-
- private:
-  duckdb_database db_ = nullptr;
-  duckdb_connection con_ = nullptr;
 };
 
 struct Engines {

@@ -168,36 +168,10 @@ void ImportDurable(const Scratch& s, const std::string& dir) {
 }
 
 #if FB_HAVE_DUCKDB
-class DuckDb {
+class DuckDb : public featurebase::bench::DuckDbConnection {
  public:
-  DuckDb() {
-    if (duckdb_open(nullptr, &db_) != DuckDBSuccess) Die("duckdb_open");
-    if (duckdb_connect(db_, &con_) != DuckDBSuccess) Die("duckdb_connect");
-    Exec("SET threads TO 2");
-  }
-  ~DuckDb() {
-    duckdb_disconnect(&con_);
-    duckdb_close(&db_);
-  }
-  DuckDb(const DuckDb&) = delete;
-  DuckDb& operator=(const DuckDb&) = delete;
-
-  // The first column of the first row as an integer.
-  int64_t Exec(const std::string& sql) {
-    duckdb_result r;
-    if (duckdb_query(con_, sql.c_str(), &r) != DuckDBSuccess) {
-      std::string err = duckdb_result_error(&r);
-      duckdb_destroy_result(&r);
-      Die(sql + ": " + err);
-    }
-    const int64_t v = duckdb_value_int64(&r, 0, 0);
-    duckdb_destroy_result(&r);
-    return v;
-  }
-
- private:
-  duckdb_database db_ = nullptr;
-  duckdb_connection con_ = nullptr;
+  DuckDb() : DuckDbConnection("import_bench") {}
+  int64_t Exec(const std::string& sql) { return QueryInt64(sql); }
 };
 
 // The gen-taxi columns in the types fbc gives them (keyed strings as
