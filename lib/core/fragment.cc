@@ -6,14 +6,23 @@
 #include "absl/container/flat_hash_map.h"
 
 namespace featurebase::internal {
+namespace {
 
-const Roaring32* Fragment::Row(uint64_t row) const {
-  const RowPtr* p = rows_.Find(row);
-  return p == nullptr ? nullptr : &(*p)->bits;
+bool IsSubset(const Roaring32& a, const RowData& b) {
+  if (const Roaring32* big = b.roaring()) return a.IsSubsetOf(*big);
+  return a.Cardinality() <= b.Cardinality() &&
+         b.AndCardinality(a) == a.Cardinality();
 }
 
+bool SameBits(const RowData& a, const Roaring32& b) {
+  if (const Roaring32* big = a.roaring()) return big->Equals(b);
+  return a.Cardinality() == b.Cardinality() && IsSubset(b, a);
+}
+
+}  // namespace
+
 bool Fragment::Contains(uint64_t row, uint32_t offset) const {
-  const Roaring32* r = Row(row);
+  const RowData* r = Row(row);
   return r != nullptr && r->Contains(offset);
 }
 
@@ -30,41 +39,9 @@ std::optional<uint64_t> Fragment::RowOf(uint32_t offset) const {
   }
 }
 
-Roaring32* Fragment::MutableRow(OwnerToken owner, uint64_t row) {
-  RowPtr* p = rows_.Mutate(owner, row);
-  if (!*p) {
-    *p = std::make_shared<RowBits>();
-    (*p)->owner = owner;
-  } else if ((*p)->owner != owner) {
-    auto copy = std::make_shared<RowBits>();
-    copy->owner = owner;
-    copy->bits = (*p)->bits.Copy();
-    *p = std::move(copy);
-  }
-  return &(*p)->bits;
-}
-
-uint64_t Fragment::AddToRowMany(OwnerToken owner, uint64_t row,
-                                std::span<const uint32_t> offsets) {
-  const Roaring32* existing = Row(row);
-  if (existing == nullptr) {
-    // A new row: build it directly instead of copying an empty one.
-    auto fresh = std::make_shared<RowBits>();
-    fresh->owner = owner;
-    fresh->bits = Roaring32::FromValues(offsets);
-    const uint64_t n = fresh->bits.Cardinality();
-    rows_.Put(owner, row, std::move(fresh));
-    return n;
-  }
-  const uint64_t before = existing->Cardinality();
-  Roaring32* r = MutableRow(owner, row);
-  r->AddMany(offsets);
-  return r->Cardinality() - before;
-}
-
 void Fragment::DropIfEmpty(OwnerToken owner, uint64_t row) {
-  const Roaring32* r = Row(row);
-  if (r != nullptr && r->IsEmpty()) rows_.Erase(owner, row);
+  const RowData* r = Row(row);
+  if (r != nullptr && r->empty()) rows_.Erase(owner, row);
 }
 
 bool Fragment::Add(OwnerToken owner, uint64_t row, uint32_t offset) {
@@ -72,27 +49,27 @@ bool Fragment::Add(OwnerToken owner, uint64_t row, uint32_t offset) {
     const std::optional<uint64_t> old = RowOf(offset);
     if (old == row) return false;
     if (old) {
-      MutableRow(owner, *old)->Remove(offset);
+      MutableRow(owner, *old)->Remove(owner, offset);
       DropIfEmpty(owner, *old);
     }
     if (mode_ == Mode::kMutex) column_rows_.Set(owner, offset, row);
-    MutableRow(owner, row)->Add(offset);
+    MutableRow(owner, row)->Add(owner, offset);
     return true;
   }
   if (Contains(row, offset)) return false;
-  return MutableRow(owner, row)->Add(offset);
+  return MutableRow(owner, row)->Add(owner, offset);
 }
 
 bool Fragment::Remove(OwnerToken owner, uint64_t row, uint32_t offset) {
   if (!Contains(row, offset)) return false;
-  MutableRow(owner, row)->Remove(offset);
+  MutableRow(owner, row)->Remove(owner, offset);
   DropIfEmpty(owner, row);
   if (mode_ == Mode::kMutex) column_rows_.Set(owner, offset, std::nullopt);
   return true;
 }
 
 bool Fragment::RemoveRow(OwnerToken owner, uint64_t row) {
-  const Roaring32* r = Row(row);
+  const RowData* r = Row(row);
   if (r == nullptr) return false;
   if (mode_ == Mode::kMutex) {
     r->ForEach([&](uint32_t offset) {
@@ -106,7 +83,7 @@ bool Fragment::RemoveRow(OwnerToken owner, uint64_t row) {
 void Fragment::ApplyRowDiffs(OwnerToken owner, std::span<const RowDiff> diffs) {
   for (const RowDiff& d : diffs) {
     if (d.removed.IsEmpty() || Row(d.row) == nullptr) continue;
-    MutableRow(owner, d.row)->AndNotInPlace(d.removed);
+    MutableRow(owner, d.row)->AndNotInPlace(owner, d.removed);
     if (mode_ == Mode::kMutex) {
       d.removed.ForEach([&](uint32_t offset) {
         if (column_rows_.Get(offset) == d.row)
@@ -117,7 +94,7 @@ void Fragment::ApplyRowDiffs(OwnerToken owner, std::span<const RowDiff> diffs) {
   }
   for (const RowDiff& d : diffs) {
     if (d.added.IsEmpty()) continue;
-    MutableRow(owner, d.row)->OrInPlace(d.added);
+    MutableRow(owner, d.row)->OrInPlace(owner, d.added);
     if (mode_ == Mode::kMutex) {
       d.added.ForEach(
           [&](uint32_t offset) { column_rows_.Set(owner, offset, d.row); });
@@ -133,66 +110,99 @@ Fragment Fragment::FromRows(Mode mode, OwnerToken owner,
     f.column_rows_ =
         column_rows ? std::move(*column_rows) : ColumnRows::Build(owner, rows);
   }
-  for (auto& [row, bits] : rows) {
-    auto p = std::make_shared<RowBits>();
-    p->owner = owner;
-    p->bits = std::move(bits);
-    f.rows_.Put(owner, row, std::move(p));
-  }
+  for (auto& [row, bits] : rows)
+    f.rows_.Put(owner, row, RowData::FromRoaring(owner, std::move(bits)));
   return f;
 }
 
 bool Fragment::ReplaceRow(OwnerToken owner, uint64_t row,
                           const Roaring32& bits) {
-  const Roaring32* r = Row(row);
-  if (r == nullptr ? bits.IsEmpty() : r->Equals(bits)) return false;
+  const RowData* r = Row(row);
+  if (r == nullptr ? bits.IsEmpty() : SameBits(*r, bits)) return false;
   if (bits.IsEmpty()) {
     rows_.Erase(owner, row);
   } else {
-    auto fresh = std::make_shared<RowBits>();
-    fresh->owner = owner;
-    fresh->bits = bits.Copy();
-    rows_.Put(owner, row, std::move(fresh));
+    rows_.Put(owner, row, RowData::FromRoaring(owner, bits.Copy()));
   }
   return true;
 }
 
 bool Fragment::AddToRow(OwnerToken owner, uint64_t row, const Roaring32& bits) {
-  const Roaring32* r = Row(row);
-  if (bits.IsEmpty() || (r != nullptr && bits.IsSubsetOf(*r))) return false;
-  MutableRow(owner, row)->OrInPlace(bits);
+  const RowData* r = Row(row);
+  if (bits.IsEmpty() || (r != nullptr && IsSubset(bits, *r))) return false;
+  MutableRow(owner, row)->OrInPlace(owner, bits);
   return true;
 }
 
 namespace {
 
-// Groups (row, offset) pairs by row: rows ascending, each row's offsets
-// sorted and unique. One hash lookup per pair; the pair sort the naive way
-// needs is O(n log n) and dominated ingest profiles. Offsets usually arrive
-// sorted (records in id order), so the per-row sorts are no-ops.
-std::vector<std::pair<uint64_t, std::vector<uint32_t>>> GroupByRow(
-    const std::vector<std::pair<uint64_t, uint32_t>>& pairs) {
-  std::vector<std::pair<uint64_t, std::vector<uint32_t>>> groups;
+// (row, offset) pairs grouped by row: rows ascending, each row's offsets
+// sorted and unique, all in one flat array (no allocation per row, which
+// dominated bulk updates spread over many rows).
+struct RowGroups {
+  std::vector<uint64_t> rows;
+  std::vector<uint32_t> begin, end;  // the offsets of rows[i]
+  std::vector<uint32_t> offsets;
+
+  std::span<const uint32_t> of(size_t i) const {
+    return {offsets.data() + begin[i], offsets.data() + end[i]};
+  }
+};
+
+// One hash lookup per change of row between consecutive pairs, then a
+// counting scatter; the O(n log n) pair sort the naive way needs dominated
+// ingest profiles. Offsets usually arrive sorted (records in id order), so
+// the per-row sorts are no-ops.
+RowGroups GroupByRow(const std::vector<std::pair<uint64_t, uint32_t>>& pairs) {
+  RowGroups g;
+  std::vector<uint32_t> group_of(pairs.size());
+  std::vector<uint32_t> counts;
   absl::flat_hash_map<uint64_t, uint32_t> index;
-  uint64_t last_row = UINT64_MAX;
-  uint32_t last_group = 0;
-  for (const auto& [row, off] : pairs) {
-    if (row != last_row || groups.empty()) {
-      auto [it, fresh] = index.try_emplace(row, uint32_t(groups.size()));
-      if (fresh) groups.emplace_back(row, std::vector<uint32_t>());
+  uint64_t last_row = 0;
+  uint32_t last_group = UINT32_MAX;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const uint64_t row = pairs[i].first;
+    if (row != last_row || last_group == UINT32_MAX) {
+      auto [it, fresh] = index.try_emplace(row, uint32_t(g.rows.size()));
+      if (fresh) {
+        g.rows.push_back(row);
+        counts.push_back(0);
+      }
       last_row = row;
       last_group = it->second;
     }
-    groups[last_group].second.push_back(off);
+    group_of[i] = last_group;
+    ++counts[last_group];
   }
-  std::sort(groups.begin(), groups.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (auto& [row, offs] : groups) {
-    if (!std::is_sorted(offs.begin(), offs.end()))
-      std::sort(offs.begin(), offs.end());
-    offs.erase(std::unique(offs.begin(), offs.end()), offs.end());
+  // Order groups by row id; rank[group] is its position.
+  std::vector<uint32_t> order(g.rows.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (!std::is_sorted(g.rows.begin(), g.rows.end())) {
+    std::sort(order.begin(), order.end(),
+              [&](uint32_t a, uint32_t b) { return g.rows[a] < g.rows[b]; });
   }
-  return groups;
+  std::vector<uint32_t> rank(order.size());
+  std::vector<uint64_t> sorted_rows(order.size());
+  g.begin.resize(order.size());
+  uint32_t at = 0;
+  for (uint32_t pos = 0; pos < order.size(); ++pos) {
+    rank[order[pos]] = pos;
+    sorted_rows[pos] = g.rows[order[pos]];
+    g.begin[pos] = at;
+    at += counts[order[pos]];
+  }
+  g.rows = std::move(sorted_rows);
+  g.end = g.begin;  // fill cursors, then the ends
+  g.offsets.resize(pairs.size());
+  for (size_t i = 0; i < pairs.size(); ++i)
+    g.offsets[g.end[rank[group_of[i]]]++] = pairs[i].second;
+  for (size_t i = 0; i < g.rows.size(); ++i) {
+    uint32_t* first = g.offsets.data() + g.begin[i];
+    uint32_t* last = g.offsets.data() + g.end[i];
+    if (!std::is_sorted(first, last)) std::sort(first, last);
+    g.end[i] = uint32_t(std::unique(first, last) - g.offsets.data());
+  }
+  return g;
 }
 
 }  // namespace
@@ -201,8 +211,13 @@ uint64_t Fragment::AddBulk(
     OwnerToken owner, const std::vector<std::pair<uint64_t, uint32_t>>& input) {
   uint64_t changed = 0;
   if (mode_ == Mode::kMulti) {
-    for (const auto& [row, offsets] : GroupByRow(input)) {
-      changed += AddToRowMany(owner, row, offsets);
+    const RowGroups g = GroupByRow(input);
+    for (size_t i = 0; i < g.rows.size(); ++i) {
+      bool inserted = false;
+      RowData* r = rows_.Mutate(owner, g.rows[i], &inserted);
+      changed += inserted ? (*r = RowData::FromSorted(owner, g.of(i)),
+                             r->Cardinality())
+                          : r->AddMany(owner, g.of(i));
     }
     return changed;
   }
@@ -230,28 +245,38 @@ uint64_t Fragment::AddBulk(
     adds.emplace_back(row, offset);
     if (mode_ == Mode::kMutex) column_rows_.Set(owner, offset, row);
   }
-  for (const auto& [row, offsets] : GroupByRow(removes)) {
+  const RowGroups gone = GroupByRow(removes);
+  for (size_t i = 0; i < gone.rows.size(); ++i) {
     // Every offset is in the row (it came from RowOf), so a removal that
     // covers the whole row drops it without copying it first.
-    if (Row(row)->Cardinality() == offsets.size()) {
-      rows_.Erase(owner, row);
-      continue;
+    const std::span<const uint32_t> offs = gone.of(i);
+    if (Row(gone.rows[i])->Cardinality() == offs.size()) {
+      rows_.Erase(owner, gone.rows[i]);
+    } else {
+      MutableRow(owner, gone.rows[i])->RemoveMany(owner, offs);
     }
-    MutableRow(owner, row)->RemoveMany(offsets);
   }
-  for (const auto& [row, offsets] : GroupByRow(adds))
-    AddToRowMany(owner, row, offsets);
+  const RowGroups added = GroupByRow(adds);
+  for (size_t i = 0; i < added.rows.size(); ++i) {
+    bool inserted = false;
+    RowData* r = rows_.Mutate(owner, added.rows[i], &inserted);
+    if (inserted) {
+      *r = RowData::FromSorted(owner, added.of(i));
+    } else {
+      r->AddMany(owner, added.of(i));
+    }
+  }
   return adds.size();
 }
 
 bool Fragment::RemoveColumns(OwnerToken owner, const Roaring32& cols) {
   std::vector<uint64_t> hit;
-  rows_.ForEach([&](uint64_t row, const RowPtr& p) {
-    if (Roaring32::Intersects(p->bits, cols)) hit.push_back(row);
+  rows_.ForEach([&](uint64_t row, const RowData& r) {
+    if (r.Intersects(cols)) hit.push_back(row);
     return true;
   });
   for (uint64_t row : hit) {
-    MutableRow(owner, row)->AndNotInPlace(cols);
+    MutableRow(owner, row)->AndNotInPlace(owner, cols);
     DropIfEmpty(owner, row);
   }
   if (mode_ == Mode::kMutex && !hit.empty()) {
@@ -264,8 +289,8 @@ bool Fragment::RemoveColumns(OwnerToken owner, const Roaring32& cols) {
 
 size_t Fragment::MemoryBytes() const {
   size_t n = column_rows_.MemoryBytes();
-  rows_.ForEach([&](uint64_t, const RowPtr& p) {
-    n += sizeof(RowBits) + 32 + p->bits.MemoryBytes();
+  rows_.ForEach([&](uint64_t, const RowData& r) {
+    n += sizeof(RowData) + r.HeapBytes();
     return true;
   });
   return n;

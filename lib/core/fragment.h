@@ -1,5 +1,6 @@
 // Fragment: the bits of one (field, view, shard): a map from row id to the
-// roaring bitmap of the row's column offsets (< 2^20) in the shard.
+// row's column offsets (< 2^20) in the shard (RowData: inline when tiny,
+// else a roaring bitmap).
 //
 // A Fragment is a value whose copies share everything (rows are
 // copy-on-write under an owner token; see persistent_map.h). Single-valued
@@ -21,14 +22,9 @@
 #include "lib/bitmap/roaring32.h"
 #include "lib/core/column_rows.h"
 #include "lib/core/persistent_map.h"
+#include "lib/core/row_data.h"
 
 namespace featurebase::internal {
-
-struct RowBits {
-  OwnerToken owner = 0;
-  Roaring32 bits;
-};
-using RowPtr = std::shared_ptr<RowBits>;
 
 class Fragment {
  public:
@@ -42,10 +38,11 @@ class Fragment {
   explicit Fragment(Mode mode) : mode_(mode) {}
 
   Mode mode() const { return mode_; }
-  const PersistentMap<RowPtr>& rows() const { return rows_; }
+  // Every stored row is non-empty.
+  const PersistentMap<RowData>& rows() const { return rows_; }
   bool empty() const { return rows_.empty(); }
   // The bits of `row`, or null when the row is empty.
-  const Roaring32* Row(uint64_t row) const;
+  const RowData* Row(uint64_t row) const { return rows_.Find(row); }
   bool Contains(uint64_t row, uint32_t offset) const;
   // Single-valued fragments: the row the column holds.
   std::optional<uint64_t> RowOf(uint32_t offset) const;
@@ -102,14 +99,15 @@ class Fragment {
   size_t MemoryBytes() const;
 
  private:
-  Roaring32* MutableRow(OwnerToken owner, uint64_t row);
+  // The row's slot under `owner` (an absent row is created empty and must
+  // be filled or erased before the mutation returns).
+  RowData* MutableRow(OwnerToken owner, uint64_t row) {
+    return rows_.Mutate(owner, row);
+  }
   void DropIfEmpty(OwnerToken owner, uint64_t row);
-  // Adds sorted `offsets` to `row`; returns how many were new.
-  uint64_t AddToRowMany(OwnerToken owner, uint64_t row,
-                        std::span<const uint32_t> offsets);
 
   Mode mode_ = Mode::kMulti;
-  PersistentMap<RowPtr> rows_;
+  PersistentMap<RowData> rows_;
   ColumnRows column_rows_;  // kMutex only
 };
 

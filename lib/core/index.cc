@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -82,23 +83,30 @@ absl::StatusOr<std::optional<uint64_t>> ResolveRow(const FieldState& f,
 // Appends each shard's bits of `row` in `views` of field `f` to `by_shard`.
 void CollectRow(const FieldState& f, std::span<const uint64_t> views,
                 uint64_t row,
-                std::map<uint64_t, std::vector<const Roaring32*>>* by_shard) {
+                std::map<uint64_t, std::vector<const RowData*>>* by_shard) {
   for (uint64_t vk : views) {
     const View* view = f.views.Find(vk);
     if (view == nullptr) continue;
     view->ForEach([&](uint64_t shard, const Fragment& frag) {
-      if (const Roaring32* r = frag.Row(row)) (*by_shard)[shard].push_back(r);
+      if (const RowData* r = frag.Row(row)) (*by_shard)[shard].push_back(r);
       return true;
     });
   }
 }
 
 Bitmap UnionByShard(
-    const std::map<uint64_t, std::vector<const Roaring32*>>& by_shard) {
+    const std::map<uint64_t, std::vector<const RowData*>>& by_shard) {
   std::vector<BitmapChunk> chunks;
   chunks.reserve(by_shard.size());
   for (const auto& [shard, parts] : by_shard) {
-    chunks.push_back({shard, Roaring32::OrMany(parts)});
+    if (parts.size() == 1) {
+      chunks.push_back({shard, parts[0]->ToRoaring()});
+      continue;
+    }
+    std::deque<Roaring32> scratch;
+    std::vector<const Roaring32*> bits;
+    for (const RowData* r : parts) bits.push_back(r->AsRoaring(&scratch));
+    chunks.push_back({shard, Roaring32::OrMany(bits)});
   }
   return BitmapAccess::FromChunks(std::move(chunks));
 }
@@ -129,8 +137,8 @@ std::vector<uint64_t> ScanRows(const FieldState& f,
     const View* view = f.views.Find(vk);
     if (view == nullptr) continue;
     auto scan = [&](const Fragment& frag, std::optional<uint32_t> off) {
-      frag.rows().ForEachFrom(from, [&](uint64_t row, const RowPtr& p) {
-        if (!off || p->bits.Contains(*off)) out.push_back(row);
+      frag.rows().ForEachFrom(from, [&](uint64_t row, const RowData& r) {
+        if (!off || r.Contains(*off)) out.push_back(row);
         return true;
       });
     };
@@ -828,7 +836,7 @@ using internal::BitmapChunk;
 using internal::FieldState;
 using internal::Fragment;
 using internal::Roaring32;
-using internal::RowPtr;
+using internal::RowData;
 using internal::View;
 
 // ---------------------------------------------------------------- IndexWriter
@@ -1000,7 +1008,7 @@ StatusOr<Bitmap> Snapshot::Row(std::string_view field, const Value& row,
   FB_ASSIGN_OR_RETURN(const std::vector<uint64_t> views,
                       internal::ReadViews(*f, range, "row"));
   if (!id) return Bitmap();
-  std::map<uint64_t, std::vector<const Roaring32*>> by_shard;
+  std::map<uint64_t, std::vector<const internal::RowData*>> by_shard;
   internal::CollectRow(*f, views, *id, &by_shard);
   return internal::UnionByShard(by_shard);
 }
@@ -1056,6 +1064,7 @@ StatusOr<std::vector<RowCount>> Snapshot::TopN(std::string_view field,
   // the same unit, so count distinct columns per (row, shard) by union.
   const bool need_union = views.size() > 1;
   std::map<std::pair<uint64_t, uint64_t>, std::vector<const Roaring32*>> parts;
+  std::deque<Roaring32> scratch;  // inline rows in `parts`, as bitmaps
   for (uint64_t vk : views) {
     const View* view = f->views.Find(vk);
     if (view == nullptr) continue;
@@ -1063,12 +1072,11 @@ StatusOr<std::vector<RowCount>> Snapshot::TopN(std::string_view field,
       const Roaring32* fbits =
           filter ? BitmapAccess::Shard(*filter, shard) : nullptr;
       if (filter != nullptr && fbits == nullptr) return true;
-      frag.rows().ForEach([&](uint64_t row, const RowPtr& p) {
+      frag.rows().ForEach([&](uint64_t row, const RowData& r) {
         if (need_union) {
-          parts[{row, shard}].push_back(&p->bits);
+          parts[{row, shard}].push_back(r.AsRoaring(&scratch));
         } else {
-          const uint64_t c = fbits ? Roaring32::AndCardinality(p->bits, *fbits)
-                                   : p->bits.Cardinality();
+          const uint64_t c = fbits ? r.AndCardinality(*fbits) : r.Cardinality();
           if (c > 0) counts[row] += c;
         }
         return true;
@@ -1113,8 +1121,8 @@ StatusOr<std::optional<RowCount>> ExtremeRow(const FieldState& f,
       const Roaring32* fbits = BitmapAccess::Shard(*filter, shard);
       if (fbits == nullptr) return true;
       std::optional<uint64_t> local;
-      frag.rows().ForEach([&](uint64_t row, const RowPtr& p) {
-        if (Roaring32::Intersects(p->bits, *fbits)) {
+      frag.rows().ForEach([&](uint64_t row, const RowData& r) {
+        if (r.Intersects(*fbits)) {
           local = row;
           if (!max) return false;  // ascending: the first hit is the minimum
         }
@@ -1132,9 +1140,8 @@ StatusOr<std::optional<RowCount>> ExtremeRow(const FieldState& f,
   uint64_t count = 0;
   for (auto [shard, frag] : frags) {
     const Roaring32* fbits = BitmapAccess::Shard(*filter, shard);
-    const Roaring32* r = frag->Row(*best);
-    if (fbits != nullptr && r != nullptr)
-      count += Roaring32::AndCardinality(*r, *fbits);
+    const RowData* r = frag->Row(*best);
+    if (fbits != nullptr && r != nullptr) count += r->AndCardinality(*fbits);
   }
   return std::optional<RowCount>(RowCount{*best, count});
 }
@@ -1162,7 +1169,8 @@ StatusOr<Bitmap> Snapshot::All() const {
   }
   std::vector<BitmapChunk> chunks;
   state_->exists.ForEach([&](uint64_t shard, const Fragment& frag) {
-    if (const Roaring32* r = frag.Row(0)) chunks.push_back({shard, r->Copy()});
+    if (const RowData* r = frag.Row(0))
+      chunks.push_back({shard, r->ToRoaring()});
     return true;
   });
   return BitmapAccess::FromChunks(std::move(chunks));
@@ -1189,7 +1197,7 @@ StatusOr<Bitmap> Snapshot::NotNull(std::string_view field) const {
     return absl::InvalidArgumentError(
         fmt::format("not null: field \"{}\" does not track existence", field));
   }
-  std::map<uint64_t, std::vector<const Roaring32*>> by_shard;
+  std::map<uint64_t, std::vector<const internal::RowData*>> by_shard;
   internal::CollectRow(*f, std::vector<uint64_t>{internal::kExistenceView}, 0,
                        &by_shard);
   return internal::UnionByShard(by_shard);

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -46,6 +48,16 @@ struct Bits {
   std::optional<Roaring32> own;
   const Roaring32& get() const { return own ? *own : *ref; }
   Roaring32 Take() { return own ? std::move(*own) : ref->Copy(); }
+  // A fragment row: borrowed when it is a bitmap, else built.
+  static Bits Of(const internal::RowData& r) {
+    Bits b;
+    if (const Roaring32* big = r.roaring()) {
+      b.ref = big;
+    } else {
+      b.own = r.ToRoaring();
+    }
+    return b;
+  }
 };
 
 // ------------------------------------------------------------------ plans
@@ -549,9 +561,8 @@ class Executor {
         const Roaring32* fb =
             filter ? BitmapAccess::Shard(*filter, shard) : nullptr;
         if (filter && fb == nullptr) return true;
-        frag.rows().ForEach([&](uint64_t row, const RowPtr& p) {
-          if (fb == nullptr || Roaring32::Intersects(p->bits, *fb))
-            rows.Add(row);
+        frag.rows().ForEach([&](uint64_t row, const internal::RowData& r) {
+          if (fb == nullptr || r.Intersects(*fb)) rows.Add(row);
           return true;
         });
         return true;
@@ -568,23 +579,26 @@ class Executor {
       case NodeKind::kEmpty:
         return out;
       case NodeKind::kRow: {
-        std::vector<const Roaring32*> parts;
+        std::vector<const internal::RowData*> parts;
         for (uint64_t vk : n.views) {
           const Fragment* frag = n.field->FindFragment(vk, shard);
           if (frag == nullptr) continue;
-          if (const Roaring32* r = frag->Row(n.row)) parts.push_back(r);
+          if (const internal::RowData* r = frag->Row(n.row)) parts.push_back(r);
         }
-        if (parts.size() == 1) {
-          out.ref = parts[0];
-        } else if (parts.size() > 1) {
-          out.own = Roaring32::OrMany(parts);
+        if (parts.size() == 1) return Bits::Of(*parts[0]);
+        if (parts.size() > 1) {
+          std::deque<Roaring32> scratch;
+          std::vector<const Roaring32*> bits;
+          for (const internal::RowData* r : parts)
+            bits.push_back(r->AsRoaring(&scratch));
+          out.own = Roaring32::OrMany(bits);
         }
         return out;
       }
       case NodeKind::kAll: {
         const Fragment* frag = st_->exists.Find(shard);
         if (frag != nullptr) {
-          if (const Roaring32* r = frag->Row(0)) out.ref = r;
+          if (const internal::RowData* r = frag->Row(0)) return Bits::Of(*r);
         }
         return out;
       }
@@ -597,7 +611,7 @@ class Executor {
         }
         const Fragment* frag = n.field->FindFragment(kExistenceView, shard);
         if (frag != nullptr) {
-          if (const Roaring32* r = frag->Row(0)) out.ref = r;
+          if (const internal::RowData* r = frag->Row(0)) return Bits::Of(*r);
         }
         return out;
       }
@@ -1191,11 +1205,12 @@ class Executor {
         if (p.column && ShardOf(*p.column) != shard) continue;
         const Fragment* frag = p.field->FindFragment(vk, shard);
         if (frag == nullptr) continue;
-        frag->rows().ForEachFrom(from, [&](uint64_t row, const RowPtr& rp) {
-          if (!p.column || rp->bits.Contains(OffsetInShard(*p.column)))
-            out.push_back(row);
-          return true;
-        });
+        frag->rows().ForEachFrom(
+            from, [&](uint64_t row, const internal::RowData& r) {
+              if (!p.column || r.Contains(OffsetInShard(*p.column)))
+                out.push_back(row);
+              return true;
+            });
       }
     }
     std::sort(out.begin(), out.end());
@@ -1282,9 +1297,15 @@ class Executor {
       if (filter) fb = Eval(*filter, shard);
       if (fb && sizes) filter_sizes[i] = fb->get().Cardinality();
       if (fb && fb->get().IsEmpty()) return;
-      auto add = [&](uint64_t row, const Roaring32& bits) {
-        const uint64_t cnt = fb ? Roaring32::AndCardinality(bits, fb->get())
-                                : bits.Cardinality();
+      // `bits` is a RowData or a Roaring32.
+      auto add = [&](uint64_t row, const auto& bits) {
+        uint64_t cnt;
+        if constexpr (std::is_same_v<std::decay_t<decltype(bits)>, Roaring32>) {
+          cnt = fb ? Roaring32::AndCardinality(bits, fb->get())
+                   : bits.Cardinality();
+        } else {
+          cnt = fb ? bits.AndCardinality(fb->get()) : bits.Cardinality();
+        }
         if (cnt == 0) return;
         CountSize& cs = per[i][row];
         cs.count += cnt;
@@ -1293,18 +1314,20 @@ class Executor {
       if (views.size() == 1) {
         const Fragment* frag = f->FindFragment(views[0], shard);
         if (frag == nullptr) return;
-        frag->rows().ForEach([&](uint64_t row, const RowPtr& p) {
-          if (!ids || ids->count(row)) add(row, p->bits);
+        frag->rows().ForEach([&](uint64_t row, const internal::RowData& r) {
+          if (!ids || ids->count(row)) add(row, r);
           return true;
         });
         return;
       }
       std::map<uint64_t, std::vector<const Roaring32*>> parts;
+      std::deque<Roaring32> scratch;
       for (uint64_t vk : views) {
         const Fragment* frag = f->FindFragment(vk, shard);
         if (frag == nullptr) continue;
-        frag->rows().ForEach([&](uint64_t row, const RowPtr& p) {
-          if (!ids || ids->count(row)) parts[row].push_back(&p->bits);
+        frag->rows().ForEach([&](uint64_t row, const internal::RowData& r) {
+          if (!ids || ids->count(row))
+            parts[row].push_back(r.AsRoaring(&scratch));
           return true;
         });
       }
@@ -1402,8 +1425,8 @@ class Executor {
           if (!l.best || (max ? r > *l.best : r < *l.best)) l.best = r;
           continue;
         }
-        frag->rows().ForEach([&](uint64_t row, const RowPtr& rp) {
-          const uint64_t cnt = Roaring32::AndCardinality(rp->bits, fb->get());
+        frag->rows().ForEach([&](uint64_t row, const internal::RowData& r) {
+          const uint64_t cnt = r.AndCardinality(fb->get());
           if (cnt == 0) return true;
           l.counts.emplace_back(row, cnt);
           if (!l.best || (max ? row > *l.best : row < *l.best)) l.best = row;
@@ -2005,8 +2028,8 @@ class Executor {
       return out;
     }
     if (const Fragment* frag = f.FindFragment(kStandardView, shard)) {
-      frag->rows().ForEach([&](uint64_t row, const RowPtr& rp) {
-        if (Roaring32::Intersects(rp->bits, *b)) out.push_back(int64_t(row));
+      frag->rows().ForEach([&](uint64_t row, const internal::RowData& r) {
+        if (r.Intersects(*b)) out.push_back(int64_t(row));
         return true;
       });
     }
@@ -2483,14 +2506,20 @@ class Executor {
         const Fragment* frag = view->Find(chunk.key);
         if (frag == nullptr) continue;
         const uint64_t base = ShardStart(chunk.key);
-        frag->rows().ForEach([&](uint64_t row, const RowPtr& p) {
-          Roaring32 both = Roaring32::And(p->bits, chunk.bits);
-          both.ForEach([&](uint32_t off) {
+        frag->rows().ForEach([&](uint64_t row, const internal::RowData& r) {
+          const auto at = [&](uint32_t off) {
             const uint64_t col = base + off;
             const size_t idx =
                 std::lower_bound(ids.begin(), ids.end(), col) - ids.begin();
             values[fi][idx].push_back(row);
-          });
+          };
+          if (const Roaring32* big = r.roaring()) {
+            Roaring32::And(*big, chunk.bits).ForEach(at);
+          } else {
+            r.ForEach([&](uint32_t off) {
+              if (chunk.bits.Contains(off)) at(off);
+            });
+          }
           return true;
         });
       }

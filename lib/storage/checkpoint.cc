@@ -31,9 +31,13 @@ constexpr size_t kWriteBuffer = size_t{4} << 20;
 void EncodeFragment(const Fragment& f, std::string* out) {
   PutU8(out, uint8_t(f.mode()));
   PutU64(out, f.rows().size());
-  f.rows().ForEach([&](uint64_t row, const RowPtr& p) {
+  f.rows().ForEach([&](uint64_t row, const RowData& r) {
     PutU64(out, row);
-    PutBitmap(out, p->bits);
+    if (const Roaring32* big = r.roaring()) {
+      PutBitmap(out, *big);
+    } else {
+      PutBitmap(out, r.ToRoaring());
+    }
     return true;
   });
   // Mutex fragments keep their column -> row table, so that a load copies

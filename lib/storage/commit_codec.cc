@@ -1,6 +1,7 @@
 #include "lib/storage/commit_codec.h"
 
 #include <cstring>
+#include <deque>
 
 #include "fmt/format.h"
 #include "lib/storage/codec.h"
@@ -77,15 +78,17 @@ class Encoder {
   void Fragment(uint64_t view, uint64_t shard, const internal::Fragment* a,
                 const internal::Fragment* b) {
     if (a != nullptr && b != nullptr && a->rows().SameAs(b->rows())) return;
-    static const PersistentMap<RowPtr> kNone;
+    static const PersistentMap<RowData> kNone;
     const auto& ra = a ? a->rows() : kNone;
     const auto& rb = b ? b->rows() : kNone;
     std::string body;
     uint32_t n = 0;
-    PersistentMap<RowPtr>::Diff(
-        ra, rb, [&](uint64_t row, const RowPtr* pa, const RowPtr* pb) {
-          const Roaring32* ba = pa ? &(*pa)->bits : nullptr;
-          const Roaring32* bb = pb ? &(*pb)->bits : nullptr;
+    PersistentMap<RowData>::Diff(
+        ra, rb, [&](uint64_t row, const RowData* pa, const RowData* pb) {
+          if (pa != nullptr && pb != nullptr && pa->SharesBitsWith(*pb)) return;
+          std::deque<Roaring32> scratch;  // inline rows as bitmaps
+          const Roaring32* ba = pa ? pa->AsRoaring(&scratch) : nullptr;
+          const Roaring32* bb = pb ? pb->AsRoaring(&scratch) : nullptr;
           const size_t at = body.size();
           PutU64(&body, row);
           if (PutRowDiff(&body, ba, bb)) {

@@ -17,9 +17,12 @@ using featurebase::testing::TestSeeds;
 
 std::map<uint64_t, std::set<uint32_t>> Dump(const Fragment& f) {
   std::map<uint64_t, std::set<uint32_t>> out;
-  f.rows().ForEach([&](uint64_t row, const RowPtr& p) {
-    EXPECT_FALSE(p->bits.IsEmpty()) << "empty row " << row << " kept";
-    p->bits.ForEach([&](uint32_t o) { out[row].insert(o); });
+  f.rows().ForEach([&](uint64_t row, const RowData& r) {
+    EXPECT_FALSE(r.empty()) << "empty row " << row << " kept";
+    EXPECT_EQ(r.roaring() != nullptr, r.Cardinality() > RowData::kInlineMax)
+        << "row " << row << " of " << r.Cardinality()
+        << " bits in the wrong representation";
+    r.ForEach([&](uint32_t o) { out[row].insert(o); });
     return true;
   });
   return out;
@@ -40,8 +43,10 @@ TEST(FragmentTest, AddBulkEqualsSequentialAdds) {
         const Fragment before = bulk;
         const auto before_dump = Dump(before);
         std::vector<std::pair<uint64_t, uint32_t>> pairs;
-        const uint64_t rows =
-            mode == Fragment::Mode::kBool ? 2 : 1 + rng() % 50;
+        // Few rows of many bits, or many rows of a few (inline) bits.
+        const uint64_t rows = mode == Fragment::Mode::kBool ? 2
+                              : rng() % 2                   ? 1 + rng() % 50
+                                                            : 1 + rng() % 1000;
         for (int i = 0; i < 300; ++i) {
           pairs.emplace_back(rng() % rows, uint32_t(rng() % 2000));
         }
@@ -98,8 +103,8 @@ TEST(FragmentTest, FromRowsAndRowDiffsMatchSingleWrites) {
       }
       // Load: rebuild from the rows.
       std::vector<std::pair<uint64_t, Roaring32>> taken;
-      direct.rows().ForEach([&](uint64_t row, const RowPtr& p) {
-        taken.emplace_back(row, p->bits.Copy());
+      direct.rows().ForEach([&](uint64_t row, const RowData& r) {
+        taken.emplace_back(row, r.ToRoaring());
         return true;
       });
       Fragment loaded = Fragment::FromRows(mode, 2, std::move(taken));

@@ -48,7 +48,7 @@ inline std::string DumpIndex(const Snapshot& snap, bool with_version = false) {
     out += fmt::format("offset {}={}\n", src, off);
   std::vector<uint64_t> columns;
   s.exists.ForEach([&](uint64_t shard, const Fragment& f) {
-    if (const Roaring32* r = f.Row(0)) {
+    if (const internal::RowData* r = f.Row(0)) {
       std::vector<uint32_t> v;
       r->AppendTo(&v);
       if (!v.empty()) out += fmt::format("exists {}:{}\n", shard, DumpIds(v));
@@ -69,9 +69,9 @@ inline std::string DumpIndex(const Snapshot& snap, bool with_version = false) {
     std::vector<uint64_t> rows;
     f->views.ForEach([&](uint64_t vk, const View& view) {
       view.ForEach([&](uint64_t shard, const Fragment& frag) {
-        frag.rows().ForEach([&](uint64_t row, const RowPtr& p) {
+        frag.rows().ForEach([&](uint64_t row, const internal::RowData& r) {
           std::vector<uint32_t> v;
-          p->bits.AppendTo(&v);
+          r.AppendTo(&v);
           if (v.empty()) return true;
           out += fmt::format("  view {} shard {} row {}:{}\n", vk, shard, row,
                              DumpIds(v));
