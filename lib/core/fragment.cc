@@ -1,9 +1,8 @@
 #include "lib/core/fragment.h"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
-
-#include "absl/container/flat_hash_map.h"
 
 namespace featurebase::internal {
 namespace {
@@ -149,59 +148,106 @@ struct RowGroups {
   }
 };
 
-// One hash lookup per change of row between consecutive pairs, then a
-// counting scatter; the O(n log n) pair sort the naive way needs dominated
-// ingest profiles. Offsets usually arrive sorted (records in id order), so
-// the per-row sorts are no-ops.
+// Sorts `keys` ascending: LSD radix sort on 11-bit digits, with every
+// digit's histogram counted in one pass and digits that all keys share
+// skipped. O(n) per digit; hand-written because neither the standard library
+// nor abseil has a radix sort, and comparison sorts of the (row, offset)
+// pairs dominated bulk updates.
+void RadixSort(std::vector<uint64_t>* keys) {
+  constexpr int kDigitBits = 11, kDigits = 6, kBuckets = 1 << kDigitBits;
+  const size_t n = keys->size();
+  if (n < 64) {
+    std::sort(keys->begin(), keys->end());
+    return;
+  }
+  std::vector<uint32_t> counts(size_t{kDigits} * kBuckets);
+  for (uint64_t k : *keys) {
+    for (int d = 0; d < kDigits; ++d)
+      ++counts[d * kBuckets + ((k >> (d * kDigitBits)) & (kBuckets - 1))];
+  }
+  std::vector<uint64_t> tmp(n);
+  for (int d = 0; d < kDigits; ++d) {
+    uint32_t* c = counts.data() + d * kBuckets;
+    if (c[((*keys)[0] >> (d * kDigitBits)) & (kBuckets - 1)] == n) continue;
+    uint32_t at = 0;
+    for (int b = 0; b < kBuckets; ++b) at += std::exchange(c[b], at);
+    for (uint64_t k : *keys)
+      tmp[c[(k >> (d * kDigitBits)) & (kBuckets - 1)]++] = k;
+    keys->swap(tmp);
+  }
+}
+
+// Sorts pairs by offset, keeping the input order among equal offsets: LSD
+// radix sort (stable by construction) on the offset's 11-bit digits.
+void StableSortByOffset(std::vector<std::pair<uint64_t, uint32_t>>* pairs) {
+  constexpr int kDigitBits = 11, kBuckets = 1 << kDigitBits;
+  const size_t n = pairs->size();
+  uint32_t widest = 0;
+  for (const auto& p : *pairs) widest |= p.second;
+  if (n < 64 || widest >= (1u << (2 * kDigitBits))) {
+    std::stable_sort(
+        pairs->begin(), pairs->end(),
+        [](const auto& a, const auto& b) { return a.second < b.second; });
+    return;
+  }
+  std::vector<uint32_t> counts(2 * kBuckets);
+  for (const auto& p : *pairs) {
+    ++counts[p.second & (kBuckets - 1)];
+    ++counts[kBuckets + (p.second >> kDigitBits)];
+  }
+  std::vector<std::pair<uint64_t, uint32_t>> tmp(n);
+  for (int d = 0; d < 2; ++d) {
+    uint32_t* c = counts.data() + d * kBuckets;
+    const auto digit = [&](uint32_t off) {
+      return (off >> (d * kDigitBits)) & (kBuckets - 1);
+    };
+    if (c[digit((*pairs)[0].second)] == n) continue;
+    uint32_t at = 0;
+    for (int b = 0; b < kBuckets; ++b) at += std::exchange(c[b], at);
+    for (const auto& p : *pairs) tmp[c[digit(p.second)]++] = p;
+    pairs->swap(tmp);
+  }
+}
+
+// Groups by packing each pair into one key, row << 20 | offset, and sorting
+// the keys. Fragments hold offsets below 2^20 and the index rows up to
+// 2^44 - 1, so keys never collide; pairs outside that (not made by the
+// library) are grouped by a comparison sort instead.
 RowGroups GroupByRow(const std::vector<std::pair<uint64_t, uint32_t>>& pairs) {
+  constexpr int kOffsetBits = 20;
   RowGroups g;
-  std::vector<uint32_t> group_of(pairs.size());
-  std::vector<uint32_t> counts;
-  absl::flat_hash_map<uint64_t, uint32_t> index;
-  uint64_t last_row = 0;
-  uint32_t last_group = UINT32_MAX;
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    const uint64_t row = pairs[i].first;
-    if (row != last_row || last_group == UINT32_MAX) {
-      auto [it, fresh] = index.try_emplace(row, uint32_t(g.rows.size()));
-      if (fresh) {
-        g.rows.push_back(row);
-        counts.push_back(0);
-      }
-      last_row = row;
-      last_group = it->second;
+  const auto add = [&](size_t i, uint64_t row, uint32_t off) {
+    if (g.rows.empty() || g.rows.back() != row) {
+      if (!g.rows.empty()) g.end.push_back(uint32_t(i));
+      g.rows.push_back(row);
+      g.begin.push_back(uint32_t(i));
     }
-    group_of[i] = last_group;
-    ++counts[last_group];
+    g.offsets[i] = off;
+  };
+  std::vector<uint64_t> keys(pairs.size());
+  uint64_t wide = 0;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const auto [row, off] = pairs[i];
+    wide |= (row >> (64 - kOffsetBits)) | (off >> kOffsetBits);
+    keys[i] = row << kOffsetBits | off;
   }
-  // Order groups by row id; rank[group] is its position.
-  std::vector<uint32_t> order(g.rows.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  if (!std::is_sorted(g.rows.begin(), g.rows.end())) {
-    std::sort(order.begin(), order.end(),
-              [&](uint32_t a, uint32_t b) { return g.rows[a] < g.rows[b]; });
+  if (wide != 0) {
+    std::vector<std::pair<uint64_t, uint32_t>> sorted = pairs;
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    g.offsets.resize(sorted.size());
+    for (size_t i = 0; i < sorted.size(); ++i)
+      add(i, sorted[i].first, sorted[i].second);
+  } else {
+    RadixSort(&keys);
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    g.offsets.resize(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      add(i, keys[i] >> kOffsetBits,
+          uint32_t(keys[i] & ((1u << kOffsetBits) - 1)));
+    }
   }
-  std::vector<uint32_t> rank(order.size());
-  std::vector<uint64_t> sorted_rows(order.size());
-  g.begin.resize(order.size());
-  uint32_t at = 0;
-  for (uint32_t pos = 0; pos < order.size(); ++pos) {
-    rank[order[pos]] = pos;
-    sorted_rows[pos] = g.rows[order[pos]];
-    g.begin[pos] = at;
-    at += counts[order[pos]];
-  }
-  g.rows = std::move(sorted_rows);
-  g.end = g.begin;  // fill cursors, then the ends
-  g.offsets.resize(pairs.size());
-  for (size_t i = 0; i < pairs.size(); ++i)
-    g.offsets[g.end[rank[group_of[i]]]++] = pairs[i].second;
-  for (size_t i = 0; i < g.rows.size(); ++i) {
-    uint32_t* first = g.offsets.data() + g.begin[i];
-    uint32_t* last = g.offsets.data() + g.end[i];
-    if (!std::is_sorted(first, last)) std::sort(first, last);
-    g.end[i] = uint32_t(std::unique(first, last) - g.offsets.data());
-  }
+  if (!g.rows.empty()) g.end.push_back(uint32_t(g.offsets.size()));
   return g;
 }
 
@@ -212,13 +258,15 @@ uint64_t Fragment::AddBulk(
   uint64_t changed = 0;
   if (mode_ == Mode::kMulti) {
     const RowGroups g = GroupByRow(input);
-    for (size_t i = 0; i < g.rows.size(); ++i) {
-      bool inserted = false;
-      RowData* r = rows_.Mutate(owner, g.rows[i], &inserted);
-      changed += inserted ? (*r = RowData::FromSorted(owner, g.of(i)),
-                             r->Cardinality())
-                          : r->AddMany(owner, g.of(i));
-    }
+    rows_.UpdateSorted(owner, g.rows, [&](size_t i, RowData& r, bool) {
+      if (r.empty()) {
+        r = RowData::FromSorted(owner, g.of(i));
+        changed += r.Cardinality();
+      } else {
+        changed += r.AddMany(owner, g.of(i));
+      }
+      return true;
+    });
     return changed;
   }
   // Last write per offset wins: order by offset (stable), keep each run's
@@ -230,7 +278,7 @@ uint64_t Fragment::AddBulk(
   const std::vector<std::pair<uint64_t, uint32_t>>* in = &input;
   if (!std::is_sorted(input.begin(), input.end(), by_offset)) {
     sorted = input;
-    std::stable_sort(sorted.begin(), sorted.end(), by_offset);
+    StableSortByOffset(&sorted);
     in = &sorted;
   }
   const auto& bits = *in;
@@ -245,27 +293,40 @@ uint64_t Fragment::AddBulk(
     adds.emplace_back(row, offset);
     if (mode_ == Mode::kMutex) column_rows_.Set(owner, offset, row);
   }
-  const RowGroups gone = GroupByRow(removes);
-  for (size_t i = 0; i < gone.rows.size(); ++i) {
-    // Every offset is in the row (it came from RowOf), so a removal that
-    // covers the whole row drops it without copying it first.
-    const std::span<const uint32_t> offs = gone.of(i);
-    if (Row(gone.rows[i])->Cardinality() == offs.size()) {
-      rows_.Erase(owner, gone.rows[i]);
-    } else {
-      MutableRow(owner, gone.rows[i])->RemoveMany(owner, offs);
-    }
+  // One ordered pass over the rows losing or gaining columns, visiting
+  // each trie leaf once.
+  const RowGroups gone = GroupByRow(removes), added = GroupByRow(adds);
+  constexpr size_t kNone = SIZE_MAX;
+  std::vector<uint64_t> keys;
+  std::vector<std::pair<size_t, size_t>> which;  // (gone index, added index)
+  keys.reserve(gone.rows.size() + added.rows.size());
+  which.reserve(keys.capacity());
+  for (size_t i = 0, j = 0; i < gone.rows.size() || j < added.rows.size();) {
+    const bool take_gone =
+        i < gone.rows.size() &&
+        (j == added.rows.size() || gone.rows[i] <= added.rows[j]);
+    const bool take_added =
+        j < added.rows.size() &&
+        (i == gone.rows.size() || added.rows[j] <= gone.rows[i]);
+    keys.push_back(take_gone ? gone.rows[i] : added.rows[j]);
+    which.emplace_back(take_gone ? i++ : kNone, take_added ? j++ : kNone);
   }
-  const RowGroups added = GroupByRow(adds);
-  for (size_t i = 0; i < added.rows.size(); ++i) {
-    bool inserted = false;
-    RowData* r = rows_.Mutate(owner, added.rows[i], &inserted);
-    if (inserted) {
-      *r = RowData::FromSorted(owner, added.of(i));
-    } else {
-      r->AddMany(owner, added.of(i));
+  rows_.UpdateSorted(owner, keys, [&](size_t k, RowData& r, bool) {
+    const auto [i, j] = which[k];
+    if (i != kNone) {
+      // Every offset is in the row (it came from RowOf).
+      if (j == kNone && r.Cardinality() == gone.of(i).size()) return false;
+      r.RemoveMany(owner, gone.of(i));
     }
-  }
+    if (j != kNone) {
+      if (r.empty()) {
+        r = RowData::FromSorted(owner, added.of(j));
+      } else {
+        r.AddMany(owner, added.of(j));
+      }
+    }
+    return !r.empty();
+  });
   return adds.size();
 }
 

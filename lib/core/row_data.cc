@@ -4,144 +4,152 @@
 
 namespace featurebase::internal {
 
+void RowData::SetBig(OwnerToken owner, Roaring32 bits) {
+  auto* shared = new Shared;
+  shared->owner = owner;
+  shared->bits = std::move(bits);
+  Release();
+  u_.big.n = kBig;
+  u_.big.p = shared;
+}
+
 RowData RowData::FromRoaring(OwnerToken owner, Roaring32 bits) {
   RowData r;
   if (bits.Cardinality() <= kInlineMax) {
-    bits.ForEach([&](uint32_t v) { r.small_[r.n_++] = v; });
-    return r;
+    bits.ForEach([&](uint32_t v) { r.u_.small.v[r.u_.small.n++] = v; });
+  } else {
+    r.SetBig(owner, std::move(bits));
   }
-  r.big_ = std::make_shared<Shared>();
-  r.big_->owner = owner;
-  r.big_->bits = std::move(bits);
   return r;
 }
 
 RowData RowData::FromSorted(OwnerToken owner,
                             std::span<const uint32_t> offsets) {
-  if (offsets.size() > kInlineMax)
-    return FromRoaring(owner, Roaring32::FromValues(offsets));
   RowData r;
-  std::copy(offsets.begin(), offsets.end(), r.small_);
-  r.n_ = uint32_t(offsets.size());
+  if (offsets.size() > kInlineMax) {
+    r.SetBig(owner, Roaring32::FromValues(offsets));
+  } else {
+    std::copy(offsets.begin(), offsets.end(), r.u_.small.v);
+    r.u_.small.n = uint32_t(offsets.size());
+  }
   return r;
 }
 
 bool RowData::Contains(uint32_t offset) const {
-  if (big_) return big_->bits.Contains(offset);
-  return std::find(small_, small_ + n_, offset) != small_ + n_;
+  if (is_big()) return u_.big.p->bits.Contains(offset);
+  const uint32_t* v = u_.small.v;
+  return std::find(v, v + u_.small.n, offset) != v + u_.small.n;
 }
 
 void RowData::AppendTo(std::vector<uint32_t>* out) const {
-  if (big_) {
-    big_->bits.AppendTo(out);
+  if (is_big()) {
+    u_.big.p->bits.AppendTo(out);
   } else {
-    out->insert(out->end(), small_, small_ + n_);
+    out->insert(out->end(), u_.small.v, u_.small.v + u_.small.n);
   }
 }
 
 bool RowData::Intersects(const Roaring32& b) const {
-  if (big_) return Roaring32::Intersects(big_->bits, b);
-  for (uint32_t i = 0; i < n_; ++i) {
-    if (b.Contains(small_[i])) return true;
+  if (is_big()) return Roaring32::Intersects(u_.big.p->bits, b);
+  for (uint32_t i = 0; i < u_.small.n; ++i) {
+    if (b.Contains(u_.small.v[i])) return true;
   }
   return false;
 }
 
 uint64_t RowData::AndCardinality(const Roaring32& b) const {
-  if (big_) return Roaring32::AndCardinality(big_->bits, b);
+  if (is_big()) return Roaring32::AndCardinality(u_.big.p->bits, b);
   uint64_t n = 0;
-  for (uint32_t i = 0; i < n_; ++i) n += b.Contains(small_[i]);
+  for (uint32_t i = 0; i < u_.small.n; ++i) n += b.Contains(u_.small.v[i]);
   return n;
 }
 
 Roaring32 RowData::ToRoaring() const {
-  if (big_) return big_->bits.Copy();
-  return Roaring32::FromValues({small_, n_});
+  if (is_big()) return u_.big.p->bits.Copy();
+  return Roaring32::FromValues({u_.small.v, u_.small.n});
 }
 
 const Roaring32* RowData::AsRoaring(std::deque<Roaring32>* scratch) const {
-  if (big_) return &big_->bits;
+  if (is_big()) return &u_.big.p->bits;
   scratch->push_back(ToRoaring());
   return &scratch->back();
 }
 
 bool RowData::Equals(const RowData& o) const {
   if (SharesBitsWith(o)) return true;
-  if (!big_ && !o.big_)
-    return std::equal(small_, small_ + n_, o.small_, o.small_ + o.n_);
-  // Representations follow the size, so a bitmap row and an inline row
-  // differ in size; compare anyway rather than rely on it.
+  if (!is_big() && !o.is_big()) {
+    return std::equal(u_.small.v, u_.small.v + u_.small.n, o.u_.small.v,
+                      o.u_.small.v + o.u_.small.n);
+  }
+  // The representation follows the size, so an inline row never equals a
+  // large one; compare the bits anyway rather than rely on it.
   if (Cardinality() != o.Cardinality()) return false;
   return ToRoaring().Equals(o.ToRoaring());
 }
 
 size_t RowData::HeapBytes() const {
-  // The control block and Shared header, plus the bitmap's own bytes.
-  return big_ ? sizeof(Shared) + 32 + big_->bits.MemoryBytes() : 0;
+  return is_big() ? sizeof(Shared) + u_.big.p->bits.MemoryBytes() : 0;
 }
 
 Roaring32* RowData::MutableBits(OwnerToken owner) {
-  if (!big_) {
-    auto fresh = std::make_shared<Shared>();
-    fresh->owner = owner;
-    fresh->bits = Roaring32::FromValues({small_, n_});
-    n_ = 0;
-    big_ = std::move(fresh);
-  } else if (big_->owner != owner) {
-    auto copy = std::make_shared<Shared>();
-    copy->owner = owner;
-    copy->bits = big_->bits.Copy();
-    big_ = std::move(copy);
+  if (!is_big()) {
+    SetBig(owner, Roaring32::FromValues({u_.small.v, u_.small.n}));
+  } else if (u_.big.p->owner != owner) {
+    SetBig(owner, u_.big.p->bits.Copy());
   }
-  return &big_->bits;
+  return &u_.big.p->bits;
 }
 
 void RowData::ShrinkIfSmall() {
-  if (!big_ || big_->bits.Cardinality() > kInlineMax) return;
+  if (!is_big() || u_.big.p->bits.Cardinality() > kInlineMax) return;
+  uint32_t v[kInlineMax];
   uint32_t n = 0;
-  big_->bits.ForEach([&](uint32_t v) { small_[n++] = v; });
-  big_.reset();
-  n_ = n;
+  u_.big.p->bits.ForEach([&](uint32_t x) { v[n++] = x; });
+  Release();
+  u_.small.n = n;
+  std::copy(v, v + n, u_.small.v);
 }
 
 bool RowData::Add(OwnerToken owner, uint32_t offset) {
-  if (big_) return MutableBits(owner)->Add(offset);
-  uint32_t* at = std::lower_bound(small_, small_ + n_, offset);
-  if (at != small_ + n_ && *at == offset) return false;
-  if (n_ == kInlineMax) return MutableBits(owner)->Add(offset);
-  std::copy_backward(at, small_ + n_, small_ + n_ + 1);
+  if (is_big()) return MutableBits(owner)->Add(offset);
+  uint32_t* v = u_.small.v;
+  const uint32_t n = u_.small.n;
+  uint32_t* at = std::lower_bound(v, v + n, offset);
+  if (at != v + n && *at == offset) return false;
+  if (n == kInlineMax) return MutableBits(owner)->Add(offset);
+  std::copy_backward(at, v + n, v + n + 1);
   *at = offset;
-  ++n_;
+  ++u_.small.n;
   return true;
 }
 
 bool RowData::Remove(OwnerToken owner, uint32_t offset) {
-  if (big_) {
-    if (!big_->bits.Contains(offset)) return false;
+  if (is_big()) {
+    if (!u_.big.p->bits.Contains(offset)) return false;
     MutableBits(owner)->Remove(offset);
     ShrinkIfSmall();
     return true;
   }
-  uint32_t* at = std::lower_bound(small_, small_ + n_, offset);
-  if (at == small_ + n_ || *at != offset) return false;
-  std::copy(at + 1, small_ + n_, at);
-  --n_;
+  uint32_t* v = u_.small.v;
+  const uint32_t n = u_.small.n;
+  uint32_t* at = std::lower_bound(v, v + n, offset);
+  if (at == v + n || *at != offset) return false;
+  std::copy(at + 1, v + n, at);
+  --u_.small.n;
   return true;
 }
 
 uint64_t RowData::AddMany(OwnerToken owner, std::span<const uint32_t> offsets) {
-  if (!big_) {
+  if (!is_big() && offsets.size() <= kInlineMax) {
     uint32_t merged[2 * kInlineMax];
-    if (offsets.size() <= kInlineMax) {
-      uint32_t* end = std::set_union(small_, small_ + n_, offsets.begin(),
-                                     offsets.end(), merged);
-      const uint32_t n = uint32_t(end - merged);
-      if (n <= kInlineMax) {
-        const uint64_t added = n - n_;
-        std::copy(merged, end, small_);
-        n_ = n;
-        return added;
-      }
+    const uint32_t n = u_.small.n;
+    uint32_t* end = std::set_union(u_.small.v, u_.small.v + n, offsets.begin(),
+                                   offsets.end(), merged);
+    const uint32_t m = uint32_t(end - merged);
+    if (m <= kInlineMax) {
+      std::copy(merged, end, u_.small.v);
+      u_.small.n = m;
+      return m - n;
     }
   }
   const uint64_t before = Cardinality();
@@ -152,15 +160,15 @@ uint64_t RowData::AddMany(OwnerToken owner, std::span<const uint32_t> offsets) {
 
 uint64_t RowData::RemoveMany(OwnerToken owner,
                              std::span<const uint32_t> offsets) {
-  if (!big_) {
+  if (!is_big()) {
     uint32_t kept[kInlineMax];
-    uint32_t* end = std::set_difference(small_, small_ + n_, offsets.begin(),
-                                        offsets.end(), kept);
-    const uint32_t n = uint32_t(end - kept);
-    const uint64_t removed = n_ - n;
-    std::copy(kept, end, small_);
-    n_ = n;
-    return removed;
+    const uint32_t n = u_.small.n;
+    uint32_t* end = std::set_difference(u_.small.v, u_.small.v + n,
+                                        offsets.begin(), offsets.end(), kept);
+    const uint32_t m = uint32_t(end - kept);
+    std::copy(kept, end, u_.small.v);
+    u_.small.n = m;
+    return n - m;
   }
   const uint64_t before = Cardinality();
   Roaring32* bits = MutableBits(owner);
@@ -172,11 +180,11 @@ uint64_t RowData::RemoveMany(OwnerToken owner,
 
 void RowData::OrInPlace(OwnerToken owner, const Roaring32& bits) {
   if (bits.IsEmpty()) return;
-  if (!big_ && bits.Cardinality() <= kInlineMax) {
-    uint32_t values[kInlineMax];
+  if (!is_big() && bits.Cardinality() <= kInlineMax) {
+    uint32_t v[kInlineMax];
     uint32_t n = 0;
-    bits.ForEach([&](uint32_t v) { values[n++] = v; });
-    AddMany(owner, {values, n});
+    bits.ForEach([&](uint32_t x) { v[n++] = x; });
+    AddMany(owner, {v, n});
     return;
   }
   MutableBits(owner)->OrInPlace(bits);
@@ -185,12 +193,12 @@ void RowData::OrInPlace(OwnerToken owner, const Roaring32& bits) {
 
 void RowData::AndNotInPlace(OwnerToken owner, const Roaring32& bits) {
   if (bits.IsEmpty() || empty()) return;
-  if (!big_) {
+  if (!is_big()) {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < n_; ++i) {
-      if (!bits.Contains(small_[i])) small_[n++] = small_[i];
+    for (uint32_t i = 0; i < u_.small.n; ++i) {
+      if (!bits.Contains(u_.small.v[i])) u_.small.v[n++] = u_.small.v[i];
     }
-    n_ = n;
+    u_.small.n = n;
     return;
   }
   MutableBits(owner)->AndNotInPlace(bits);

@@ -12,10 +12,11 @@
 #ifndef FEATUREBASE_LIB_CORE_ROW_DATA_H_
 #define FEATUREBASE_LIB_CORE_ROW_DATA_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
-#include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "lib/bitmap/roaring32.h"
@@ -25,27 +26,49 @@ namespace featurebase::internal {
 
 class RowData {
  public:
-  static constexpr uint32_t kInlineMax = 4;
+  static constexpr uint32_t kInlineMax = 3;
 
-  RowData() = default;
+  RowData() : u_{.small = {0, {}}} {}
+  RowData(const RowData& o) : u_(o.u_) {
+    if (is_big()) u_.big.p->refs.fetch_add(1, std::memory_order_relaxed);
+  }
+  RowData(RowData&& o) noexcept : u_(o.u_) { o.u_.small.n = 0; }
+  RowData& operator=(RowData&& o) noexcept {
+    if (this != &o) {
+      Release();
+      u_ = o.u_;
+      o.u_.small.n = 0;
+    }
+    return *this;
+  }
+  RowData& operator=(const RowData& o) {
+    if (this != &o) *this = RowData(o);
+    return *this;
+  }
+  ~RowData() { Release(); }
+
   // A row holding `bits` (inline when small enough).
   static RowData FromRoaring(OwnerToken owner, Roaring32 bits);
   // A row holding `offsets`, which must be ascending and unique.
   static RowData FromSorted(OwnerToken owner,
                             std::span<const uint32_t> offsets);
 
-  bool empty() const { return n_ == 0 && big_ == nullptr; }
-  uint64_t Cardinality() const { return big_ ? big_->bits.Cardinality() : n_; }
+  bool empty() const { return u_.small.n == 0; }
+  uint64_t Cardinality() const {
+    return is_big() ? u_.big.p->bits.Cardinality() : u_.small.n;
+  }
   bool Contains(uint32_t offset) const;
   // The shared bitmap of a large row; null for inline rows.
-  const Roaring32* roaring() const { return big_ ? &big_->bits : nullptr; }
+  const Roaring32* roaring() const {
+    return is_big() ? &u_.big.p->bits : nullptr;
+  }
   // Calls f(offset) in ascending order.
   template <typename F>
   void ForEach(F&& f) const {
-    if (big_) {
-      big_->bits.ForEach(f);
+    if (is_big()) {
+      u_.big.p->bits.ForEach(f);
     } else {
-      for (uint32_t i = 0; i < n_; ++i) f(small_[i]);
+      for (uint32_t i = 0; i < u_.small.n; ++i) f(u_.small.v[i]);
     }
   }
   // Appends the offsets in ascending order.
@@ -59,7 +82,7 @@ class RowData {
   const Roaring32* AsRoaring(std::deque<Roaring32>* scratch) const;
   // True when both are large rows sharing one bitmap (so certainly equal).
   bool SharesBitsWith(const RowData& o) const {
-    return big_ != nullptr && big_ == o.big_;
+    return is_big() && o.is_big() && u_.big.p == o.u_.big.p;
   }
   bool Equals(const RowData& o) const;
   // Approximate heap bytes beyond sizeof(RowData).
@@ -75,19 +98,45 @@ class RowData {
   void AndNotInPlace(OwnerToken owner, const Roaring32& bits);
 
  private:
+  // A large row's bitmap, shared by the versions that hold the row, with
+  // the owner token it may be edited under. Reference-counted by hand
+  // rather than with std::shared_ptr so that a RowData is 16 bytes: rows
+  // are the values of the trie leaves, which are copied on write.
   struct Shared {
+    std::atomic<uint32_t> refs{1};
     OwnerToken owner = 0;
     Roaring32 bits;
   };
+  static constexpr uint32_t kBig = UINT32_MAX;  // n of a large row
+  // Both members start with n (inline count, or kBig).
+  union Storage {
+    struct {
+      uint32_t n;
+      uint32_t v[kInlineMax];
+    } small;
+    struct {
+      uint32_t n;
+      Shared* p;
+    } big;
+  };
+  static_assert(sizeof(Storage) == 16);
+
+  bool is_big() const { return u_.small.n == kBig; }
+  void Release() {
+    if (is_big() &&
+        u_.big.p->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      delete u_.big.p;
+    }
+  }
+  // Makes this a large row holding `bits` under `owner`.
+  void SetBig(OwnerToken owner, Roaring32 bits);
   // Turns an inline row into a bitmap row owned by `owner`, or makes a
   // bitmap row's bitmap owned by `owner`; returns it.
   Roaring32* MutableBits(OwnerToken owner);
   // A bitmap row at or under kInlineMax offsets goes back inline.
   void ShrinkIfSmall();
 
-  uint32_t n_ = 0;  // inline offsets (0 for bitmap rows)
-  uint32_t small_[kInlineMax] = {};
-  std::shared_ptr<Shared> big_;
+  Storage u_;
 };
 
 }  // namespace featurebase::internal

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "tests/util/seed.h"
@@ -80,6 +82,75 @@ TEST(PersistentMapTest, VersionsAreIsolatedAndMatchStdMap) {
         want.push_back(it->first);
       }
       ASSERT_EQ(got, want);
+    }
+  }
+}
+
+// UpdateSorted (one pass over many keys) must equal the same edits made key
+// by key, whether the nodes it meets are shared with published versions or
+// already owned by the transaction, and leave published versions alone.
+TEST(PersistentMapTest, UpdateSortedMatchesStdMap) {
+  for (uint64_t seed : TestSeeds()) {
+    SCOPED_TRACE(SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    std::vector<PersistentMap<std::string>> versions{{}};
+    std::vector<std::map<uint64_t, std::string>> models{{}};
+    OwnerToken owner = 0;
+    for (int txn = 0; txn < 100; ++txn) {
+      PersistentMap<std::string> next = versions.back();
+      std::map<uint64_t, std::string> model = models.back();
+      ++owner;
+      for (int op = 0; op < 1 + int(rng() % 3); ++op) {
+        // Dense keys (full leaves), sparse ones, and a few huge ones.
+        std::vector<uint64_t> keys;
+        const uint64_t span = rng() % 2 ? 300 : 100000;
+        for (int i = 0; i < int(rng() % 200); ++i)
+          keys.push_back(rng() % 8 == 0 ? rng() : rng() % span);
+        if (rng() % 4 == 0) {  // also single edits in the same transaction
+          const uint64_t k = rng() % span;
+          *next.Mutate(owner, k) = "m";
+          model[k] = "m";
+        }
+        std::sort(keys.begin(), keys.end());
+        keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+        // Per key: drop it, or append a letter (creating it if absent).
+        std::vector<int> action(keys.size());
+        for (int& a : action) a = int(rng() % 3);
+        std::vector<size_t> seen;
+        next.UpdateSorted(
+            owner, keys, [&](size_t i, std::string& v, bool present) {
+              seen.push_back(i);
+              EXPECT_EQ(present, model.count(keys[i]) == 1) << keys[i];
+              if (present) {
+                EXPECT_EQ(v, model[keys[i]]) << keys[i];
+              }
+              if (action[i] == 0) return false;
+              v += char('a' + action[i]);
+              return true;
+            });
+        std::vector<size_t> all(keys.size());
+        for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+        ASSERT_EQ(seen, all) << "every key once, in order";
+        for (size_t i = 0; i < keys.size(); ++i) {
+          if (action[i] == 0) {
+            model.erase(keys[i]);
+          } else {
+            model[keys[i]] += char('a' + action[i]);
+          }
+        }
+        ASSERT_EQ(next.size(), model.size());
+      }
+      versions.push_back(next);
+      models.push_back(model);
+    }
+    for (size_t i = 0; i < versions.size(); ++i) {
+      std::map<uint64_t, std::string> got;
+      versions[i].ForEach([&](uint64_t k, const std::string& v) {
+        got[k] = v;
+        return true;
+      });
+      ASSERT_EQ(got, models[i]) << "version " << i;
+      ASSERT_EQ(versions[i].size(), models[i].size());
     }
   }
 }
