@@ -638,6 +638,44 @@ void Roaring32::AppendPortable(std::string* out) const {
   roaring_bitmap_portable_serialize(R(r_), out->data() + old);
 }
 
+void Roaring32::AppendPortableSorted(std::span<const uint32_t> values,
+                                     std::string* out) {
+  // RoaringFormatSpec without run containers: cookie 12346, the container
+  // count, (key, cardinality - 1) per container, each container's byte
+  // offset, then the containers (arrays of 16-bit values, little-endian).
+  // A block of more than 4096 values would be a bitset: defer to CRoaring.
+  std::vector<std::pair<uint16_t, uint32_t>> blocks;  // (key, count)
+  for (uint32_t v : values) {
+    const uint16_t key = uint16_t(v >> 16);
+    if (blocks.empty() || blocks.back().first != key)
+      blocks.push_back({key, 0});
+    if (++blocks.back().second > 4096) {
+      FromValues(values).AppendPortable(out);
+      return;
+    }
+  }
+  const auto put16 = [&](uint16_t x) {
+    const char b[2] = {char(x & 0xFF), char(x >> 8)};
+    out->append(b, 2);
+  };
+  const auto put32 = [&](uint32_t x) {
+    put16(uint16_t(x & 0xFFFF));
+    put16(uint16_t(x >> 16));
+  };
+  put32(12346);
+  put32(uint32_t(blocks.size()));
+  for (const auto& [key, n] : blocks) {
+    put16(key);
+    put16(uint16_t(n - 1));
+  }
+  uint32_t offset = uint32_t(8 + 8 * blocks.size());
+  for (const auto& [key, n] : blocks) {
+    put32(offset);
+    offset += 2 * n;
+  }
+  for (uint32_t v : values) put16(uint16_t(v & 0xFFFF));
+}
+
 absl::StatusOr<Roaring32> Roaring32::DecodePortable(std::string_view bytes,
                                                     uint32_t max_value) {
   auto size = ValidatePortable(bytes, max_value);

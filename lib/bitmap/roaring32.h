@@ -150,6 +150,12 @@ class Roaring32 {
   size_t PortableSize() const;
   // Appends the portable serialization to *out.
   void AppendPortable(std::string* out) const;
+  // Appends exactly what FromValues(values).AppendPortable(out) would, for
+  // ascending unique `values`, without building the bitmap (one array
+  // container per 2^16 block; for small sets, where building one would cost
+  // more than writing it).
+  static void AppendPortableSorted(std::span<const uint32_t> values,
+                                   std::string* out);
   // Decodes exactly one portable bitmap occupying all of `bytes`, after a full
   // structural validation (sorted keys and values, cardinalities, offsets; see
   // portable_validate.h). Values above `max_value` are rejected. Any problem is

@@ -287,11 +287,17 @@ class PersistentMap {
     const auto kid = [&](int g) {
       return &n->kids[Slot(n->present, groups[g].idx)];
     };
+    if (level == 1) {
+      for (int g = 0; g < n_groups && g < 6; ++g)
+        __builtin_prefetch(kid(g)->get());
+    }
     for (int g = 0; g < n_groups; ++g) {
       if (level == 1) {
-        if (g + 2 < n_groups) __builtin_prefetch(kid(g + 2)->get());
-        if (g + 1 < n_groups) {
-          const Node* next = kid(g + 1)->get();
+        constexpr int kAhead = 3;  // leaves; their nodes twice as far
+        if (g + 2 * kAhead < n_groups)
+          __builtin_prefetch(kid(g + 2 * kAhead)->get());
+        if (g + kAhead < n_groups) {
+          const Node* next = kid(g + kAhead)->get();
           const char* data = reinterpret_cast<const char*>(next->vals.data());
           const size_t bytes = next->vals.size() * sizeof(V);
           for (size_t at = 0; at < bytes; at += 64)

@@ -69,6 +69,14 @@ Roaring32 RowData::ToRoaring() const {
   return Roaring32::FromValues({u_.small.v, u_.small.n});
 }
 
+void RowData::AppendPortable(std::string* out) const {
+  if (is_big()) {
+    u_.big.p->bits.AppendPortable(out);
+  } else {
+    Roaring32::AppendPortableSorted({u_.small.v, u_.small.n}, out);
+  }
+}
+
 const Roaring32* RowData::AsRoaring(std::deque<Roaring32>* scratch) const {
   if (is_big()) return &u_.big.p->bits;
   scratch->push_back(ToRoaring());

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <deque>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -77,6 +78,8 @@ class RowData {
   uint64_t AndCardinality(const Roaring32& b) const;
   // A copy as a bitmap.
   Roaring32 ToRoaring() const;
+  // Appends the portable serialization of the bits (RoaringFormatSpec).
+  void AppendPortable(std::string* out) const;
   // The row as a bitmap: its own for large rows, else a copy appended to
   // *scratch, which must outlive the pointer.
   const Roaring32* AsRoaring(std::deque<Roaring32>* scratch) const;

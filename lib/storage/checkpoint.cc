@@ -33,11 +33,7 @@ void EncodeFragment(const Fragment& f, std::string* out) {
   PutU64(out, f.rows().size());
   f.rows().ForEach([&](uint64_t row, const RowData& r) {
     PutU64(out, row);
-    if (const Roaring32* big = r.roaring()) {
-      PutBitmap(out, *big);
-    } else {
-      PutBitmap(out, r.ToRoaring());
-    }
+    PutRow(out, r);
     return true;
   });
   // Mutex fragments keep their column -> row table, so that a load copies

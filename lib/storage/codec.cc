@@ -12,8 +12,12 @@ void PutBytes(std::string* out, std::string_view bytes) {
   out->append(bytes);
 }
 
-void PutBitmap(std::string* out, const Roaring32& bits) {
-  if (bits.IsEmpty()) {
+namespace {
+
+// Writes a length-prefixed portable bitmap (length 0 for an empty one).
+template <typename Bits>
+void PutPortable(std::string* out, const Bits& bits) {
+  if (bits.Cardinality() == 0) {
     PutU32(out, 0);
     return;
   }
@@ -22,6 +26,27 @@ void PutBitmap(std::string* out, const Roaring32& bits) {
   bits.AppendPortable(out);
   const uint32_t n = uint32_t(out->size() - at - 4);
   std::memcpy(out->data() + at, &n, 4);
+}
+
+}  // namespace
+
+void PutBitmap(std::string* out, const Roaring32& bits) {
+  PutPortable(out, bits);
+}
+
+void PutRow(std::string* out, const internal::RowData& row) {
+  PutPortable(out, row);
+}
+
+void PutSortedValues(std::string* out, std::span<const uint32_t> values) {
+  struct Sorted {
+    std::span<const uint32_t> v;
+    size_t Cardinality() const { return v.size(); }
+    void AppendPortable(std::string* out) const {
+      Roaring32::AppendPortableSorted(v, out);
+    }
+  };
+  PutPortable(out, Sorted{values});
 }
 
 void PutFieldOptions(std::string* out, const FieldOptions& o) {

@@ -6,6 +6,7 @@
 #define FEATUREBASE_LIB_STORAGE_CODEC_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,7 @@
 #include "absl/time/time.h"
 #include "featurebase/field.h"
 #include "lib/bitmap/roaring32.h"
+#include "lib/core/row_data.h"
 #include "lib/util/endian.h"
 
 namespace featurebase::internal {
@@ -26,6 +28,10 @@ inline void PutI64(std::string* out, int64_t v) { PutFixed(out, v); }
 void PutBytes(std::string* out, std::string_view bytes);
 // u32 length, then the portable roaring bytes (length 0: empty).
 void PutBitmap(std::string* out, const Roaring32& bits);
+// A fragment row, in PutBitmap's encoding.
+void PutRow(std::string* out, const internal::RowData& row);
+// Ascending unique values, in PutBitmap's encoding.
+void PutSortedValues(std::string* out, std::span<const uint32_t> values);
 // A field's options (docs/format.md "Field options").
 void PutFieldOptions(std::string* out, const FieldOptions& o);
 

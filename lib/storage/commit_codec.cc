@@ -1,7 +1,9 @@
 #include "lib/storage/commit_codec.h"
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
+#include <iterator>
 
 #include "fmt/format.h"
 #include "lib/storage/codec.h"
@@ -58,6 +60,28 @@ bool PutRowDiff(std::string* out, const Roaring32* before,
   return true;
 }
 
+// PutRowDiff for fragment rows (null = absent): inline rows are compared
+// and written as they are, without building bitmaps.
+bool PutRowDiff(std::string* out, const RowData* before, const RowData* after) {
+  if ((before == nullptr || before->roaring() == nullptr) &&
+      (after == nullptr || after->roaring() == nullptr)) {
+    std::vector<uint32_t> a, b, removed, added;
+    if (before) before->AppendTo(&a);
+    if (after) after->AppendTo(&b);
+    std::set_difference(a.begin(), a.end(), b.begin(), b.end(),
+                        std::back_inserter(removed));
+    std::set_difference(b.begin(), b.end(), a.begin(), a.end(),
+                        std::back_inserter(added));
+    if (removed.empty() && added.empty()) return false;
+    PutSortedValues(out, removed);
+    PutSortedValues(out, added);
+    return true;
+  }
+  std::deque<Roaring32> scratch;  // an inline row as a bitmap
+  return PutRowDiff(out, before ? before->AsRoaring(&scratch) : nullptr,
+                    after ? after->AsRoaring(&scratch) : nullptr);
+}
+
 class Encoder {
  public:
   explicit Encoder(std::string* out) : out_(out) {}
@@ -86,12 +110,9 @@ class Encoder {
     PersistentMap<RowData>::Diff(
         ra, rb, [&](uint64_t row, const RowData* pa, const RowData* pb) {
           if (pa != nullptr && pb != nullptr && pa->SharesBitsWith(*pb)) return;
-          std::deque<Roaring32> scratch;  // inline rows as bitmaps
-          const Roaring32* ba = pa ? pa->AsRoaring(&scratch) : nullptr;
-          const Roaring32* bb = pb ? pb->AsRoaring(&scratch) : nullptr;
           const size_t at = body.size();
           PutU64(&body, row);
-          if (PutRowDiff(&body, ba, bb)) {
+          if (PutRowDiff(&body, pa, pb)) {
             ++n;
           } else {
             body.resize(at);

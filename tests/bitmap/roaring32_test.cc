@@ -71,6 +71,26 @@ TEST(Roaring32Test, MatchesSetModel) {
   }
 }
 
+// AppendPortableSorted writes the bytes CRoaring writes for the same values
+// (small sets in one or many blocks, and blocks too full for an array).
+TEST(Roaring32Test, AppendPortableSortedMatchesCRoaring) {
+  for (uint64_t seed : TestSeeds()) {
+    SCOPED_TRACE(SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    for (int round = 0; round < 300; ++round) {
+      std::set<uint32_t> m;
+      const int n = round % 10 == 0 ? int(rng() % 9000) : int(rng() % 8);
+      const uint32_t span = rng() % 2 ? 1u << 20 : 1u << (12 + rng() % 20);
+      for (int i = 0; i < n; ++i) m.insert(uint32_t(rng() % span));
+      const std::vector<uint32_t> v(m.begin(), m.end());
+      std::string want, got = "prefix";
+      Roaring32::FromValues(v).AppendPortable(&want);
+      Roaring32::AppendPortableSorted(v, &got);
+      ASSERT_EQ(got, "prefix" + want) << v.size() << " values";
+    }
+  }
+}
+
 TEST(Roaring32Test, ReaderSeeks) {
   Roaring32 r =
       Roaring32::FromValues(std::vector<uint32_t>{3, 70000, 70001, 900000});
