@@ -216,6 +216,36 @@ void StableSortByOffset(std::vector<std::pair<uint64_t, uint32_t>>* pairs) {
 RowGroups GroupByRow(const std::vector<std::pair<uint64_t, uint32_t>>& pairs) {
   constexpr int kOffsetBits = 20;
   RowGroups g;
+  uint64_t max_row = 0;
+  uint32_t max_off = 0;
+  for (const auto& [row, off] : pairs) {
+    max_row = std::max(max_row, row);
+    max_off = std::max(max_off, off);
+  }
+  if (max_row < (uint64_t{1} << 16) && max_row <= pairs.size()) {
+    // Few row ids (a mutex or set field of up to 2^16 values): a stable
+    // counting sort by row keeps each row's offsets in input order, which
+    // is usually ascending already.
+    std::vector<uint32_t> cursor(max_row + 1);  // counts, then positions
+    for (const auto& p : pairs) ++cursor[p.first];
+    uint32_t total = 0;
+    for (uint64_t r = 0; r <= max_row; ++r) {
+      if (cursor[r] == 0) continue;
+      g.rows.push_back(r);
+      g.begin.push_back(total);
+      total += std::exchange(cursor[r], total);
+    }
+    g.offsets.resize(pairs.size());
+    for (const auto& p : pairs) g.offsets[cursor[p.first]++] = p.second;
+    g.end.resize(g.rows.size());
+    for (size_t i = 0; i < g.rows.size(); ++i) {
+      uint32_t* first = g.offsets.data() + g.begin[i];
+      uint32_t* last = g.offsets.data() + cursor[g.rows[i]];
+      if (!std::is_sorted(first, last)) std::sort(first, last);
+      g.end[i] = uint32_t(std::unique(first, last) - g.offsets.data());
+    }
+    return g;
+  }
   const auto add = [&](size_t i, uint64_t row, uint32_t off) {
     if (g.rows.empty() || g.rows.back() != row) {
       if (!g.rows.empty()) g.end.push_back(uint32_t(i));
@@ -224,14 +254,7 @@ RowGroups GroupByRow(const std::vector<std::pair<uint64_t, uint32_t>>& pairs) {
     }
     g.offsets[i] = off;
   };
-  std::vector<uint64_t> keys(pairs.size());
-  uint64_t wide = 0;
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    const auto [row, off] = pairs[i];
-    wide |= (row >> (64 - kOffsetBits)) | (off >> kOffsetBits);
-    keys[i] = row << kOffsetBits | off;
-  }
-  if (wide != 0) {
+  if (max_row >> (64 - kOffsetBits) != 0 || max_off >> kOffsetBits != 0) {
     std::vector<std::pair<uint64_t, uint32_t>> sorted = pairs;
     std::sort(sorted.begin(), sorted.end());
     sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
@@ -239,6 +262,9 @@ RowGroups GroupByRow(const std::vector<std::pair<uint64_t, uint32_t>>& pairs) {
     for (size_t i = 0; i < sorted.size(); ++i)
       add(i, sorted[i].first, sorted[i].second);
   } else {
+    std::vector<uint64_t> keys(pairs.size());
+    for (size_t i = 0; i < pairs.size(); ++i)
+      keys[i] = pairs[i].first << kOffsetBits | pairs[i].second;
     RadixSort(&keys);
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
     g.offsets.resize(keys.size());

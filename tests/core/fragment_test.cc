@@ -43,10 +43,12 @@ TEST(FragmentTest, AddBulkEqualsSequentialAdds) {
         const Fragment before = bulk;
         const auto before_dump = Dump(before);
         std::vector<std::pair<uint64_t, uint32_t>> pairs;
-        // Few rows of many bits, or many rows of a few (inline) bits.
+        // Few rows of many bits, or many rows of a few (inline) bits, with
+        // ids below and above 2^16 (different grouping paths).
         const uint64_t rows = mode == Fragment::Mode::kBool ? 2
                               : rng() % 2                   ? 1 + rng() % 50
-                                                            : 1 + rng() % 1000;
+                              : rng() % 2                   ? 1 + rng() % 1000
+                                          : 1 + rng() % (1 << 20);
         // Row ids above 2^44 (beyond the index's limit) take the generic
         // grouping path.
         const uint64_t base = mode != Fragment::Mode::kBool && rng() % 8 == 0
