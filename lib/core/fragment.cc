@@ -1,6 +1,7 @@
 #include "lib/core/fragment.h"
 
 #include <algorithm>
+#include <bit>
 #include <utility>
 #include <vector>
 
@@ -148,66 +149,44 @@ struct RowGroups {
   }
 };
 
-// Sorts `keys` ascending: LSD radix sort on 11-bit digits, with every
-// digit's histogram counted in one pass and digits that all keys share
-// skipped. O(n) per digit; hand-written because neither the standard library
-// nor abseil has a radix sort, and comparison sorts of the (row, offset)
-// pairs dominated bulk updates.
-void RadixSort(std::vector<uint64_t>* keys) {
-  constexpr int kDigitBits = 11, kDigits = 6, kBuckets = 1 << kDigitBits;
-  const size_t n = keys->size();
+// Sorts `items` stably by key(item), an integer below 2^key_bits: LSD radix
+// sort on 8-bit digits (256 buckets keep the scatter's write streams within
+// the cache and TLB even for millions of items), with every digit's
+// histogram counted in one pass and digits that all keys share skipped.
+// O(n) per digit; hand-written because neither the standard library nor
+// abseil has a radix sort, and comparison sorts of (row, offset) pairs
+// dominated bulk updates.
+template <typename T, typename Key>
+void RadixSortBy(std::vector<T>* items, int key_bits, Key key) {
+  constexpr int kDigitBits = 8, kBuckets = 1 << kDigitBits;
+  const size_t n = items->size();
+  const int digits = (key_bits + kDigitBits - 1) / kDigitBits;
   if (n < 64) {
-    std::sort(keys->begin(), keys->end());
+    std::stable_sort(items->begin(), items->end(),
+                     [&](const T& a, const T& b) { return key(a) < key(b); });
     return;
   }
-  std::vector<uint32_t> counts(size_t{kDigits} * kBuckets);
-  for (uint64_t k : *keys) {
-    for (int d = 0; d < kDigits; ++d)
+  std::vector<uint32_t> counts(size_t(digits) * kBuckets);
+  for (const T& item : *items) {
+    const uint64_t k = key(item);
+    for (int d = 0; d < digits; ++d)
       ++counts[d * kBuckets + ((k >> (d * kDigitBits)) & (kBuckets - 1))];
   }
-  std::vector<uint64_t> tmp(n);
-  for (int d = 0; d < kDigits; ++d) {
+  std::vector<T> tmp(n);
+  for (int d = 0; d < digits; ++d) {
     uint32_t* c = counts.data() + d * kBuckets;
-    if (c[((*keys)[0] >> (d * kDigitBits)) & (kBuckets - 1)] == n) continue;
+    const auto digit = [&](const T& item) {
+      return (key(item) >> (d * kDigitBits)) & (kBuckets - 1);
+    };
+    if (c[digit((*items)[0])] == n) continue;
     uint32_t at = 0;
     for (int b = 0; b < kBuckets; ++b) at += std::exchange(c[b], at);
-    for (uint64_t k : *keys)
-      tmp[c[(k >> (d * kDigitBits)) & (kBuckets - 1)]++] = k;
-    keys->swap(tmp);
+    for (const T& item : *items) tmp[c[digit(item)]++] = item;
+    items->swap(tmp);
   }
 }
 
-// Sorts pairs by offset, keeping the input order among equal offsets: LSD
-// radix sort (stable by construction) on the offset's 11-bit digits.
-void StableSortByOffset(std::vector<std::pair<uint64_t, uint32_t>>* pairs) {
-  constexpr int kDigitBits = 11, kBuckets = 1 << kDigitBits;
-  const size_t n = pairs->size();
-  uint32_t widest = 0;
-  for (const auto& p : *pairs) widest |= p.second;
-  if (n < 64 || widest >= (1u << (2 * kDigitBits))) {
-    std::stable_sort(
-        pairs->begin(), pairs->end(),
-        [](const auto& a, const auto& b) { return a.second < b.second; });
-    return;
-  }
-  std::vector<uint32_t> counts(2 * kBuckets);
-  for (const auto& p : *pairs) {
-    ++counts[p.second & (kBuckets - 1)];
-    ++counts[kBuckets + (p.second >> kDigitBits)];
-  }
-  std::vector<std::pair<uint64_t, uint32_t>> tmp(n);
-  for (int d = 0; d < 2; ++d) {
-    uint32_t* c = counts.data() + d * kBuckets;
-    const auto digit = [&](uint32_t off) {
-      return (off >> (d * kDigitBits)) & (kBuckets - 1);
-    };
-    if (c[digit((*pairs)[0].second)] == n) continue;
-    uint32_t at = 0;
-    for (int b = 0; b < kBuckets; ++b) at += std::exchange(c[b], at);
-    for (const auto& p : *pairs) tmp[c[digit(p.second)]++] = p;
-    pairs->swap(tmp);
-  }
-}
+int BitWidth(uint64_t x) { return 64 - std::countl_zero(x); }
 
 // Groups by packing each pair into one key, row << 20 | offset, and sorting
 // the keys. Fragments hold offsets below 2^20 and the index rows up to
@@ -265,7 +244,8 @@ RowGroups GroupByRow(const std::vector<std::pair<uint64_t, uint32_t>>& pairs) {
     std::vector<uint64_t> keys(pairs.size());
     for (size_t i = 0; i < pairs.size(); ++i)
       keys[i] = pairs[i].first << kOffsetBits | pairs[i].second;
-    RadixSort(&keys);
+    RadixSortBy(&keys, kOffsetBits + BitWidth(max_row),
+                [](uint64_t k) { return k; });
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
     g.offsets.resize(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) {
@@ -304,7 +284,10 @@ uint64_t Fragment::AddBulk(
   const std::vector<std::pair<uint64_t, uint32_t>>* in = &input;
   if (!std::is_sorted(input.begin(), input.end(), by_offset)) {
     sorted = input;
-    StableSortByOffset(&sorted);
+    uint32_t max_off = 0;
+    for (const auto& p : sorted) max_off = std::max(max_off, p.second);
+    RadixSortBy(&sorted, BitWidth(max_off),
+                [](const auto& p) { return uint64_t{p.second}; });
     in = &sorted;
   }
   const auto& bits = *in;
