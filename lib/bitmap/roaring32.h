@@ -94,12 +94,13 @@ class Roaring32 {
   static bool Intersects(const Roaring32& a, const Roaring32& b);
   // Fused AND-counts of many rows against a few filters, one 2^16-value
   // container at a time: each filter container is read once and stays in L1
-  // while the matching container of every row streams through it (the next
-  // row's container prefetched), so every row is read from memory once and
-  // nothing is materialized. Sets out[f * rows.size() + r] =
-  // |*filters[f] ∩ *rows[r]|; `out` must hold filters.size() * rows.size()
-  // counts. Rows' containers whose key no filter has are never touched.
-  // O(filter containers * rows * 1024 words) at worst.
+  // while the matching containers of the rows stream through it one after
+  // another, in row order (each read once, against up to four filters per
+  // pass), so every row is read from memory once and nothing is
+  // materialized. Sets out[f * rows.size() + r] = |*filters[f] ∩ *rows[r]|;
+  // `out` must hold filters.size() * rows.size() counts. Rows' containers
+  // whose key no filter has are never touched. O(filter containers * rows *
+  // 1024 words) at worst.
   static void AndCardinalityMatrix(std::span<const Roaring32* const> filters,
                                    std::span<const Roaring32* const> rows,
                                    std::span<uint64_t> out);

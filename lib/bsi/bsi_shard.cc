@@ -636,40 +636,58 @@ BsiSum BsiShard::Sum(const Roaring32* filter) const {
   // |filter ∩ plane|: nothing is materialized for the positives. One fused
   // pass per 2^16-column container (Roaring32::AndCardinalityMatrix): the
   // filter's container (and the negatives', filter ∩ sign, materialized only
-  // when there are any) stays in L1 while every plane's container streams
-  // from memory once, the next one prefetched. Negatives were counted as
-  // positives, so they are subtracted twice.
+  // when there are any) stays in L1 while exists and every plane's container
+  // stream from memory once, so the count comes from the same pass.
+  // Negatives were counted as positives, so they are subtracted twice.
   BsiSum r;
-  r.count = CountNotNull(filter);
-  if (r.count == 0 || depth() == 0) return r;
+  if (filter == nullptr) {
+    r.count = exists_->Cardinality();
+    if (r.count == 0 || depth() == 0) return r;
+    uint128 all = 0, nsum = 0;
+    std::array<const Roaring32*, kBsiMaxDepth> rows;
+    const size_t d = planes_.size();
+    for (size_t i = 0; i < d; ++i) rows[i] = planes_[i].get();
+    std::array<uint64_t, kBsiMaxDepth> negs{};
+    const bool signed_values = !sign_->IsEmpty();
+    if (signed_values) {
+      const Roaring32* filters[] = {sign_.get()};
+      Roaring32::AndCardinalityMatrix(filters, std::span(rows.data(), d),
+                                      std::span(negs.data(), d));
+    }
+    for (size_t i = 0; i < d; ++i) {
+      all += uint128(planes_[i]->Cardinality()) << i;
+      nsum += uint128(negs[i]) << i;
+    }
+    r.sum = __int128(all) - 2 * __int128(nsum);
+    return r;
+  }
+  if (depth() == 0) {
+    r.count = CountNotNull(filter);
+    return r;
+  }
   Roaring32 owned_neg;
   const Roaring32* neg = nullptr;
-  if (filter == nullptr) {
-    if (!sign_->IsEmpty()) neg = sign_.get();
-  } else if (Roaring32::Intersects(*filter, *sign_)) {
+  if (Roaring32::Intersects(*filter, *sign_)) {
     owned_neg = Roaring32::And(*filter, *sign_);
     neg = &owned_neg;
   }
+  // Row 0 is exists (for the count), row 1 + i plane i.
   const size_t d = planes_.size();
-  std::array<const Roaring32*, kBsiMaxDepth> rows;
-  for (size_t i = 0; i < d; ++i) rows[i] = planes_[i].get();
-  std::array<const Roaring32*, 2> filters;
-  size_t nf = 0;
-  if (filter != nullptr) filters[nf++] = filter;
-  if (neg != nullptr) filters[nf++] = neg;
-  std::array<uint64_t, 2 * kBsiMaxDepth> counts{};
+  const size_t nr = 1 + d;
+  std::array<const Roaring32*, 1 + kBsiMaxDepth> rows;
+  rows[0] = exists_.get();
+  for (size_t i = 0; i < d; ++i) rows[1 + i] = planes_[i].get();
+  std::array<const Roaring32*, 2> filters = {filter, neg};
+  const size_t nf = neg != nullptr ? 2 : 1;
+  std::array<uint64_t, 2 * (1 + kBsiMaxDepth)> counts{};
   Roaring32::AndCardinalityMatrix(std::span(filters.data(), nf),
-                                  std::span(rows.data(), d),
-                                  std::span(counts.data(), nf * d));
-  // Without a filter the per-container cardinalities answer directly.
-  const uint64_t* pos = filter != nullptr ? counts.data() : nullptr;
-  const uint64_t* negs =
-      neg != nullptr ? counts.data() + (filter != nullptr ? d : 0) : nullptr;
+                                  std::span(rows.data(), nr),
+                                  std::span(counts.data(), nf * nr));
+  r.count = counts[0];
   uint128 all = 0, nsum = 0;
   for (size_t i = 0; i < d; ++i) {
-    const uint64_t ones = pos != nullptr ? pos[i] : planes_[i]->Cardinality();
-    all += uint128(ones) << i;
-    if (negs != nullptr) nsum += uint128(negs[i]) << i;
+    all += uint128(counts[1 + i]) << i;
+    if (neg != nullptr) nsum += uint128(counts[nr + 1 + i]) << i;
   }
   r.sum = __int128(all) - 2 * __int128(nsum);
   return r;

@@ -180,7 +180,7 @@ TEST(Roaring32Test, AppendBlockBuildsArraysAndBitsets) {
 }
 
 TEST(Roaring32Test, AndCardinalityMatrixMatchesNaiveCounts) {
-  for (uint64_t seed : TestSeeds()) {
+  for (uint64_t seed : TestSeeds(24)) {
     SCOPED_TRACE(SeedTrace(seed));
     // Every instruction set the machine has: scalar, AVX2, AVX-512.
     const int simd = int(seed % 3);
@@ -191,9 +191,9 @@ TEST(Roaring32Test, AndCardinalityMatrixMatchesNaiveCounts) {
     } restore{Roaring32::CapSimdForTesting(simd)};
     std::mt19937_64 rng(seed);
     const int keys = 1 + int(rng() % 6);
-    // Up to 3 filters (one may be empty) and 0..19 rows, so rows fill
-    // several lock-step groups and a partial one.
-    std::vector<std::set<uint32_t>> fm(rng() % 4), rm(rng() % 20);
+    // Up to 6 filters (some may be empty), more than one pass of four over
+    // a row container, and 0..19 rows.
+    std::vector<std::set<uint32_t>> fm(rng() % 7), rm(rng() % 20);
     for (auto& m : fm)
       m = rng() % 5 == 0 ? std::set<uint32_t>{} : RandomShapes(rng, keys);
     for (auto& m : rm) m = RandomShapes(rng, keys);

@@ -232,6 +232,19 @@ TEST(BsiShardTest, MatchesModelUnderRandomSetsAndClears) {
   }
 }
 
+// Caps the bitmap kernels' instruction set for its lifetime (0 scalar,
+// 1 AVX2, 2 AVX-512).
+class SimdCap {
+ public:
+  explicit SimdCap(int level) : previous_(Roaring32::CapSimdForTesting(level)) {
+    SCOPED_TRACE("simd cap " + std::to_string(level));
+  }
+  ~SimdCap() { Roaring32::CapSimdForTesting(previous_); }
+
+ private:
+  int previous_;
+};
+
 TEST(BsiShardTest, SumMatchesNaiveOverDenseShardsAndEveryFilterShape) {
   // Dense shards (bitset planes, full and run-shaped planes, negatives in
   // some containers only) against filters of every container shape: the
@@ -276,25 +289,30 @@ TEST(BsiShardTest, SumMatchesNaiveOverDenseShardsAndEveryFilterShape) {
     filters.push_back({"half", std::move(half)});
     filters.push_back({"sparse", std::move(sparse)});
     filters.push_back({"runs", std::move(runs)});
-    for (auto& [name, f] : filters) {
-      f.RunOptimize();
-      SCOPED_TRACE(name);
-      __int128 want = 0;
-      uint64_t count = 0;
-      for (uint32_t off = 0; off < kColumns; ++off) {
-        if (model[off] && f.Contains(off)) {
-          want += *model[off];
-          ++count;
+    for (auto& [name, f] : filters) f.RunOptimize();
+    // Every instruction set the machine has: scalar, AVX2, AVX-512.
+    for (int simd = 0; simd < 3; ++simd) {
+      SimdCap cap(simd);
+      SCOPED_TRACE("simd cap " + std::to_string(simd));
+      for (auto& [name, f] : filters) {
+        SCOPED_TRACE(name);
+        __int128 want = 0;
+        uint64_t count = 0;
+        for (uint32_t off = 0; off < kColumns; ++off) {
+          if (model[off] && f.Contains(off)) {
+            want += *model[off];
+            ++count;
+          }
         }
+        const BsiSum got = s.Sum(&f);
+        EXPECT_TRUE(got.sum == want)
+            << int64_t(got.sum) << " vs " << int64_t(want);
+        EXPECT_EQ(got.count, count);
       }
-      const BsiSum got = s.Sum(&f);
-      EXPECT_TRUE(got.sum == want)
-          << int64_t(got.sum) << " vs " << int64_t(want);
-      EXPECT_EQ(got.count, count);
+      __int128 all = 0;
+      for (const auto& v : model) all += v.value_or(0);
+      EXPECT_TRUE(s.Sum(nullptr).sum == all);
     }
-    __int128 all = 0;
-    for (const auto& v : model) all += v.value_or(0);
-    EXPECT_TRUE(s.Sum(nullptr).sum == all);
   }
 }
 
