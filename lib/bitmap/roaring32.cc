@@ -564,6 +564,156 @@ uint64_t CountBlock(Simd simd, const FilterBlock& f, Block row) {
   return 0;
 }
 
+// ---- SliceExtreme: the candidate set of one container, narrowed slice by
+// slice.
+
+// Below this many candidates a container's candidates are kept as a list of
+// values, each probed in the slice containers (touching at most that many
+// cache lines of each), instead of a bitset AND-ed with every slice word.
+constexpr int32_t kSparseBelow = 128;
+
+// out = a & b (a & ~b if `invert`) over 1024 words; returns |out|.
+uint64_t AndStoreScalar(const uint64_t* a, const uint64_t* b, bool invert,
+                        uint64_t* out) {
+  const uint64_t flip = invert ? ~uint64_t{0} : 0;
+  uint64_t n = 0;
+  for (int i = 0; i < kBitsetWords; ++i) {
+    out[i] = a[i] & (b[i] ^ flip);
+    n += std::popcount(out[i]);
+  }
+  return n;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) uint64_t AndStoreAvx2(const uint64_t* a,
+                                                      const uint64_t* b,
+                                                      bool invert,
+                                                      uint64_t* out) {
+  const __m256i flip = invert ? _mm256_set1_epi8(-1) : _mm256_setzero_si256();
+  __m256i total = _mm256_setzero_si256();
+  for (int i = 0; i < kBitsetWords; i += 16) {
+    __m256i c = _mm256_setzero_si256();
+    for (int k = 0; k < 16; k += 4) {
+      const __m256i av =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i + k));
+      const __m256i bv =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i + k));
+      const __m256i v = _mm256_and_si256(av, _mm256_xor_si256(bv, flip));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i + k), v);
+      c = _mm256_add_epi8(c, PopcountBytes(v));
+    }
+    total = _mm256_add_epi64(total, _mm256_sad_epu8(c, _mm256_setzero_si256()));
+  }
+  return SumLanes(total);
+}
+
+__attribute__((target("avx512f,avx512vpopcntdq"))) uint64_t AndStoreAvx512(
+    const uint64_t* a, const uint64_t* b, bool invert, uint64_t* out) {
+  const __m512i flip = _mm512_set1_epi64(invert ? -1 : 0);
+  __m512i t0 = _mm512_setzero_si512(), t1 = t0;
+  for (int i = 0; i < kBitsetWords; i += 16) {
+    const __m512i v0 =
+        _mm512_and_si512(_mm512_loadu_si512(a + i),
+                         _mm512_xor_si512(_mm512_loadu_si512(b + i), flip));
+    const __m512i v1 =
+        _mm512_and_si512(_mm512_loadu_si512(a + i + 8),
+                         _mm512_xor_si512(_mm512_loadu_si512(b + i + 8), flip));
+    _mm512_storeu_si512(out + i, v0);
+    _mm512_storeu_si512(out + i + 8, v1);
+    t0 = _mm512_add_epi64(t0, _mm512_popcnt_epi64(v0));
+    t1 = _mm512_add_epi64(t1, _mm512_popcnt_epi64(v1));
+  }
+  alignas(64) uint64_t lanes[8];
+  _mm512_store_si512(lanes, _mm512_add_epi64(t0, t1));
+  uint64_t n = 0;
+  for (uint64_t lane : lanes) n += lane;
+  return n;
+}
+#endif
+
+uint64_t AndStore(Simd simd, const uint64_t* a, const uint64_t* b, bool invert,
+                  uint64_t* out) {
+#if defined(__x86_64__)
+  if (simd == Simd::kAvx512) return AndStoreAvx512(a, b, invert, out);
+  if (simd == Simd::kAvx2) return AndStoreAvx2(a, b, invert, out);
+#endif
+  return AndStoreScalar(a, b, invert, out);
+}
+
+// Container `b` as 1024 words: the bitset itself, or written into
+// `scratch`; all zeros when absent.
+const uint64_t* BitsOf(Block b, uint64_t* scratch) {
+  if (b.type == BITSET_CONTAINER_TYPE_CODE) {
+    return static_cast<const bitset_container_t*>(b.c)->array;
+  }
+  if (b.type == 0) {
+    std::memset(scratch, 0, kBitsetWords * sizeof(uint64_t));
+    return scratch;
+  }
+  return MakeFilterBlock(b, scratch).bits;
+}
+
+// The container for `key` in `ra`, advancing *pos past smaller keys; type 0
+// when absent.
+Block Seek(const roaring_array_t& ra, int32_t* pos, uint16_t key) {
+  int32_t& p = *pos;
+  while (p < ra.size && ra.keys[p] < key) ++p;
+  if (p < ra.size && ra.keys[p] == key) return BlockAt(ra, p);
+  return Block{};
+}
+
+// Splits sorted `vals` by membership in container `b` into `ones` and
+// `zeros` (both sorted); returns |ones|.
+int32_t SplitValues(const uint16_t* vals, int32_t n, Block b, uint16_t* ones,
+                    uint16_t* zeros) {
+  int32_t n1 = 0, n0 = 0;
+  switch (b.type) {
+    case BITSET_CONTAINER_TYPE_CODE: {
+      const uint64_t* w = static_cast<const bitset_container_t*>(b.c)->array;
+      for (int32_t i = 0; i < n; ++i) {
+        if ((w[vals[i] >> 6] >> (vals[i] & 63)) & 1) {
+          ones[n1++] = vals[i];
+        } else {
+          zeros[n0++] = vals[i];
+        }
+      }
+      return n1;
+    }
+    case ARRAY_CONTAINER_TYPE_CODE: {
+      const auto* a = static_cast<const array_container_t*>(b.c);
+      const uint16_t* x = a->array;
+      const uint16_t* end = x + a->cardinality;
+      for (int32_t i = 0; i < n; ++i) {
+        x = std::lower_bound(x, end, vals[i]);
+        if (x != end && *x == vals[i]) {
+          ones[n1++] = vals[i];
+        } else {
+          zeros[n0++] = vals[i];
+        }
+      }
+      return n1;
+    }
+    case RUN_CONTAINER_TYPE_CODE: {
+      const auto* r = static_cast<const run_container_t*>(b.c);
+      int32_t k = 0;
+      for (int32_t i = 0; i < n; ++i) {
+        while (k < r->n_runs &&
+               uint32_t(r->runs[k].value) + r->runs[k].length < vals[i]) {
+          ++k;
+        }
+        if (k < r->n_runs && r->runs[k].value <= vals[i]) {
+          ones[n1++] = vals[i];
+        } else {
+          zeros[n0++] = vals[i];
+        }
+      }
+      return n1;
+    }
+  }
+  std::copy(vals, vals + n, zeros);
+  return 0;
+}
+
 #endif  // SHARED_CONTAINER_TYPE_CODE
 
 }  // namespace
@@ -669,6 +819,151 @@ void Roaring32::AndCardinalityMatrix(std::span<const Roaring32* const> filters,
     }
   }
 #endif
+}
+
+Roaring32::Extreme Roaring32::SliceExtreme(
+    std::span<const Roaring32* const> include,
+    std::span<const Roaring32* const> exclude,
+    std::span<const Roaring32* const> slices, bool want_max) {
+  assert(!include.empty() && slices.size() <= 64);
+  Extreme best;
+  const int d = int(slices.size());
+#ifdef FB_ROARING_CONTAINER_KERNELS
+  // Container by container (the extreme of the whole set is the extreme of
+  // the containers' extremes): the container's candidates are built in L1,
+  // then each slice's container for the key, from the top, either narrows
+  // them or (none or all candidates have the bit) leaves them. Dense
+  // candidates are narrowed by one pass over the slice's words, sparse ones
+  // probe it value by value. A container whose leading bits fall behind the
+  // best found so far stops there.
+  struct alignas(64) Words {
+    uint64_t w[kBitsetWords];
+  };
+  const Simd simd = CurrentSimd();
+  auto words = std::make_unique<Words[]>(3);
+  uint64_t* cand = words[0].w;
+  uint64_t* next = words[1].w;
+  uint64_t* mat = words[2].w;
+  std::vector<uint16_t> vals(kSparseBelow), ones(kSparseBelow),
+      zeros(kSparseBelow);
+  std::vector<int32_t> ipos(include.size(), 0), epos(exclude.size(), 0),
+      spos(slices.size(), 0);
+  std::vector<Block> sb(slices.size());
+  bool have_best = false;
+  const roaring_array_t& lead = R(include[0]->r_)->high_low_container;
+  for (int32_t li = 0; li < lead.size; ++li) {
+    const uint16_t key = lead.keys[li];
+    // The candidates: include[0] ∩ include[1..] − exclude.
+    std::memcpy(cand, BitsOf(BlockAt(lead, li), mat),
+                kBitsetWords * sizeof(uint64_t));
+    uint64_t n = 1;  // not yet counted
+    for (size_t k = 1; k < include.size() && n != 0; ++k) {
+      const Block b =
+          Seek(R(include[k]->r_)->high_low_container, &ipos[k], key);
+      if (b.type == 0) {
+        n = 0;
+        break;
+      }
+      n = AndStore(simd, cand, BitsOf(b, mat), false, cand);
+    }
+    for (size_t k = 0; k < exclude.size() && n != 0; ++k) {
+      const Block b =
+          Seek(R(exclude[k]->r_)->high_low_container, &epos[k], key);
+      if (b.type != 0) n = AndStore(simd, cand, BitsOf(b, mat), true, cand);
+    }
+    if (n == 0) continue;
+    n = PopcountWords(simd, cand, kBitsetWords);
+    if (n == 0) continue;
+    for (int i = 0; i < d; ++i) {
+      sb[i] = Seek(R(slices[i]->r_)->high_low_container, &spos[i], key);
+      if (sb[i].type != 0) __builtin_prefetch(sb[i].c);
+    }
+    uint64_t value = 0;
+    bool tied = have_best, behind = false;
+    int32_t nv = -1;  // candidates as values once sparse, else -1
+    for (int i = d - 1; i >= 0; --i) {
+      if (nv < 0 && n < uint64_t(kSparseBelow)) {
+        nv = 0;
+        for (int w = 0; w < kBitsetWords; ++w) {
+          for (uint64_t x = cand[w]; x != 0; x &= x - 1) {
+            vals[nv++] = uint16_t(w * 64 + std::countr_zero(x));
+          }
+        }
+      }
+      // The bit this container's extreme has at slice i; the candidates
+      // keep only the columns with that bit.
+      bool bit;
+      if (nv >= 0) {
+        const int32_t n1 =
+            SplitValues(vals.data(), nv, sb[i], ones.data(), zeros.data());
+        const int32_t n0 = nv - n1;
+        bit = want_max ? n1 > 0 : n0 == 0;
+        if (bit && n0 > 0) {
+          std::copy(ones.begin(), ones.begin() + n1, vals.begin());
+          nv = n1;
+        } else if (!bit && n1 > 0) {
+          std::copy(zeros.begin(), zeros.begin() + n0, vals.begin());
+          nv = n0;
+        }
+        n = uint64_t(nv);
+      } else if (sb[i].type == 0) {
+        bit = false;  // no candidate has it
+      } else {
+        const uint64_t* sbits = BitsOf(sb[i], mat);
+        // Max keeps the ones unless there are none; Min keeps the zeros
+        // unless there are none.
+        const uint64_t kept = AndStore(simd, cand, sbits, !want_max, next);
+        if (kept == 0) {
+          bit = !want_max;
+        } else {
+          bit = want_max;
+          if (kept != n) {
+            std::swap(cand, next);
+            n = kept;
+          }
+        }
+      }
+      if (bit) value |= uint64_t{1} << i;
+      if (tied) {
+        const bool best_bit = (best.value >> i) & 1;
+        if (bit != best_bit) {
+          tied = false;
+          if (want_max ? best_bit : bit) {
+            behind = true;
+            break;
+          }
+        }
+      }
+    }
+    if (behind) continue;
+    if (!have_best || !tied) {
+      best = {value, n};
+      have_best = true;
+    } else {
+      best.count += n;
+    }
+  }
+#else
+  Roaring32 cand = include[0]->Copy();
+  for (size_t k = 1; k < include.size(); ++k) cand.AndInPlace(*include[k]);
+  for (const Roaring32* x : exclude) cand.AndNotInPlace(*x);
+  uint64_t n = cand.Cardinality();
+  if (n == 0) return best;
+  for (int i = d - 1; i >= 0; --i) {
+    const uint64_t ones = AndCardinality(cand, *slices[i]);
+    if (want_max ? ones > 0 : ones == n) best.value |= uint64_t{1} << i;
+    if (ones == 0 || ones == n) continue;
+    if (want_max) {
+      cand.AndInPlace(*slices[i]);
+      n = ones;
+    } else {
+      cand.AndNotInPlace(*slices[i]);
+      n -= ones;
+    }
+  }
+  best.count = n;
+#endif
+  return best;
 }
 
 bool Roaring32::Equals(const Roaring32& b) const {

@@ -209,41 +209,6 @@ class Kernels {
     LtUnsigned(at_least_lo.TakeBits(), hi & low, true, diff, out);
   }
 
-  // Smallest / largest magnitude in non-empty `set` and how many columns
-  // hold it. A fused count per plane decides; the set is narrowed in place
-  // only when the plane splits it, so planes that agree on every candidate
-  // cost one read and no allocation.
-  std::pair<uint64_t, uint64_t> MinUnsigned(Roaring32 set, int d) const {
-    uint64_t mag = 0;
-    uint64_t n = set.Cardinality();
-    for (int i = d - 1; i >= 0; --i) {
-      const Roaring32& plane = s_.Plane(i);
-      const uint64_t ones = Roaring32::AndCardinality(set, plane);
-      if (ones == n) {
-        mag |= uint64_t{1} << i;
-      } else if (ones != 0) {
-        set.AndNotInPlace(plane);
-        n -= ones;
-      }
-    }
-    return {mag, n};
-  }
-  std::pair<uint64_t, uint64_t> MaxUnsigned(Roaring32 set, int d) const {
-    uint64_t mag = 0;
-    uint64_t n = set.Cardinality();
-    for (int i = d - 1; i >= 0; --i) {
-      const Roaring32& plane = s_.Plane(i);
-      const uint64_t ones = Roaring32::AndCardinality(set, plane);
-      if (ones == 0) continue;
-      mag |= uint64_t{1} << i;
-      if (ones != n) {
-        set.AndInPlace(plane);
-        n = ones;
-      }
-    }
-    return {mag, n};
-  }
-
  private:
   const BsiShard& s_;
 };
@@ -693,33 +658,48 @@ BsiSum BsiShard::Sum(const Roaring32* filter) const {
   return r;
 }
 
+namespace {
+
+// The largest (want_max) or smallest magnitude among the columns of
+// filter ∩ exists ∩ sign (negative) or filter ∩ exists − sign, and how many
+// hold it; count 0 when there are none. Roaring32::SliceExtreme narrows the
+// candidates container by container, so nothing is materialized.
+Roaring32::Extreme MagnitudeExtreme(const BsiShard& s, const Roaring32* filter,
+                                    bool negative, bool want_max) {
+  std::array<const Roaring32*, 3> include;
+  size_t ni = 0;
+  // The sparsest first: its containers drive the walk.
+  if (negative) include[ni++] = &s.Sign();
+  if (filter != nullptr) include[ni++] = filter;
+  include[ni++] = &s.Exists();
+  const Roaring32* sign = &s.Sign();
+  std::array<const Roaring32*, kBsiMaxDepth> planes;
+  for (int i = 0; i < s.depth(); ++i) planes[i] = &s.Plane(i);
+  return Roaring32::SliceExtreme(
+      std::span(include.data(), ni),
+      negative ? std::span<const Roaring32* const>()
+               : std::span<const Roaring32* const>(&sign, 1),
+      std::span(planes.data(), size_t(s.depth())), want_max);
+}
+
+}  // namespace
+
 std::optional<BsiExtreme> BsiShard::Min(const Roaring32* filter) const {
-  Roaring32 c = Consider(*exists_, filter);
-  if (c.IsEmpty()) return std::nullopt;
-  const Kernels k(*this);
-  if (Roaring32::Intersects(c, *sign_)) {
-    c.AndInPlace(*sign_);
-    auto [mag, n] = k.MaxUnsigned(std::move(c), depth());
-    return BsiExtreme{Negated(mag), n};
-  }
-  auto [mag, n] = k.MinUnsigned(std::move(c), depth());
-  return BsiExtreme{int64_t(mag), n};
+  // Any negative wins: the largest negative magnitude.
+  auto e = MagnitudeExtreme(*this, filter, true, true);
+  if (e.count > 0) return BsiExtreme{Negated(e.value), e.count};
+  e = MagnitudeExtreme(*this, filter, false, false);
+  if (e.count > 0) return BsiExtreme{int64_t(e.value), e.count};
+  return std::nullopt;
 }
 
 std::optional<BsiExtreme> BsiShard::Max(const Roaring32* filter) const {
-  Roaring32 c = Consider(*exists_, filter);
-  if (c.IsEmpty()) return std::nullopt;
-  const Kernels k(*this);
-  if (Roaring32::Intersects(c, *sign_)) {
-    Roaring32 pos = Roaring32::AndNot(c, *sign_);
-    if (pos.IsEmpty()) {
-      auto [mag, n] = k.MinUnsigned(std::move(c), depth());
-      return BsiExtreme{Negated(mag), n};
-    }
-    c = std::move(pos);
-  }
-  auto [mag, n] = k.MaxUnsigned(std::move(c), depth());
-  return BsiExtreme{int64_t(mag), n};
+  auto e = MagnitudeExtreme(*this, filter, false, true);
+  if (e.count > 0) return BsiExtreme{int64_t(e.value), e.count};
+  // Only negatives: the smallest magnitude.
+  e = MagnitudeExtreme(*this, filter, true, false);
+  if (e.count > 0) return BsiExtreme{Negated(e.value), e.count};
+  return std::nullopt;
 }
 
 std::vector<std::pair<uint32_t, int64_t>> BsiShard::Values(

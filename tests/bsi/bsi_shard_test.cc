@@ -245,11 +245,11 @@ class SimdCap {
   int previous_;
 };
 
-TEST(BsiShardTest, SumMatchesNaiveOverDenseShardsAndEveryFilterShape) {
+TEST(BsiShardTest, SumMinMaxMatchNaiveOverDenseShardsAndEveryFilterShape) {
   // Dense shards (bitset planes, full and run-shaped planes, negatives in
   // some containers only) against filters of every container shape: the
-  // fused per-container pass must agree with a per-column sum.
-  for (uint64_t seed : testing::TestSeeds(4)) {
+  // fused per-container passes must agree with a per-column scan.
+  for (uint64_t seed : testing::TestSeeds(6)) {
     SCOPED_TRACE(testing::SeedTrace(seed));
     std::mt19937_64 rng(seed);
     constexpr uint32_t kColumns = 5 << 16;
@@ -270,6 +270,9 @@ TEST(BsiShardTest, SumMatchesNaiveOverDenseShardsAndEveryFilterShape) {
           v = int64_t(rng() % (uint64_t{1} << (1 + rng() % 40)));
           if (key == 4 && rng() % 3 == 0) v = -v;
       }
+      // Mixed signs, only negatives (and zeros), or no negatives.
+      if (seed % 3 == 1 && v > 0) v = -v;
+      if (seed % 3 == 2 && v < 0) v = -v;
       sets.push_back({off, v});
       model[off] = v;
     }
@@ -304,6 +307,18 @@ TEST(BsiShardTest, SumMatchesNaiveOverDenseShardsAndEveryFilterShape) {
             ++count;
           }
         }
+        // Min and Max with their tie counts, from the same scan.
+        std::optional<BsiExtreme> min, max;
+        for (uint32_t off = 0; off < kColumns; ++off) {
+          if (!model[off] || !f.Contains(off)) continue;
+          const int64_t v = *model[off];
+          if (!min || v < min->value) min = BsiExtreme{v, 0};
+          if (!max || v > max->value) max = BsiExtreme{v, 0};
+          min->count += v == min->value;
+          max->count += v == max->value;
+        }
+        EXPECT_EQ(s.Min(&f), min);
+        EXPECT_EQ(s.Max(&f), max);
         const BsiSum got = s.Sum(&f);
         EXPECT_TRUE(got.sum == want)
             << int64_t(got.sum) << " vs " << int64_t(want);
