@@ -741,17 +741,25 @@ void Roaring32::AndCardinalityMatrix(std::span<const Roaring32* const> filters,
   // reaches ~1.25x the single-stream read floor (bench/bsi_bench.cc), where
   // eight rows read in lock-step stayed at ~1.5x. Rows built block by block
   // (BsiShard::Apply) also lie in memory in exactly this order.
+  //
+  // CRoaring allocates each container's header apart from its values, so
+  // the next key's containers are looked up, and their headers prefetched,
+  // while the current key's stream: found one at a time, each would stall
+  // the stream for a full memory latency.
   struct alignas(64) Words {
     uint64_t w[kBitsetWords];
+  };
+  struct KeyWork {
+    std::vector<std::pair<size_t, Block>> filters;  // (filter, container)
+    std::vector<std::pair<size_t, Block>> rows;     // (row, container)
   };
   const Simd simd = CurrentSimd();
   auto scratch = std::make_unique<Words[]>(nf);
   std::vector<FilterBlock> fb(nf);
   std::vector<int32_t> fpos(nf, 0), rpos(nr, 0);
-  std::vector<size_t> present, dense, probing;
-  std::vector<std::pair<size_t, Block>> hits;
-  for (;;) {
-    // The next key any filter holds.
+  std::vector<size_t> dense, probing;
+  // Fills *w for the next key any filter holds; false when there is none.
+  auto gather = [&](KeyWork* w) {
     int32_t key = -1;
     for (size_t f = 0; f < nf; ++f) {
       const roaring_array_t& ra = R(filters[f]->r_)->high_low_container;
@@ -759,41 +767,52 @@ void Roaring32::AndCardinalityMatrix(std::span<const Roaring32* const> filters,
         key = ra.keys[fpos[f]];
       }
     }
-    if (key < 0) break;
-    // The rows' containers for the key. Their headers (CRoaring allocates
-    // them apart from the bits) are fetched all at once here: found one at a
-    // time, each would stall the stream for a full memory latency.
-    hits.clear();
+    if (key < 0) return false;
+    w->filters.clear();
+    w->rows.clear();
+    for (size_t f = 0; f < nf; ++f) {
+      const roaring_array_t& ra = R(filters[f]->r_)->high_low_container;
+      if (fpos[f] < ra.size && ra.keys[fpos[f]] == key) {
+        const Block b = BlockAt(ra, fpos[f]++);
+        __builtin_prefetch(b.c);
+        w->filters.push_back({f, b});
+      }
+    }
     for (size_t j = 0; j < nr; ++j) {
       const roaring_array_t& ra = R(rows[j]->r_)->high_low_container;
       int32_t& p = rpos[j];
       while (p < ra.size && ra.keys[p] < key) ++p;
       if (p < ra.size && ra.keys[p] == key) {
-        const Block rb = BlockAt(ra, p);
-        __builtin_prefetch(rb.c);
-        hits.push_back({j, rb});
+        const Block b = BlockAt(ra, p);
+        __builtin_prefetch(b.c);
+        w->rows.push_back({j, b});
       }
     }
-    present.clear();
+    return true;
+  };
+  KeyWork cur, next;
+  for (bool more = gather(&cur); more; std::swap(cur, next)) {
+    more = gather(&next);
+    if (cur.rows.empty()) continue;
     dense.clear();
     probing.clear();
-    for (size_t f = 0; f < nf; ++f) {
-      const roaring_array_t& ra = R(filters[f]->r_)->high_low_container;
-      if (fpos[f] >= ra.size || ra.keys[fpos[f]] != key) continue;
-      const Block block = BlockAt(ra, fpos[f]++);
-      if (hits.empty()) continue;
-      fb[f] = MakeFilterBlock(block, scratch[f].w);
-      present.push_back(f);
+    for (const auto& [f, b] : cur.filters) {
+      fb[f] = MakeFilterBlock(b, scratch[f].w);
       (fb[f].Probes() ? probing : dense).push_back(f);
     }
-    if (present.empty()) continue;
-    for (size_t h = 0; h < hits.size(); ++h) {
-      const auto [j, rb] = hits[h];
+    for (size_t h = 0; h < cur.rows.size(); ++h) {
+      const auto [j, rb] = cur.rows[h];
       // The start of the next container, so the stream does not wait at the
       // jump (the hardware prefetcher takes over from there).
-      if (h + 1 < hits.size()) PrefetchStart(hits[h + 1].second);
+      if (h + 1 < cur.rows.size()) {
+        PrefetchStart(cur.rows[h + 1].second);
+      } else if (more && !next.rows.empty()) {
+        PrefetchStart(next.rows[0].second);
+      }
       if (rb.type != BITSET_CONTAINER_TYPE_CODE) {
-        for (size_t f : present) out[f * nr + j] += CountBlock(simd, fb[f], rb);
+        for (const auto& [f, b] : cur.filters) {
+          out[f * nr + j] += CountBlock(simd, fb[f], rb);
+        }
         continue;
       }
       const uint64_t* bits =
