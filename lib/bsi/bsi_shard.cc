@@ -636,23 +636,25 @@ BsiSum BsiShard::Sum(const Roaring32* filter) const {
     owned_neg = Roaring32::And(*filter, *sign_);
     neg = &owned_neg;
   }
-  // Row 0 is exists (for the count), row 1 + i plane i.
+  // Row i is plane i, row d exists (for the count). Exists goes last: its
+  // container is usually a run, counted from the filter's words, which by
+  // then are in L1 rather than read alone from memory.
   const size_t d = planes_.size();
-  const size_t nr = 1 + d;
-  std::array<const Roaring32*, 1 + kBsiMaxDepth> rows;
-  rows[0] = exists_.get();
-  for (size_t i = 0; i < d; ++i) rows[1 + i] = planes_[i].get();
+  const size_t nr = d + 1;
+  std::array<const Roaring32*, kBsiMaxDepth + 1> rows;
+  for (size_t i = 0; i < d; ++i) rows[i] = planes_[i].get();
+  rows[d] = exists_.get();
   std::array<const Roaring32*, 2> filters = {filter, neg};
   const size_t nf = neg != nullptr ? 2 : 1;
-  std::array<uint64_t, 2 * (1 + kBsiMaxDepth)> counts{};
+  std::array<uint64_t, 2 * (kBsiMaxDepth + 1)> counts{};
   Roaring32::AndCardinalityMatrix(std::span(filters.data(), nf),
                                   std::span(rows.data(), nr),
                                   std::span(counts.data(), nf * nr));
-  r.count = counts[0];
+  r.count = counts[d];
   uint128 all = 0, nsum = 0;
   for (size_t i = 0; i < d; ++i) {
-    all += uint128(counts[1 + i]) << i;
-    if (neg != nullptr) nsum += uint128(counts[nr + 1 + i]) << i;
+    all += uint128(counts[i]) << i;
+    if (neg != nullptr) nsum += uint128(counts[nr + i]) << i;
   }
   r.sum = __int128(all) - 2 * __int128(nsum);
   return r;
