@@ -736,11 +736,13 @@ void Roaring32::AndCardinalityMatrix(std::span<const Roaring32* const> filters,
 #ifdef FB_ROARING_CONTAINER_KERNELS
   // Key by key: the filters' containers for the key are made bitsets (in
   // L1), then the rows' containers for the key stream through them one
-  // after another, each read once from start to end. One sequential stream
-  // at a time is what the hardware prefetcher follows best: on a Zen 4 it
-  // reaches ~1.25x the single-stream read floor (bench/bsi_bench.cc), where
-  // eight rows read in lock-step stayed at ~1.5x. Rows built block by block
-  // (BsiShard::Apply) also lie in memory in exactly this order.
+  // after another, each read once from start to end (rows built block by
+  // block, by BsiShard::Apply, lie in memory in this order). On the Zen 4
+  // bench machine, over containers whose pages are physically contiguous,
+  // one stream at a time reached ~1.25x the single-stream read floor where
+  // eight rows in lock-step stayed at ~1.5x; over bsi_bench's containers
+  // (physically scattered pages, ~1.3-1.5x either way) the two measured the
+  // same within the machine's noise.
   //
   // CRoaring allocates each container's header apart from its values, so
   // the next key's containers are looked up, and their headers prefetched,
