@@ -94,15 +94,34 @@ class Roaring32 {
   static bool Intersects(const Roaring32& a, const Roaring32& b);
   // Fused AND-counts of many rows against a few filters, one 2^16-value
   // container at a time: each filter container is read once and stays in L1
-  // while the matching container of every row streams through it (the next
-  // row's container prefetched), so every row is read from memory once and
-  // nothing is materialized. Sets out[f * rows.size() + r] =
-  // |*filters[f] ∩ *rows[r]|; `out` must hold filters.size() * rows.size()
-  // counts. Rows' containers whose key no filter has are never touched.
-  // O(filter containers * rows * 1024 words) at worst.
+  // while the matching containers of the rows stream through it one after
+  // another, in row order (each read once, against up to four filters per
+  // pass), so every row is read from memory once and nothing is
+  // materialized. Sets out[f * rows.size() + r] = |*filters[f] ∩ *rows[r]|;
+  // `out` must hold filters.size() * rows.size() counts. Rows' containers
+  // whose key no filter has are never touched. O(filter containers * rows *
+  // 1024 words) at worst.
   static void AndCardinalityMatrix(std::span<const Roaring32* const> filters,
                                    std::span<const Roaring32* const> rows,
                                    std::span<uint64_t> out);
+  // The extreme of bit-sliced numbers (a BSI's Min and Max): each column of
+  // the set include[0] ∩ include[1] ∩ ... minus every exclude[k] holds the
+  // number whose bit i is whether the column is in *slices[i]. Returns the
+  // largest (want_max) or smallest of those numbers and how many columns of
+  // the set hold it; count 0 when the set is empty. `include` must not be
+  // empty; at most 64 slices. One 2^16-value container at a time, so nothing
+  // is materialized: the container's candidates are built in L1 and narrowed
+  // from the top slice down, reading each slice container at most once (only
+  // the words of the remaining candidates once fewer than 128 remain), and a
+  // container falling behind the best so far stops early.
+  struct Extreme {
+    uint64_t value = 0;
+    uint64_t count = 0;
+  };
+  static Extreme SliceExtreme(std::span<const Roaring32* const> include,
+                              std::span<const Roaring32* const> exclude,
+                              std::span<const Roaring32* const> slices,
+                              bool want_max);
   // For tests: caps the instruction set of the fused kernels (0 scalar,
   // 1 AVX2, 2 AVX-512; the CPU's own level still applies). Returns the
   // previous cap. Not for concurrent use with running kernels.

@@ -209,41 +209,6 @@ class Kernels {
     LtUnsigned(at_least_lo.TakeBits(), hi & low, true, diff, out);
   }
 
-  // Smallest / largest magnitude in non-empty `set` and how many columns
-  // hold it. A fused count per plane decides; the set is narrowed in place
-  // only when the plane splits it, so planes that agree on every candidate
-  // cost one read and no allocation.
-  std::pair<uint64_t, uint64_t> MinUnsigned(Roaring32 set, int d) const {
-    uint64_t mag = 0;
-    uint64_t n = set.Cardinality();
-    for (int i = d - 1; i >= 0; --i) {
-      const Roaring32& plane = s_.Plane(i);
-      const uint64_t ones = Roaring32::AndCardinality(set, plane);
-      if (ones == n) {
-        mag |= uint64_t{1} << i;
-      } else if (ones != 0) {
-        set.AndNotInPlace(plane);
-        n -= ones;
-      }
-    }
-    return {mag, n};
-  }
-  std::pair<uint64_t, uint64_t> MaxUnsigned(Roaring32 set, int d) const {
-    uint64_t mag = 0;
-    uint64_t n = set.Cardinality();
-    for (int i = d - 1; i >= 0; --i) {
-      const Roaring32& plane = s_.Plane(i);
-      const uint64_t ones = Roaring32::AndCardinality(set, plane);
-      if (ones == 0) continue;
-      mag |= uint64_t{1} << i;
-      if (ones != n) {
-        set.AndInPlace(plane);
-        n = ones;
-      }
-    }
-    return {mag, n};
-  }
-
  private:
   const BsiShard& s_;
 };
@@ -636,72 +601,107 @@ BsiSum BsiShard::Sum(const Roaring32* filter) const {
   // |filter ∩ plane|: nothing is materialized for the positives. One fused
   // pass per 2^16-column container (Roaring32::AndCardinalityMatrix): the
   // filter's container (and the negatives', filter ∩ sign, materialized only
-  // when there are any) stays in L1 while every plane's container streams
-  // from memory once, the next one prefetched. Negatives were counted as
-  // positives, so they are subtracted twice.
+  // when there are any) stays in L1 while exists and every plane's container
+  // stream from memory once, so the count comes from the same pass.
+  // Negatives were counted as positives, so they are subtracted twice.
   BsiSum r;
-  r.count = CountNotNull(filter);
-  if (r.count == 0 || depth() == 0) return r;
+  if (filter == nullptr) {
+    r.count = exists_->Cardinality();
+    if (r.count == 0 || depth() == 0) return r;
+    uint128 all = 0, nsum = 0;
+    std::array<const Roaring32*, kBsiMaxDepth> rows;
+    const size_t d = planes_.size();
+    for (size_t i = 0; i < d; ++i) rows[i] = planes_[i].get();
+    std::array<uint64_t, kBsiMaxDepth> negs{};
+    const bool signed_values = !sign_->IsEmpty();
+    if (signed_values) {
+      const Roaring32* filters[] = {sign_.get()};
+      Roaring32::AndCardinalityMatrix(filters, std::span(rows.data(), d),
+                                      std::span(negs.data(), d));
+    }
+    for (size_t i = 0; i < d; ++i) {
+      all += uint128(planes_[i]->Cardinality()) << i;
+      nsum += uint128(negs[i]) << i;
+    }
+    r.sum = __int128(all) - 2 * __int128(nsum);
+    return r;
+  }
+  if (depth() == 0) {
+    r.count = CountNotNull(filter);
+    return r;
+  }
   Roaring32 owned_neg;
   const Roaring32* neg = nullptr;
-  if (filter == nullptr) {
-    if (!sign_->IsEmpty()) neg = sign_.get();
-  } else if (Roaring32::Intersects(*filter, *sign_)) {
+  if (Roaring32::Intersects(*filter, *sign_)) {
     owned_neg = Roaring32::And(*filter, *sign_);
     neg = &owned_neg;
   }
+  // Row i is plane i, row d exists (for the count). Exists goes last: its
+  // container is usually a run, counted from the filter's words, which by
+  // then are in L1 rather than read alone from memory.
   const size_t d = planes_.size();
-  std::array<const Roaring32*, kBsiMaxDepth> rows;
+  const size_t nr = d + 1;
+  std::array<const Roaring32*, kBsiMaxDepth + 1> rows;
   for (size_t i = 0; i < d; ++i) rows[i] = planes_[i].get();
-  std::array<const Roaring32*, 2> filters;
-  size_t nf = 0;
-  if (filter != nullptr) filters[nf++] = filter;
-  if (neg != nullptr) filters[nf++] = neg;
-  std::array<uint64_t, 2 * kBsiMaxDepth> counts{};
+  rows[d] = exists_.get();
+  std::array<const Roaring32*, 2> filters = {filter, neg};
+  const size_t nf = neg != nullptr ? 2 : 1;
+  std::array<uint64_t, 2 * (kBsiMaxDepth + 1)> counts{};
   Roaring32::AndCardinalityMatrix(std::span(filters.data(), nf),
-                                  std::span(rows.data(), d),
-                                  std::span(counts.data(), nf * d));
-  // Without a filter the per-container cardinalities answer directly.
-  const uint64_t* pos = filter != nullptr ? counts.data() : nullptr;
-  const uint64_t* negs =
-      neg != nullptr ? counts.data() + (filter != nullptr ? d : 0) : nullptr;
+                                  std::span(rows.data(), nr),
+                                  std::span(counts.data(), nf * nr));
+  r.count = counts[d];
   uint128 all = 0, nsum = 0;
   for (size_t i = 0; i < d; ++i) {
-    const uint64_t ones = pos != nullptr ? pos[i] : planes_[i]->Cardinality();
-    all += uint128(ones) << i;
-    if (negs != nullptr) nsum += uint128(negs[i]) << i;
+    all += uint128(counts[i]) << i;
+    if (neg != nullptr) nsum += uint128(counts[nr + i]) << i;
   }
   r.sum = __int128(all) - 2 * __int128(nsum);
   return r;
 }
 
+namespace {
+
+// The largest (want_max) or smallest magnitude among the columns of
+// filter ∩ exists ∩ sign (negative) or filter ∩ exists − sign, and how many
+// hold it; count 0 when there are none. Roaring32::SliceExtreme narrows the
+// candidates container by container, so nothing is materialized.
+Roaring32::Extreme MagnitudeExtreme(const BsiShard& s, const Roaring32* filter,
+                                    bool negative, bool want_max) {
+  std::array<const Roaring32*, 3> include;
+  size_t ni = 0;
+  // The sparsest first: its containers drive the walk.
+  if (negative) include[ni++] = &s.Sign();
+  if (filter != nullptr) include[ni++] = filter;
+  include[ni++] = &s.Exists();
+  const Roaring32* sign = &s.Sign();
+  std::array<const Roaring32*, kBsiMaxDepth> planes;
+  for (int i = 0; i < s.depth(); ++i) planes[i] = &s.Plane(i);
+  return Roaring32::SliceExtreme(
+      std::span(include.data(), ni),
+      negative ? std::span<const Roaring32* const>()
+               : std::span<const Roaring32* const>(&sign, 1),
+      std::span(planes.data(), size_t(s.depth())), want_max);
+}
+
+}  // namespace
+
 std::optional<BsiExtreme> BsiShard::Min(const Roaring32* filter) const {
-  Roaring32 c = Consider(*exists_, filter);
-  if (c.IsEmpty()) return std::nullopt;
-  const Kernels k(*this);
-  if (Roaring32::Intersects(c, *sign_)) {
-    c.AndInPlace(*sign_);
-    auto [mag, n] = k.MaxUnsigned(std::move(c), depth());
-    return BsiExtreme{Negated(mag), n};
-  }
-  auto [mag, n] = k.MinUnsigned(std::move(c), depth());
-  return BsiExtreme{int64_t(mag), n};
+  // Any negative wins: the largest negative magnitude.
+  auto e = MagnitudeExtreme(*this, filter, true, true);
+  if (e.count > 0) return BsiExtreme{Negated(e.value), e.count};
+  e = MagnitudeExtreme(*this, filter, false, false);
+  if (e.count > 0) return BsiExtreme{int64_t(e.value), e.count};
+  return std::nullopt;
 }
 
 std::optional<BsiExtreme> BsiShard::Max(const Roaring32* filter) const {
-  Roaring32 c = Consider(*exists_, filter);
-  if (c.IsEmpty()) return std::nullopt;
-  const Kernels k(*this);
-  if (Roaring32::Intersects(c, *sign_)) {
-    Roaring32 pos = Roaring32::AndNot(c, *sign_);
-    if (pos.IsEmpty()) {
-      auto [mag, n] = k.MinUnsigned(std::move(c), depth());
-      return BsiExtreme{Negated(mag), n};
-    }
-    c = std::move(pos);
-  }
-  auto [mag, n] = k.MaxUnsigned(std::move(c), depth());
-  return BsiExtreme{int64_t(mag), n};
+  auto e = MagnitudeExtreme(*this, filter, false, true);
+  if (e.count > 0) return BsiExtreme{int64_t(e.value), e.count};
+  // Only negatives: the smallest magnitude.
+  e = MagnitudeExtreme(*this, filter, true, false);
+  if (e.count > 0) return BsiExtreme{Negated(e.value), e.count};
+  return std::nullopt;
 }
 
 std::vector<std::pair<uint32_t, int64_t>> BsiShard::Values(

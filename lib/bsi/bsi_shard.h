@@ -14,10 +14,12 @@
 // Thread-safe for concurrent readers (nothing mutates after construction).
 //
 // Predicates and aggregates take an optional `filter` (shard-local offsets;
-// null means "all columns") and work a row at a time over 2^20-bit roaring
-// rows, so the filter-derived working sets (<= 128 KiB each) stay in cache
-// while each plane streams through once. Counting never materializes more
-// than the filter intersection.
+// null means "all columns"). Predicates work a row at a time over 2^20-bit
+// roaring rows, so the filter-derived working sets (<= 128 KiB each) stay in
+// cache while each plane streams through once; counting never materializes
+// more than the filter intersection. Sum, Min and Max go one 2^16-column
+// container at a time, with the filter's part (8 KiB) in L1, and
+// materialize nothing.
 #ifndef FEATUREBASE_LIB_BSI_BSI_SHARD_H_
 #define FEATUREBASE_LIB_BSI_BSI_SHARD_H_
 
@@ -121,11 +123,14 @@ class BsiShard {
                       const Roaring32* filter) const;
 
   // Sum and count of the stored values within `filter`: one AND-count per
-  // plane against the (filter & exists) positives and negatives.
+  // plane against the filter (and filter & sign for the negatives), all
+  // planes and exists counted in one pass per 2^16-column container.
   BsiSum Sum(const Roaring32* filter) const;
   // Smallest / largest stored value within `filter` and how many columns
-  // hold it; nullopt when there is no value. The working set shrinks with
-  // every plane, so this reads far less than Sum.
+  // hold it; nullopt when there is no value. Container by container
+  // (Roaring32::SliceExtreme): the candidates shrink with every plane and
+  // each plane container is read at most once, so this reads far less than
+  // Sum and materializes nothing.
   std::optional<BsiExtreme> Min(const Roaring32* filter) const;
   std::optional<BsiExtreme> Max(const Roaring32* filter) const;
   // Distinct stored values within `filter`, ascending. O(n * depth + n log n)

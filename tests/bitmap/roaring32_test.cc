@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <iterator>
+#include <map>
 #include <random>
 #include <set>
 #include <vector>
@@ -200,7 +201,7 @@ TEST(Roaring32Test, AppendBlockBuildsArraysAndBitsets) {
 }
 
 TEST(Roaring32Test, AndCardinalityMatrixMatchesNaiveCounts) {
-  for (uint64_t seed : TestSeeds()) {
+  for (uint64_t seed : TestSeeds(24)) {
     SCOPED_TRACE(SeedTrace(seed));
     // Every instruction set the machine has: scalar, AVX2, AVX-512.
     const int simd = int(seed % 3);
@@ -211,9 +212,9 @@ TEST(Roaring32Test, AndCardinalityMatrixMatchesNaiveCounts) {
     } restore{Roaring32::CapSimdForTesting(simd)};
     std::mt19937_64 rng(seed);
     const int keys = 1 + int(rng() % 6);
-    // Up to 3 filters (one may be empty) and 0..19 rows, so rows fill
-    // several lock-step groups and a partial one.
-    std::vector<std::set<uint32_t>> fm(rng() % 4), rm(rng() % 20);
+    // Up to 6 filters (some may be empty), more than one pass of four over
+    // a row container, and 0..19 rows.
+    std::vector<std::set<uint32_t>> fm(rng() % 7), rm(rng() % 20);
     for (auto& m : fm)
       m = rng() % 5 == 0 ? std::set<uint32_t>{} : RandomShapes(rng, keys);
     for (auto& m : rm) m = RandomShapes(rng, keys);
@@ -233,6 +234,150 @@ TEST(Roaring32Test, AndCardinalityMatrixMatchesNaiveCounts) {
     }
     EXPECT_EQ(out.back(), 12345u);  // nothing written past the matrix
   }
+}
+
+// The extreme of the numbers of the columns of im[0] ∩ im[1..] − em, bit i
+// of a column's number being whether sm[i] holds it, by a scan of them all.
+Roaring32::Extreme NaiveExtreme(const std::vector<std::set<uint32_t>>& im,
+                                const std::vector<std::set<uint32_t>>& em,
+                                const std::vector<std::set<uint32_t>>& sm,
+                                bool want_max) {
+  std::map<uint64_t, uint64_t> numbers;  // number -> columns holding it
+  for (uint32_t c : im[0]) {
+    bool in_set = true;
+    for (const auto& m : im) in_set = in_set && m.count(c) > 0;
+    for (const auto& m : em) in_set = in_set && m.count(c) == 0;
+    if (!in_set) continue;
+    uint64_t v = 0;
+    for (size_t i = 0; i < sm.size(); ++i) {
+      if (sm[i].count(c) > 0) v |= uint64_t{1} << i;
+    }
+    ++numbers[v];
+  }
+  if (numbers.empty()) return {};
+  const auto& e = want_max ? *numbers.rbegin() : *numbers.begin();
+  return {e.first, e.second};
+}
+
+TEST(Roaring32Test, SliceExtremeMatchesNaiveScan) {
+  for (uint64_t seed : TestSeeds(36)) {
+    SCOPED_TRACE(SeedTrace(seed));
+    // Every instruction set the machine has: scalar, AVX2, AVX-512.
+    const int simd = int(seed % 3);
+    SCOPED_TRACE("simd cap " + std::to_string(simd));
+    struct Restore {
+      int cap;
+      ~Restore() { Roaring32::CapSimdForTesting(cap); }
+    } restore{Roaring32::CapSimdForTesting(simd)};
+    std::mt19937_64 rng(seed);
+    const int keys = 1 + int(rng() % 5);
+    // 1..3 includes, 0..2 excludes, 0..12 slices, every container shape in
+    // each (absent, arrays, bitsets, full, runs).
+    std::vector<std::set<uint32_t>> im(1 + rng() % 3), em(rng() % 3),
+        sm(rng() % 13);
+    for (auto& m : im) m = RandomShapes(rng, keys);
+    if (rng() % 2) im[0] = std::set<uint32_t>{};  // may drive nothing
+    for (auto& m : em) m = RandomShapes(rng, keys);
+    for (auto& m : sm) m = RandomShapes(rng, keys);
+    std::vector<Roaring32> in, ex, sl;
+    for (const auto& m : im) in.push_back(FromSet(m));
+    for (const auto& m : em) ex.push_back(FromSet(m));
+    for (const auto& m : sm) sl.push_back(FromSet(m));
+    std::vector<const Roaring32*> ip, ep, sp;
+    for (const auto& x : in) ip.push_back(&x);
+    for (const auto& x : ex) ep.push_back(&x);
+    for (const auto& x : sl) sp.push_back(&x);
+    for (bool want_max : {false, true}) {
+      SCOPED_TRACE(want_max ? "max" : "min");
+      const Roaring32::Extreme got =
+          Roaring32::SliceExtreme(ip, ep, sp, want_max);
+      const Roaring32::Extreme want = NaiveExtreme(im, em, sm, want_max);
+      EXPECT_EQ(got.count, want.count);
+      EXPECT_EQ(got.value, want.value);
+    }
+  }
+}
+
+TEST(Roaring32Test, SliceExtremeProbesRunAndArrayEdges) {
+  // Few candidates (probed one by one) on the first and last values of runs
+  // and array values, and just beside them, in two containers.
+  std::set<uint32_t> cols, runs, array, bits;
+  for (uint32_t key : {0u, 3u}) {
+    const uint32_t b = key << 16;
+    for (uint32_t v : {0u, 9u, 10u, 11u, 19u, 20u, 21u, 29u, 30u, 31u, 64999u,
+                       65000u, 65535u}) {
+      cols.insert(b + v);
+    }
+    for (uint32_t v = 10; v <= 20; ++v) runs.insert(b + v);
+    runs.insert(b + 30);
+    for (uint32_t v = 65000; v <= 65535; ++v) runs.insert(b + v);
+    for (uint32_t v : {0u, 9u, 10u, 20u, 21u, 30u, 31u, 65535u}) {
+      array.insert(b + v);
+    }
+    for (uint32_t v = 0; v < 65536; v += 2) bits.insert(b + v + key % 2);
+  }
+  const std::vector<std::set<uint32_t>> im = {cols}, em;
+  const Roaring32 c = FromSet(cols), r = FromSet(runs), a = FromSet(array),
+                  w = FromSet(bits);
+  const Roaring32* include[] = {&c};
+  for (int simd = 0; simd < 3; ++simd) {
+    SCOPED_TRACE("simd cap " + std::to_string(simd));
+    struct Restore {
+      int cap;
+      ~Restore() { Roaring32::CapSimdForTesting(cap); }
+    } restore{Roaring32::CapSimdForTesting(simd)};
+    // Each slice order, so each shape decides on the top bit and below it.
+    const std::vector<std::vector<const Roaring32*>> orders = {
+        {&r, &a, &w}, {&a, &w, &r}, {&w, &r, &a}, {&r}, {&a}};
+    const std::vector<std::vector<std::set<uint32_t>>> models = {
+        {runs, array, bits},
+        {array, bits, runs},
+        {bits, runs, array},
+        {runs},
+        {array}};
+    for (size_t o = 0; o < orders.size(); ++o) {
+      for (bool want_max : {false, true}) {
+        SCOPED_TRACE("order " + std::to_string(o) +
+                     (want_max ? " max" : " min"));
+        const auto got =
+            Roaring32::SliceExtreme(include, {}, orders[o], want_max);
+        const auto want = NaiveExtreme(im, em, models[o], want_max);
+        EXPECT_EQ(got.value, want.value);
+        EXPECT_EQ(got.count, want.count);
+      }
+    }
+  }
+}
+
+TEST(Roaring32Test, SliceExtremeCountsTiesAcrossContainers) {
+  // Equal numbers in three containers, a bigger one in a fourth that an
+  // exclude removes, and 64 slices (the top bit set).
+  Roaring32 set, top, low, drop;
+  for (uint32_t key : {0u, 2u, 5u, 7u}) {
+    for (uint32_t v = 0; v < 3000; v += 3) set.Add((key << 16) + v);
+    top.Add((key << 16) + 300);  // one column per container on top
+    low.Add((key << 16) + 300);
+    low.Add((key << 16) + 303);
+  }
+  drop.Add((uint32_t{7} << 16) + 300);
+  low.Remove((uint32_t{5} << 16) + 300);
+  std::vector<const Roaring32*> slices(64, &drop);  // drop's are excluded
+  slices[63] = &top;
+  slices[0] = &low;
+  const Roaring32* include[] = {&set};
+  const Roaring32* exclude[] = {&drop};
+  const auto max = Roaring32::SliceExtreme(include, exclude, slices, true);
+  EXPECT_EQ(max.value, (uint64_t{1} << 63) | 1);  // keys 0 and 2
+  EXPECT_EQ(max.count, 2u);
+  const auto min = Roaring32::SliceExtreme(include, exclude, slices, false);
+  EXPECT_EQ(min.value, 0u);
+  EXPECT_EQ(min.count, 4u * 1000 - 4 - 4);  // minus tops and 303s
+  const Roaring32 empty;
+  const Roaring32* none[] = {&empty};
+  EXPECT_EQ(Roaring32::SliceExtreme(none, {}, slices, true).count, 0u);
+  // No slices: every column holds 0.
+  EXPECT_EQ(Roaring32::SliceExtreme(include, exclude, {}, true).count,
+            4u * 1000 - 1);
 }
 
 TEST(Roaring32Test, AndCardinalityMatrixEdgeCases) {

@@ -22,11 +22,11 @@ constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
 // Offsets used by the tests: a dense run (bitset containers) and a sparse
-// spread over many containers (array containers).
+// spread over many containers (array containers), all below 2^20.
 std::vector<uint32_t> Universe() {
   std::vector<uint32_t> u;
   for (uint32_t i = 0; i < 5000; ++i) u.push_back(i);
-  for (uint32_t i = 0; i < 3000; ++i) u.push_back(70000 + i * 331);
+  for (uint32_t i = 0; i < 3000; ++i) u.push_back(70000 + i * 325);
   return u;
 }
 
@@ -232,11 +232,23 @@ TEST(BsiShardTest, MatchesModelUnderRandomSetsAndClears) {
   }
 }
 
-TEST(BsiShardTest, SumMatchesNaiveOverDenseShardsAndEveryFilterShape) {
+// Caps the bitmap kernels' instruction set for its lifetime (0 scalar,
+// 1 AVX2, 2 AVX-512).
+class SimdCap {
+ public:
+  explicit SimdCap(int level)
+      : previous_(Roaring32::CapSimdForTesting(level)) {}
+  ~SimdCap() { Roaring32::CapSimdForTesting(previous_); }
+
+ private:
+  int previous_;
+};
+
+TEST(BsiShardTest, SumMinMaxMatchNaiveOverDenseShardsAndEveryFilterShape) {
   // Dense shards (bitset planes, full and run-shaped planes, negatives in
   // some containers only) against filters of every container shape: the
-  // fused per-container pass must agree with a per-column sum.
-  for (uint64_t seed : testing::TestSeeds(4)) {
+  // fused per-container passes must agree with a per-column scan.
+  for (uint64_t seed : testing::TestSeeds(6)) {
     SCOPED_TRACE(testing::SeedTrace(seed));
     std::mt19937_64 rng(seed);
     constexpr uint32_t kColumns = 5 << 16;
@@ -257,6 +269,9 @@ TEST(BsiShardTest, SumMatchesNaiveOverDenseShardsAndEveryFilterShape) {
           v = int64_t(rng() % (uint64_t{1} << (1 + rng() % 40)));
           if (key == 4 && rng() % 3 == 0) v = -v;
       }
+      // Mixed signs, only negatives (and zeros), or no negatives.
+      if (seed % 3 == 1 && v > 0) v = -v;
+      if (seed % 3 == 2 && v < 0) v = -v;
       sets.push_back({off, v});
       model[off] = v;
     }
@@ -276,25 +291,42 @@ TEST(BsiShardTest, SumMatchesNaiveOverDenseShardsAndEveryFilterShape) {
     filters.push_back({"half", std::move(half)});
     filters.push_back({"sparse", std::move(sparse)});
     filters.push_back({"runs", std::move(runs)});
-    for (auto& [name, f] : filters) {
-      f.RunOptimize();
-      SCOPED_TRACE(name);
-      __int128 want = 0;
-      uint64_t count = 0;
-      for (uint32_t off = 0; off < kColumns; ++off) {
-        if (model[off] && f.Contains(off)) {
-          want += *model[off];
-          ++count;
+    for (auto& [name, f] : filters) f.RunOptimize();
+    // Every instruction set the machine has: scalar, AVX2, AVX-512.
+    for (int simd = 0; simd < 3; ++simd) {
+      SimdCap cap(simd);
+      SCOPED_TRACE("simd cap " + std::to_string(simd));
+      for (auto& [name, f] : filters) {
+        SCOPED_TRACE(name);
+        __int128 want = 0;
+        uint64_t count = 0;
+        for (uint32_t off = 0; off < kColumns; ++off) {
+          if (model[off] && f.Contains(off)) {
+            want += *model[off];
+            ++count;
+          }
         }
+        // Min and Max with their tie counts, from the same scan.
+        std::optional<BsiExtreme> min, max;
+        for (uint32_t off = 0; off < kColumns; ++off) {
+          if (!model[off] || !f.Contains(off)) continue;
+          const int64_t v = *model[off];
+          if (!min || v < min->value) min = BsiExtreme{v, 0};
+          if (!max || v > max->value) max = BsiExtreme{v, 0};
+          min->count += v == min->value;
+          max->count += v == max->value;
+        }
+        EXPECT_EQ(s.Min(&f), min);
+        EXPECT_EQ(s.Max(&f), max);
+        const BsiSum got = s.Sum(&f);
+        EXPECT_TRUE(got.sum == want)
+            << int64_t(got.sum) << " vs " << int64_t(want);
+        EXPECT_EQ(got.count, count);
       }
-      const BsiSum got = s.Sum(&f);
-      EXPECT_TRUE(got.sum == want)
-          << int64_t(got.sum) << " vs " << int64_t(want);
-      EXPECT_EQ(got.count, count);
+      __int128 all = 0;
+      for (const auto& v : model) all += v.value_or(0);
+      EXPECT_TRUE(s.Sum(nullptr).sum == all);
     }
-    __int128 all = 0;
-    for (const auto& v : model) all += v.value_or(0);
-    EXPECT_TRUE(s.Sum(nullptr).sum == all);
   }
 }
 
