@@ -30,6 +30,8 @@ namespace {
 
 constexpr uint64_t kKeyRef = uint64_t{1} << 63;  // ref = kKeyRef | key index
 constexpr uint64_t kExistOnly = kKeyRef - 1;  // an empty list: existence only
+constexpr uint64_t kNullRef = kKeyRef - 2;    // a null single-valued row
+static_assert(kMaxRowId < kNullRef);
 constexpr int64_t kNoTime = INT64_MIN;
 
 std::string IdText(
@@ -54,11 +56,18 @@ class BatchImpl {
     Kind kind = Kind::kRows;
     FieldType type = FieldType::kSet;
     bool keyed = false;
-    // kRows: refs of record r are refs[starts[r] .. starts[r + 1]).
+    // kRows of a set or time field: refs of record r are
+    // refs[starts[r] .. starts[r + 1]).
+    bool multi = false;
     std::vector<uint32_t> starts{0};
     std::vector<uint64_t> refs;
+    // kRows of a mutex field: one ref per record, kNullRef for null (no
+    // starts: saves 4 bytes and a push per record).
+    std::vector<uint64_t> singles;
     absl::flat_hash_map<std::string, uint32_t> key_index;
     std::vector<std::string> keys;
+    // keys.size() before the record being added (for its rollback).
+    size_t key_mark = 0;
     // kBool, kPackedBool: -1 null, 0 false, 1 true.
     std::vector<int8_t> bools;
     // kValue.
@@ -118,6 +127,7 @@ class BatchImpl {
         col.kind = f->bsi                         ? Column::Kind::kValue
                    : col.type == FieldType::kBool ? Column::Kind::kBool
                                                   : Column::Kind::kRows;
+        col.multi = col.type == FieldType::kSet || col.type == FieldType::kTime;
         if (col.keyed)
           col.cache = std::make_unique<KeyCache>(options_.key_cache_batches);
         if (col.type == FieldType::kTime) any_time_ = true;
@@ -139,7 +149,6 @@ class BatchImpl {
     }
     if (keyed_index_)
       column_cache_ = std::make_unique<KeyCache>(options_.key_cache_batches);
-    scratch_.resize(columns_.size());
     return absl::OkStatus();
   }
 
@@ -150,12 +159,11 @@ class BatchImpl {
       return absl::FailedPreconditionError(fmt::format(
           "batch: full at {} records; flush first", options_.capacity));
     }
-    absl::Status st = Validate(r);
+    absl::Status st = Stage(r);
     if (!st.ok()) {
       ++rejected_;
       return st;
     }
-    Append(r);
     if (n_ == 1) first_add_ = absl::Now();
     return Ready();
   }
@@ -185,7 +193,8 @@ class BatchImpl {
     }
     for (const Column& c : columns_) {
       n += c.starts.capacity() * 4 + c.refs.capacity() * 8 +
-           c.bools.capacity() + c.stored.capacity() * 8 + c.present.capacity();
+           c.singles.capacity() * 8 + c.bools.capacity() +
+           c.stored.capacity() * 8 + c.present.capacity();
       n += c.key_index.capacity() * (sizeof(std::string) + 8) +
            c.keys.capacity() * sizeof(std::string);
     }
@@ -193,7 +202,16 @@ class BatchImpl {
   }
 
   absl::Status AddClear(const Record& r) {
-    FB_RETURN_IF_ERROR(Validate(r));
+    // Validated as an add would be: staged, then taken back out.
+    FB_RETURN_IF_ERROR(Stage(r));
+    --n_;
+    if (options_.id_mode == IdMode::kExplicit && keyed_index_) {
+      col_keys_.pop_back();
+    } else if (options_.id_mode != IdMode::kAutoGenerate) {
+      ids_.pop_back();
+    }
+    if (any_time_) times_.pop_back();
+    Unstage(columns_.size());
     clears_.push_back(r);
     return absl::OkStatus();
   }
@@ -229,11 +247,16 @@ class BatchImpl {
       column_cache_->Clear();
       seen_key_deletes_ = state->column_key_deletes;
     }
-    std::vector<uint64_t> ids;
+    // Record ids: ids_ as added, translated keys, or (auto-generate) base +
+    // position, filled in the commit.
+    std::vector<uint64_t> owned_ids;
+    const std::vector<uint64_t>* ids = &ids_;
     if (keyed_index_) {
-      FB_ASSIGN_OR_RETURN(ids, TranslateColumnKeys(*state));
-    } else {
-      ids = ids_;
+      FB_ASSIGN_OR_RETURN(owned_ids, TranslateColumnKeys(*state));
+      ids = &owned_ids;
+    } else if (options_.id_mode == IdMode::kAutoGenerate) {
+      owned_ids.resize(n_);
+      ids = &owned_ids;
     }
     std::vector<std::vector<uint64_t>> key_ids(columns_.size());
     for (size_t c = 0; c < columns_.size(); ++c) {
@@ -262,12 +285,12 @@ class BatchImpl {
             const uint64_t base = txn.state().next_auto_id;
             if (n_ > UINT64_MAX - base)
               return absl::ResourceExhaustedError("batch: ids exhausted");
-            for (size_t i = 0; i < n_; ++i) ids[i] = base + i;
+            for (size_t i = 0; i < n_; ++i) owned_ids[i] = base + i;
             txn.mutable_state()->next_auto_id = base + n_;
           }
           for (const auto& [source, offset] : stream_offsets_)
             txn.mutable_state()->stream_offsets[source] = offset;
-          ApplyAdds(txn, ids, key_ids, packed_ids);
+          ApplyAdds(txn, *ids, key_ids, packed_ids);
           FB_RETURN_IF_ERROR(ApplyClearsAndDeletes(txn, &deleted_ids));
           if (keyed_index_ && !deleted_ids.empty())
             ++txn.mutable_state()->column_key_deletes;
@@ -308,9 +331,6 @@ class BatchImpl {
   struct Delete {
     std::variant<std::monostate, uint64_t, std::string> id;
     std::vector<std::string> fields;  // empty: the whole record
-  };
-  struct Scratch {
-    int64_t stored = 0;
   };
   // One column's share of one shard during Flush; buffers kept across
   // shards and flushes.
@@ -372,8 +392,11 @@ class BatchImpl {
     return absl::OkStatus();
   }
 
-  // Checks every value of `r`; computes stored values into scratch_.
-  absl::Status Validate(const Record& r) {
+  // Validates `r` and appends it to the columns in one pass over its values
+  // (each value is read once). On a bad value, undoes what this record
+  // appended (rows, values, new keys) and returns the error: the batch is
+  // exactly as before.
+  absl::Status Stage(const Record& r) {
     const size_t pos = size();
     FB_RETURN_IF_ERROR(ValidateId(r, pos));
     if (r.values.size() != columns_.size()) {
@@ -382,109 +405,22 @@ class BatchImpl {
           absl::InvalidArgumentError(fmt::format(
               "{} values for {} fields", r.values.size(), columns_.size())));
     }
-    State();  // refreshes field_ptrs_
-    std::optional<absl::CivilSecond> civil;
+    State();  // refreshes plans_
+    bool has_time = false;
+    int64_t time = kNoTime;
     if (r.time) {
       auto c = ToCivil(*r.time);
       if (!c.ok()) return RecordError(pos, r, "", c.status());
-      civil = *c;
+      has_time = true;
+      time = absl::ToUnixSeconds(*r.time);
     }
     for (size_t i = 0; i < columns_.size(); ++i) {
-      const Column& col = columns_[i];
-      const FieldInput& in = r.values[i];
-      auto bad = [&](std::string_view why) {
-        return RecordError(pos, r, col.name,
-                           absl::InvalidArgumentError(std::string(why)));
-      };
-      if (std::holds_alternative<Value>(in) && std::get<Value>(in).is_null())
-        continue;
-      switch (col.kind) {
-        case Column::Kind::kPackedBool:
-        case Column::Kind::kBool:
-          if (!std::holds_alternative<Value>(in) ||
-              std::get<Value>(in).kind() != Value::Kind::kBool) {
-            return bad("takes true, false or null");
-          }
-          break;
-        case Column::Kind::kValue: {
-          if (!std::holds_alternative<Value>(in))
-            return bad("takes one value, not a list");
-          const FieldState* f = field_ptrs_[i];
-          auto raw = BsiRawValue(*f, std::get<Value>(in), "value");
-          if (!raw.ok()) return RecordError(pos, r, col.name, raw.status());
-          auto stored = f->bsi->ToStored(*raw);
-          if (!stored.ok())
-            return RecordError(pos, r, col.name, stored.status());
-          scratch_[i].stored = *stored;
-          break;
-        }
-        case Column::Kind::kRows: {
-          const bool multi =
-              col.type == FieldType::kSet || col.type == FieldType::kTime;
-          auto check_id = [&](uint64_t id) -> absl::Status {
-            if (col.keyed) return bad("is keyed: give row keys");
-            if (id > kMaxRowId)
-              return bad(
-                  fmt::format("row id {} over the maximum {}", id, kMaxRowId));
-            return absl::OkStatus();
-          };
-          auto check_key = [&](std::string_view k) -> absl::Status {
-            if (!col.keyed) return bad("is not keyed: give row ids");
-            if (k.size() > KeyTranslator::kMaxKeyBytes) {
-              return bad(fmt::format("key of {} bytes over the {}-byte limit",
-                                     k.size(), KeyTranslator::kMaxKeyBytes));
-            }
-            return absl::OkStatus();
-          };
-          if (std::holds_alternative<Value>(in)) {
-            const Value& v = std::get<Value>(in);
-            if (v.kind() == Value::Kind::kId) {
-              FB_RETURN_IF_ERROR(check_id(v.id()));
-            } else if (v.kind() == Value::Kind::kKey) {
-              FB_RETURN_IF_ERROR(check_key(v.key()));
-            } else {
-              return bad(fmt::format("takes a row {}, not {}",
-                                     col.keyed ? "key" : "id",
-                                     v.DebugString()));
-            }
-          } else if (!multi) {
-            return bad("takes one row, not a list");
-          } else if (std::holds_alternative<std::vector<uint64_t>>(in)) {
-            for (uint64_t id : std::get<std::vector<uint64_t>>(in))
-              FB_RETURN_IF_ERROR(check_id(id));
-          } else {
-            for (const std::string& k :
-                 std::get<std::vector<std::string>>(in)) {
-              if (k.empty()) return bad("empty key in a list");
-              FB_RETURN_IF_ERROR(check_key(k));
-            }
-          }
-          if (col.type == FieldType::kTime && !civil) {
-            const FieldState* f = field_ptrs_[i];
-            if (!f->has_standard_view())
-              return bad("has no standard view and needs a record time");
-          }
-          break;
-        }
+      absl::Status st = StageValue(i, r.values[i], has_time);
+      if (!st.ok()) {
+        Unstage(i + 1);
+        return RecordError(pos, r, columns_[i].name, st);
       }
     }
-    return absl::OkStatus();
-  }
-
-  // The index version used to validate values; refreshed after each flush
-  // (and when fields are added), so Add never takes the index's lock.
-  const IndexState* State() {
-    if (!state_) {
-      state_ = IndexWriter::Current(*index_);
-      field_ptrs_.assign(columns_.size(), nullptr);
-      for (size_t i = 0; i < columns_.size(); ++i) {
-        field_ptrs_[i] = state_->FindField(columns_[i].name);
-      }
-    }
-    return state_.get();
-  }
-
-  void Append(const Record& r) {
     switch (options_.id_mode) {
       case IdMode::kExplicit:
         if (keyed_index_) {
@@ -494,52 +430,226 @@ class BatchImpl {
         }
         break;
       case IdMode::kAutoGenerate:
-        ids_.push_back(0);  // assigned at flush
-        break;
+        break;  // ids are base + position, assigned at flush
       case IdMode::kOffset:
         ids_.push_back((uint64_t{r.stream_partition} << 40) | r.stream_offset);
         break;
     }
-    if (any_time_)
-      times_.push_back(r.time ? absl::ToUnixSeconds(*r.time) : kNoTime);
-    for (size_t i = 0; i < columns_.size(); ++i) {
+    if (any_time_) times_.push_back(time);
+    ++n_;
+    return absl::OkStatus();
+  }
+
+  // Undoes what Stage appended for the record at position n_ in columns
+  // [0, end).
+  void Unstage(size_t end) {
+    for (size_t i = 0; i < end; ++i) {
       Column& col = columns_[i];
-      const FieldInput& in = r.values[i];
-      const bool null =
-          std::holds_alternative<Value>(in) && std::get<Value>(in).is_null();
       switch (col.kind) {
         case Column::Kind::kPackedBool:
         case Column::Kind::kBool:
-          col.bools.push_back(null                            ? -1
-                              : std::get<Value>(in).boolean() ? 1
-                                                              : 0);
+          col.bools.resize(n_);
           break;
         case Column::Kind::kValue:
-          col.stored.push_back(null ? 0 : scratch_[i].stored);
-          col.present.push_back(null ? 0 : 1);
+          col.stored.resize(n_);
+          col.present.resize(n_);
           break;
         case Column::Kind::kRows:
-          if (!null) {
-            if (std::holds_alternative<Value>(in)) {
-              const Value& v = std::get<Value>(in);
-              col.refs.push_back(
-                  v.kind() == Value::Kind::kId ? v.id() : col.AddKey(v.key()));
-            } else if (std::holds_alternative<std::vector<uint64_t>>(in)) {
-              const auto& list = std::get<std::vector<uint64_t>>(in);
-              if (list.empty()) col.refs.push_back(kExistOnly);
-              col.refs.insert(col.refs.end(), list.begin(), list.end());
-            } else {
-              const auto& list = std::get<std::vector<std::string>>(in);
-              if (list.empty()) col.refs.push_back(kExistOnly);
-              for (const std::string& k : list)
-                col.refs.push_back(col.AddKey(k));
-            }
+          if (col.multi) {
+            col.refs.resize(col.starts[n_]);
+            col.starts.resize(n_ + 1);
+          } else {
+            col.singles.resize(n_);
           }
-          col.starts.push_back(uint32_t(col.refs.size()));
+          for (size_t k = col.key_mark; k < col.keys.size(); ++k)
+            col.key_index.erase(col.keys[k]);
+          col.keys.resize(col.key_mark);
           break;
       }
     }
-    ++n_;
+  }
+
+  // Checks value `in` for column `i` and appends it; on error the caller
+  // unstages column i too (key_mark is set before any key is added). Errors
+  // name the problem only (the caller adds the record and field).
+  absl::Status StageValue(size_t i, const FieldInput& in, bool has_time) {
+    Column& col = columns_[i];
+    const Value* v = std::get_if<Value>(&in);
+    const bool null = v != nullptr && v->is_null();
+    switch (col.kind) {
+      case Column::Kind::kPackedBool:
+      case Column::Kind::kBool:
+        if (null) {
+          col.bools.push_back(-1);
+          return absl::OkStatus();
+        }
+        if (v == nullptr || v->kind() != Value::Kind::kBool)
+          return absl::InvalidArgumentError("takes true, false or null");
+        col.bools.push_back(v->boolean() ? 1 : 0);
+        return absl::OkStatus();
+      case Column::Kind::kValue: {
+        if (null) {
+          col.stored.push_back(0);
+          col.present.push_back(0);
+          return absl::OkStatus();
+        }
+        if (v == nullptr)
+          return absl::InvalidArgumentError("takes one value, not a list");
+        FB_ASSIGN_OR_RETURN(const int64_t stored, StoredValue(i, *v));
+        col.stored.push_back(stored);
+        col.present.push_back(1);
+        return absl::OkStatus();
+      }
+      case Column::Kind::kRows:
+        break;
+    }
+    col.key_mark = col.keys.size();
+    if (!col.multi) {
+      if (null) {
+        col.singles.push_back(kNullRef);
+        return absl::OkStatus();
+      }
+      if (v == nullptr)
+        return absl::InvalidArgumentError("takes one row, not a list");
+      FB_ASSIGN_OR_RETURN(const uint64_t ref, RowRef(col, *v));
+      col.singles.push_back(ref);
+      return absl::OkStatus();
+    }
+    if (null) {
+      col.starts.push_back(uint32_t(col.refs.size()));
+      return absl::OkStatus();
+    }
+    // Appended refs are kept by starts only when the record is complete;
+    // on error the caller truncates refs back to starts[n_].
+    if (v != nullptr) {
+      FB_ASSIGN_OR_RETURN(const uint64_t ref, RowRef(col, *v));
+      col.refs.push_back(ref);
+    } else if (const auto* ids = std::get_if<std::vector<uint64_t>>(&in)) {
+      // An empty list is valid for any multi field, keyed or not.
+      if (ids->empty()) col.refs.push_back(kExistOnly);
+      for (uint64_t id : *ids) {
+        if (col.keyed)
+          return absl::InvalidArgumentError("is keyed: give row keys");
+        if (id > kMaxRowId) return RowIdTooBig(id);
+        col.refs.push_back(id);
+      }
+    } else {
+      const auto& keys = std::get<std::vector<std::string>>(in);
+      if (keys.empty()) col.refs.push_back(kExistOnly);
+      for (const std::string& k : keys) {
+        if (k.empty()) return absl::InvalidArgumentError("empty key in a list");
+        if (!col.keyed)
+          return absl::InvalidArgumentError("is not keyed: give row ids");
+        if (k.size() > KeyTranslator::kMaxKeyBytes) return KeyTooLong(k);
+        col.refs.push_back(col.AddKey(k));
+      }
+    }
+    if (col.type == FieldType::kTime && !has_time &&
+        !plans_[i].has_standard_view) {
+      return absl::InvalidArgumentError(
+          "has no standard view and needs a record time");
+    }
+    col.starts.push_back(uint32_t(col.refs.size()));
+    return absl::OkStatus();
+  }
+
+  // The ref of a single row value: an id, or the index of a key.
+  absl::StatusOr<uint64_t> RowRef(Column& col, const Value& v) {
+    if (v.kind() == Value::Kind::kId) {
+      if (col.keyed)
+        return absl::InvalidArgumentError("is keyed: give row keys");
+      if (v.id() > kMaxRowId) return RowIdTooBig(v.id());
+      return v.id();
+    }
+    if (v.kind() == Value::Kind::kKey) {
+      if (!col.keyed)
+        return absl::InvalidArgumentError("is not keyed: give row ids");
+      if (v.key().size() > KeyTranslator::kMaxKeyBytes)
+        return KeyTooLong(v.key());
+      return col.AddKey(v.key());
+    }
+    return absl::InvalidArgumentError(fmt::format(
+        "takes a row {}, not {}", col.keyed ? "key" : "id", v.DebugString()));
+  }
+
+  static absl::Status RowIdTooBig(uint64_t id) {
+    return absl::InvalidArgumentError(
+        fmt::format("row id {} over the maximum {}", id, kMaxRowId));
+  }
+  static absl::Status KeyTooLong(std::string_view k) {
+    return absl::InvalidArgumentError(
+        fmt::format("key of {} bytes over the {}-byte limit", k.size(),
+                    KeyTranslator::kMaxKeyBytes));
+  }
+
+  // The stored value of `v` for value column `i`. The common exact cases
+  // (an int for an int field, a decimal of the field's scale, a timestamp)
+  // are checked inline; everything else, and every error, goes through
+  // BsiRawValue and ToStored so messages match single writes.
+  absl::StatusOr<int64_t> StoredValue(size_t i, const Value& v) const {
+    const ValuePlan& p = plans_[i];
+    int64_t raw = 0;
+    bool fast = false;
+    switch (v.kind()) {
+      case Value::Kind::kInt:
+        fast = p.type == FieldType::kInt;
+        raw = v.integer();
+        break;
+      case Value::Kind::kDecimal:
+        fast = p.type == FieldType::kDecimal && v.scale() == p.scale;
+        raw = v.unscaled();
+        break;
+      case Value::Kind::kTimestamp:
+        if (p.type == FieldType::kTimestamp) {
+          auto units = TimeToUnits(v.timestamp(), p.unit);
+          fast = units.ok();
+          if (fast) raw = *units;
+        }
+        break;
+      default:
+        break;
+    }
+    if (fast && raw >= p.min && raw <= p.max)
+      return int64_t(__int128(raw) - p.base);
+    const FieldState& f = *p.field;
+    FB_ASSIGN_OR_RETURN(raw, BsiRawValue(f, v, "value"));
+    return f.bsi->ToStored(raw);
+  }
+
+  // What Stage needs of a column's field, from the index version state_.
+  struct ValuePlan {
+    const FieldState* field = nullptr;
+    bool has_standard_view = true;
+    // Value fields.
+    FieldType type = FieldType::kInt;
+    int scale = 0;
+    TimeUnit unit = TimeUnit::kSecond;
+    int64_t min = 0, max = 0, base = 0;
+  };
+
+  // The index version used to validate values; refreshed after each flush
+  // (and when fields are added), so Add never takes the index's lock.
+  const IndexState* State() {
+    if (!state_) {
+      state_ = IndexWriter::Current(*index_);
+      plans_.assign(columns_.size(), ValuePlan{});
+      for (size_t i = 0; i < columns_.size(); ++i) {
+        if (columns_[i].kind == Column::Kind::kPackedBool) continue;
+        const FieldState* f = state_->FindField(columns_[i].name);
+        ValuePlan& p = plans_[i];
+        p.field = f;
+        p.has_standard_view = f->has_standard_view();
+        if (f->bsi) {
+          p.type = f->options.type;
+          p.scale = f->bsi->scale();
+          p.unit = f->bsi->unit();
+          p.min = f->bsi->min();
+          p.max = f->bsi->max();
+          p.base = f->bsi->base();
+        }
+      }
+    }
+    return state_.get();
   }
 
   absl::StatusOr<std::vector<uint64_t>> TranslateColumnKeys(
@@ -744,6 +854,19 @@ class BatchImpl {
         return;
       }
       default:
+        if (!col.multi) {
+          const std::vector<uint64_t>& keys = key_ids[c];
+          for (size_t k = a; k < b; ++k) {
+            const uint32_t r = order[k];
+            const uint64_t ref = col.singles[r];
+            if (ref == kNullRef) continue;
+            const uint32_t off = OffsetInShard(ids[r]);
+            w.offs.push_back(off);
+            w.pairs.emplace_back((ref & kKeyRef) ? keys[ref & ~kKeyRef] : ref,
+                                 off);
+          }
+          return;
+        }
         for (size_t k = a; k < b; ++k) {
           const uint32_t r = order[k];
           const uint32_t from = col.starts[r], to = col.starts[r + 1];
@@ -975,6 +1098,7 @@ class BatchImpl {
     for (Column& col : columns_) {
       col.starts.assign(1, 0);
       col.refs.clear();
+      col.singles.clear();
       col.key_index.clear();
       col.keys.clear();
       col.bools.clear();
@@ -1000,11 +1124,10 @@ class BatchImpl {
   std::vector<Record> clears_;
   std::vector<Delete> deletes_;
   std::unique_ptr<KeyCache> column_cache_;
-  std::vector<Scratch> scratch_;
   std::vector<ColumnWork> work_;           // per column, during Flush
   std::vector<size_t> serial_, parallel_;  // column indexes, during Flush
   std::shared_ptr<const IndexState> state_;
-  std::vector<const FieldState*> field_ptrs_;  // per column, from state_
+  std::vector<ValuePlan> plans_;  // per column, from state_
   uint64_t seen_key_deletes_ = 0;
   uint64_t reported_hits_ = 0, reported_misses_ = 0;
 };
