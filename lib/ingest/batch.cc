@@ -332,12 +332,74 @@ class BatchImpl {
     std::variant<std::monostate, uint64_t, std::string> id;
     std::vector<std::string> fields;  // empty: the whole record
   };
+  // Records of a flush grouped by shard: record k of the grouping is
+  // order[k], or k itself when order is null (ids already in shard order).
+  struct Grouping {
+    const uint32_t* order = nullptr;
+    const uint64_t* ids = nullptr;  // record ids, by record position
+    uint32_t Rec(size_t k) const {
+      return order == nullptr ? uint32_t(k) : order[k];
+    }
+  };
+
+  // A set of offsets in one shard, in any order and with repeats, built
+  // into a Roaring32. A large set fills a bitset of the shard (2^20 bits,
+  // kept across shards and flushes) and becomes containers block by block
+  // (Roaring32::AppendBlock), about 1 ns per offset; a small set is sorted
+  // and added, so sparse shards never scan the bitset.
+  class ShardBits {
+   public:
+    // Starts a set of up to `n` offsets.
+    void Start(size_t n) {
+      dense_ = n >= kDenseBits;
+      offs_.clear();
+      if (dense_ && words_.empty()) words_.resize(kShardWidth / 64);
+    }
+    void Add(uint32_t off) {
+      if (dense_) {
+        words_[off >> 6] |= uint64_t{1} << (off & 63);
+        touched_ |= uint16_t(1u << (off >> 16));
+      } else {
+        offs_.push_back(off);
+      }
+    }
+    bool empty() const { return dense_ ? touched_ == 0 : offs_.empty(); }
+    // The set, leaving this one empty.
+    Roaring32 Take() {
+      if (!dense_) {
+        if (!std::is_sorted(offs_.begin(), offs_.end()))
+          std::sort(offs_.begin(), offs_.end());
+        Roaring32 r = Roaring32::FromValues(offs_);
+        offs_.clear();
+        return r;
+      }
+      Roaring32 r;
+      constexpr size_t kBlockWords = 1024;
+      for (uint32_t key = 0; touched_ != 0; ++key, touched_ >>= 1) {
+        if ((touched_ & 1) == 0) continue;
+        uint64_t* block = words_.data() + key * kBlockWords;
+        r.AppendBlock(uint16_t(key), block);
+        std::fill(block, block + kBlockWords, uint64_t{0});
+      }
+      return r;
+    }
+
+   private:
+    // Below this many offsets, sorting beats a bitset's fixed costs.
+    static constexpr size_t kDenseBits = 4096;
+    static_assert(kShardWidth <= (size_t{1} << 20));  // touched_: 16 blocks
+    bool dense_ = false;
+    uint16_t touched_ = 0;
+    std::vector<uint64_t> words_;
+    std::vector<uint32_t> offs_;
+  };
+
   // One column's share of one shard during Flush; buffers kept across
   // shards and flushes.
   struct ColumnWork {
     FieldState* f = nullptr;
     std::vector<std::pair<uint64_t, uint32_t>> pairs;  // (row, offset)
-    std::vector<uint32_t> offs;                        // existence
+    ShardBits exists;                                  // existence
     std::vector<std::pair<uint32_t, int64_t>> values;  // (offset, stored)
     int depth = 0;
     // Created (serially) before the parallel build; null when untouched.
@@ -703,28 +765,31 @@ class BatchImpl {
     if (n_ == 0) return;
     const OwnerToken owner = txn.owner();
     // Records grouped by shard, keeping their order inside a shard (the last
-    // write per record wins).
-    std::vector<uint32_t> order(n_);
-    std::iota(order.begin(), order.end(), 0);
-    if (!std::is_sorted(ids.begin(), ids.end())) {
+    // write per record wins). Ids in shard order (auto-generated ids, offset
+    // streams, sorted explicit ids) need no permutation: order stays empty
+    // and record k of the grouping is record k.
+    std::vector<uint32_t> order;
+    const auto by_shard = [&](uint64_t x, uint64_t y) {
+      return ShardOf(x) < ShardOf(y);
+    };
+    if (!std::is_sorted(ids.begin(), ids.end(), by_shard)) {
+      order.resize(n_);
+      std::iota(order.begin(), order.end(), 0);
       std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
         return ShardOf(ids[a]) < ShardOf(ids[b]);
       });
     }
-    std::vector<uint32_t> offs;
+    const Grouping g{order.empty() ? nullptr : order.data(), ids.data()};
     work_.resize(columns_.size());
     for (size_t a = 0; a < n_;) {
-      const uint64_t shard = ShardOf(ids[order[a]]);
+      const uint64_t shard = ShardOf(ids[g.Rec(a)]);
       size_t b = a;
-      while (b < n_ && ShardOf(ids[order[b]]) == shard) ++b;
+      while (b < n_ && ShardOf(ids[g.Rec(b)]) == shard) ++b;
       if (txn.state().options.track_existence) {
-        offs.clear();
-        for (size_t k = a; k < b; ++k)
-          offs.push_back(OffsetInShard(ids[order[k]]));
-        if (!std::is_sorted(offs.begin(), offs.end()))
-          std::sort(offs.begin(), offs.end());
-        txn.MutableExists(shard)->AddToRow(owner, 0,
-                                           Roaring32::FromValues(offs));
+        ShardBits& bits = records_exist_;
+        bits.Start(b - a);
+        for (size_t k = a; k < b; ++k) bits.Add(OffsetInShard(ids[g.Rec(k)]));
+        txn.MutableExists(shard)->AddToRow(owner, 0, bits.Take());
       }
       // Columns that touch shared fields (packed bools) or derive views
       // from record times go one by one; the others build their fragments
@@ -748,36 +813,39 @@ class BatchImpl {
         Column& col = columns_[c];
         if (col.kind == Column::Kind::kPackedBool) {
           // serial_ is in column order, as packed_ids.
-          ApplyPackedBool(txn, col, packed_ids[packed_index++], shard, order, a,
-                          b, ids);
+          ApplyPackedBool(txn, col, packed_ids[packed_index++], shard, g, a, b);
           continue;
         }
         if (col.kind == Column::Kind::kRows && col.type == FieldType::kTime) {
-          ApplyTimeColumn(txn, c, shard, order, a, b, ids, key_ids);
+          ApplyTimeColumn(txn, c, shard, g, a, b, key_ids);
           continue;
         }
-        ApplyParallel(txn, std::span<const size_t>(&c, 1), shard, order, a, b,
-                      ids, key_ids);
+        ApplyParallel(txn, std::span<const size_t>(&c, 1), shard, g, a, b,
+                      key_ids);
       }
-      ApplyParallel(txn, parallel_, shard, order, a, b, ids, key_ids);
+      ApplyParallel(txn, parallel_, shard, g, a, b, key_ids);
       a = b;
     }
   }
 
-  // Builds columns `cols` (distinct fields) of records order[a, b), one
-  // shard: gathers their bits in parallel, creates the fragments and BSI
+  // Builds columns `cols` (distinct fields) of records [a, b) of `g` (one
+  // shard): gathers their bits in parallel, creates the fragments and BSI
   // shards they write (the transaction is single-threaded), then fills each
   // in parallel. Pointers into the transaction stay valid meanwhile: each
   // map gains at most this one shard.
   void ApplyParallel(Txn& txn, std::span<const size_t> cols, uint64_t shard,
-                     const std::vector<uint32_t>& order, size_t a, size_t b,
-                     const std::vector<uint64_t>& ids,
+                     const Grouping& g, size_t a, size_t b,
                      const std::vector<std::vector<uint64_t>>& key_ids) {
     const OwnerToken owner = txn.owner();
     for (size_t c : cols) work_[c].f = txn.MutableField(columns_[c].name);
     ThreadPool& pool = ThreadPool::Default();
     pool.ParallelFor(cols.size(), [&](size_t i) {
-      Gather(cols[i], order, a, b, ids, key_ids);
+      const size_t c = cols[i];
+      if (g.order == nullptr) {
+        Gather<true>(c, g, a, b, key_ids[c]);
+      } else {
+        Gather<false>(c, g, a, b, key_ids[c]);
+      }
     });
     for (size_t c : cols) {
       ColumnWork& w = work_[c];
@@ -791,49 +859,58 @@ class BatchImpl {
       }
       if (!w.pairs.empty() && w.f->has_standard_view())
         w.standard = txn.MutableFragment(w.f, kStandardView, shard);
-      if (!w.offs.empty() && w.f->tracks_existence())
+      if (!w.exists.empty() && w.f->tracks_existence())
         w.existence = txn.MutableFragment(w.f, kExistenceView, shard);
     }
     pool.ParallelFor(cols.size(), [&](size_t i) {
       ColumnWork& w = work_[cols[i]];
       if (w.bsi != nullptr) *w.bsi = BsiShard::Apply(*w.bsi, w.values, nullptr);
       if (w.standard != nullptr) w.standard->AddBulk(owner, w.pairs);
-      if (w.existence != nullptr) {
-        if (!std::is_sorted(w.offs.begin(), w.offs.end()))
-          std::sort(w.offs.begin(), w.offs.end());
-        w.existence->AddToRow(owner, 0, Roaring32::FromValues(w.offs));
-      }
+      // Taken even when unused, so the bits start clear next time.
+      Roaring32 exists = w.exists.Take();
+      if (w.existence != nullptr) w.existence->AddToRow(owner, 0, exists);
     });
   }
 
-  // Collects column `c`'s bits of records order[a, b) (one shard) into
-  // work_[c]: (row, offset) pairs and offsets for row fields, (offset,
-  // stored) pairs for value fields, sorted by offset with the last write per
-  // record kept. Reads only the batch, so columns run in parallel.
-  void Gather(size_t c, const std::vector<uint32_t>& order, size_t a, size_t b,
-              const std::vector<uint64_t>& ids,
-              const std::vector<std::vector<uint64_t>>& key_ids) {
+  // Collects column `c`'s bits of records [a, b) of `g` (one shard) into
+  // work_[c]: (row, offset) pairs and existence offsets for row fields,
+  // (offset, stored) pairs for value fields, sorted by offset with the last
+  // write per record kept. Reads only the batch, so columns run in parallel.
+  // kInOrder: record k of the grouping is record k (no permutation).
+  template <bool kInOrder>
+  void Gather(size_t c, const Grouping& g, size_t a, size_t b,
+              const std::vector<uint64_t>& keys) {
     const Column& col = columns_[c];
     ColumnWork& w = work_[c];
     w.pairs.clear();
-    w.offs.clear();
     w.values.clear();
     w.depth = 0;
+    const auto rec = [&](size_t k) -> uint32_t {
+      return kInOrder ? uint32_t(k) : g.order[k];
+    };
     switch (col.kind) {
-      case Column::Kind::kBool:
+      case Column::Kind::kBool: {
+        w.exists.Start(b - a);
+        w.pairs.reserve(b - a);
+        const int8_t* bools = col.bools.data();
         for (size_t k = a; k < b; ++k) {
-          const uint32_t r = order[k];
-          if (col.bools[r] < 0) continue;
-          const uint32_t off = OffsetInShard(ids[r]);
-          w.pairs.emplace_back(uint64_t(col.bools[r]), off);
-          w.offs.push_back(off);
+          const uint32_t r = rec(k);
+          if (bools[r] < 0) continue;
+          const uint32_t off = OffsetInShard(g.ids[r]);
+          w.pairs.emplace_back(uint64_t(bools[r]), off);
+          w.exists.Add(off);
         }
         return;
+      }
       case Column::Kind::kValue: {
+        w.exists.Start(0);
+        w.values.reserve(b - a);
+        const uint8_t* present = col.present.data();
+        const int64_t* stored = col.stored.data();
         for (size_t k = a; k < b; ++k) {
-          const uint32_t r = order[k];
-          if (col.present[r])
-            w.values.emplace_back(OffsetInShard(ids[r]), col.stored[r]);
+          const uint32_t r = rec(k);
+          if (present[r])
+            w.values.emplace_back(OffsetInShard(g.ids[r]), stored[r]);
         }
         auto& values = w.values;
         // Last write per record wins: stable sort by offset, keep the last.
@@ -844,50 +921,55 @@ class BatchImpl {
           std::stable_sort(values.begin(), values.end(), by_off);
         }
         size_t out = 0;
+        int depth = 0;
         for (size_t i = 0; i < values.size(); ++i) {
           if (i + 1 < values.size() && values[i + 1].first == values[i].first)
             continue;
           values[out++] = values[i];
-          w.depth = std::max(w.depth, BsiDepthOf(values[i].second));
+          depth = std::max(depth, BsiDepthOf(values[i].second));
         }
         values.resize(out);
+        w.depth = depth;
         return;
       }
       default:
-        if (!col.multi) {
-          const std::vector<uint64_t>& keys = key_ids[c];
-          for (size_t k = a; k < b; ++k) {
-            const uint32_t r = order[k];
-            const uint64_t ref = col.singles[r];
-            if (ref == kNullRef) continue;
-            const uint32_t off = OffsetInShard(ids[r]);
-            w.offs.push_back(off);
-            w.pairs.emplace_back((ref & kKeyRef) ? keys[ref & ~kKeyRef] : ref,
-                                 off);
-          }
-          return;
-        }
-        for (size_t k = a; k < b; ++k) {
-          const uint32_t r = order[k];
-          const uint32_t from = col.starts[r], to = col.starts[r + 1];
-          if (from == to) continue;
-          const uint32_t off = OffsetInShard(ids[r]);
-          w.offs.push_back(off);
-          for (uint32_t i = from; i < to; ++i) {
-            const uint64_t ref = col.refs[i];
-            if (ref == kExistOnly) continue;
-            w.pairs.emplace_back(
-                (ref & kKeyRef) ? key_ids[c][ref & ~kKeyRef] : ref, off);
-          }
-        }
+        break;
+    }
+    w.exists.Start(b - a);
+    if (!col.multi) {
+      w.pairs.reserve(b - a);
+      const uint64_t* singles = col.singles.data();
+      for (size_t k = a; k < b; ++k) {
+        const uint32_t r = rec(k);
+        const uint64_t ref = singles[r];
+        if (ref == kNullRef) continue;
+        const uint32_t off = OffsetInShard(g.ids[r]);
+        w.exists.Add(off);
+        w.pairs.emplace_back((ref & kKeyRef) ? keys[ref & ~kKeyRef] : ref, off);
+      }
+      return;
+    }
+    const uint32_t* starts = col.starts.data();
+    const uint64_t* refs = col.refs.data();
+    if (kInOrder) w.pairs.reserve(starts[b] - starts[a]);
+    for (size_t k = a; k < b; ++k) {
+      const uint32_t r = rec(k);
+      const uint32_t from = starts[r], to = starts[r + 1];
+      if (from == to) continue;
+      const uint32_t off = OffsetInShard(g.ids[r]);
+      w.exists.Add(off);
+      for (uint32_t i = from; i < to; ++i) {
+        const uint64_t ref = refs[i];
+        if (ref == kExistOnly) continue;
+        w.pairs.emplace_back((ref & kKeyRef) ? keys[ref & ~kKeyRef] : ref, off);
+      }
     }
   }
 
-  // A time field's bits of records order[a, b): the standard view, one view
+  // A time field's bits of records [a, b) of `g`: the standard view, one view
   // per time quantum of each record's time, and the existence row.
-  void ApplyTimeColumn(Txn& txn, size_t c, uint64_t shard,
-                       const std::vector<uint32_t>& order, size_t a, size_t b,
-                       const std::vector<uint64_t>& ids,
+  void ApplyTimeColumn(Txn& txn, size_t c, uint64_t shard, const Grouping& g,
+                       size_t a, size_t b,
                        const std::vector<std::vector<uint64_t>>& key_ids) {
     const OwnerToken owner = txn.owner();
     const Column& col = columns_[c];
@@ -897,8 +979,8 @@ class BatchImpl {
     std::map<uint64_t, std::vector<std::pair<uint64_t, uint32_t>>> time_pairs;
     std::vector<uint64_t> views;
     for (size_t k = a; k < b; ++k) {
-      const uint32_t r = order[k];
-      const uint32_t off = OffsetInShard(ids[r]);
+      const uint32_t r = g.Rec(k);
+      const uint32_t off = OffsetInShard(g.ids[r]);
       const uint32_t from = col.starts[r], to = col.starts[r + 1];
       if (from == to) continue;
       offs.push_back(off);
@@ -935,13 +1017,12 @@ class BatchImpl {
   // "bools-exists" for every non-null value, in "bools" when true, and
   // cleared from "bools" when false.
   void ApplyPackedBool(Txn& txn, const Column& col, uint64_t row,
-                       uint64_t shard, const std::vector<uint32_t>& order,
-                       size_t a, size_t b, const std::vector<uint64_t>& ids) {
+                       uint64_t shard, const Grouping& g, size_t a, size_t b) {
     std::vector<uint32_t> exists, yes, no;
     for (size_t k = a; k < b; ++k) {
-      const uint32_t r = order[k];
+      const uint32_t r = g.Rec(k);
       if (col.bools[r] < 0) continue;
-      const uint32_t off = OffsetInShard(ids[r]);
+      const uint32_t off = OffsetInShard(g.ids[r]);
       exists.push_back(off);
       (col.bools[r] ? yes : no).push_back(off);
     }
@@ -957,9 +1038,9 @@ class BatchImpl {
     Fragment* frag = txn.MutableFragment(bools, kStandardView, shard);
     // In record order, so the last value of a record wins.
     for (size_t k = a; k < b; ++k) {
-      const uint32_t r = order[k];
+      const uint32_t r = g.Rec(k);
       if (col.bools[r] < 0) continue;
-      const uint32_t off = OffsetInShard(ids[r]);
+      const uint32_t off = OffsetInShard(g.ids[r]);
       if (col.bools[r]) {
         frag->Add(owner, row, off);
       } else {
@@ -1125,6 +1206,7 @@ class BatchImpl {
   std::vector<Delete> deletes_;
   std::unique_ptr<KeyCache> column_cache_;
   std::vector<ColumnWork> work_;           // per column, during Flush
+  ShardBits records_exist_;                // during Flush
   std::vector<size_t> serial_, parallel_;  // column indexes, during Flush
   std::shared_ptr<const IndexState> state_;
   std::vector<ValuePlan> plans_;  // per column, from state_
