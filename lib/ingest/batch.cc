@@ -10,10 +10,12 @@
 #include "featurebase/batch.h"
 
 #include <algorithm>
+#include <bit>
 #include <map>
 #include <numeric>
 #include <span>
 
+#include "absl/base/attributes.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "featurebase/key_cache.h"
@@ -33,6 +35,11 @@ constexpr uint64_t kExistOnly = kKeyRef - 1;  // an empty list: existence only
 constexpr uint64_t kNullRef = kKeyRef - 2;    // a null single-valued row
 static_assert(kMaxRowId < kNullRef);
 constexpr int64_t kNoTime = INT64_MIN;
+
+// |v| without overflow (|INT64_MIN| = 2^63); BsiDepthOf(v) is its width.
+constexpr uint64_t BsiMagnitude(int64_t v) {
+  return v < 0 ? uint64_t{0} - uint64_t(v) : uint64_t(v);
+}
 
 std::string IdText(
     const std::variant<std::monostate, uint64_t, std::string>& id) {
@@ -355,7 +362,7 @@ class BatchImpl {
       offs_.clear();
       if (dense_ && words_.empty()) words_.resize(kShardWidth / 64);
     }
-    void Add(uint32_t off) {
+    ABSL_ATTRIBUTE_ALWAYS_INLINE void Add(uint32_t off) {
       if (dense_) {
         words_[off >> 6] |= uint64_t{1} << (off & 63);
         touched_ |= uint16_t(1u << (off >> 16));
@@ -882,37 +889,40 @@ class BatchImpl {
               const std::vector<uint64_t>& keys) {
     const Column& col = columns_[c];
     ColumnWork& w = work_[c];
-    w.pairs.clear();
-    w.values.clear();
     w.depth = 0;
     const auto rec = [&](size_t k) -> uint32_t {
       return kInOrder ? uint32_t(k) : g.order[k];
     };
+    const uint64_t* ids = g.ids;
     switch (col.kind) {
       case Column::Kind::kBool: {
         w.exists.Start(b - a);
-        w.pairs.reserve(b - a);
+        auto* out = Grow(&w.pairs, b - a);
         const int8_t* bools = col.bools.data();
+        size_t n = 0;
         for (size_t k = a; k < b; ++k) {
           const uint32_t r = rec(k);
           if (bools[r] < 0) continue;
-          const uint32_t off = OffsetInShard(g.ids[r]);
-          w.pairs.emplace_back(uint64_t(bools[r]), off);
+          const uint32_t off = OffsetInShard(ids[r]);
+          out[n++] = {uint64_t(bools[r]), off};
           w.exists.Add(off);
         }
+        w.pairs.resize(n);
         return;
       }
       case Column::Kind::kValue: {
         w.exists.Start(0);
-        w.values.reserve(b - a);
+        w.pairs.clear();
+        auto* out = Grow(&w.values, b - a);
         const uint8_t* present = col.present.data();
         const int64_t* stored = col.stored.data();
+        size_t n = 0;
         for (size_t k = a; k < b; ++k) {
           const uint32_t r = rec(k);
-          if (present[r])
-            w.values.emplace_back(OffsetInShard(g.ids[r]), stored[r]);
+          if (present[r]) out[n++] = {OffsetInShard(ids[r]), stored[r]};
         }
         auto& values = w.values;
+        values.resize(n);
         // Last write per record wins: stable sort by offset, keep the last.
         const auto by_off = [](const auto& x, const auto& y) {
           return x.first < y.first;
@@ -920,43 +930,46 @@ class BatchImpl {
         if (!std::is_sorted(values.begin(), values.end(), by_off)) {
           std::stable_sort(values.begin(), values.end(), by_off);
         }
-        size_t out = 0;
-        int depth = 0;
-        for (size_t i = 0; i < values.size(); ++i) {
-          if (i + 1 < values.size() && values[i + 1].first == values[i].first)
-            continue;
-          values[out++] = values[i];
-          depth = std::max(depth, BsiDepthOf(values[i].second));
+        size_t kept = 0;
+        uint64_t magnitudes = 0;  // or of every |value|: its width is the depth
+        for (size_t i = 0; i < n; ++i) {
+          if (i + 1 < n && values[i + 1].first == values[i].first) continue;
+          values[kept++] = values[i];
+          magnitudes |= BsiMagnitude(values[i].second);
         }
-        values.resize(out);
-        w.depth = depth;
+        values.resize(kept);
+        w.depth = std::bit_width(magnitudes);
         return;
       }
       default:
         break;
     }
+    w.values.clear();
     w.exists.Start(b - a);
     if (!col.multi) {
-      w.pairs.reserve(b - a);
+      auto* out = Grow(&w.pairs, b - a);
       const uint64_t* singles = col.singles.data();
+      size_t n = 0;
       for (size_t k = a; k < b; ++k) {
         const uint32_t r = rec(k);
         const uint64_t ref = singles[r];
         if (ref == kNullRef) continue;
-        const uint32_t off = OffsetInShard(g.ids[r]);
+        const uint32_t off = OffsetInShard(ids[r]);
         w.exists.Add(off);
-        w.pairs.emplace_back((ref & kKeyRef) ? keys[ref & ~kKeyRef] : ref, off);
+        out[n++] = {(ref & kKeyRef) ? keys[ref & ~kKeyRef] : ref, off};
       }
+      w.pairs.resize(n);
       return;
     }
     const uint32_t* starts = col.starts.data();
     const uint64_t* refs = col.refs.data();
+    w.pairs.clear();
     if (kInOrder) w.pairs.reserve(starts[b] - starts[a]);
     for (size_t k = a; k < b; ++k) {
       const uint32_t r = rec(k);
       const uint32_t from = starts[r], to = starts[r + 1];
       if (from == to) continue;
-      const uint32_t off = OffsetInShard(g.ids[r]);
+      const uint32_t off = OffsetInShard(ids[r]);
       w.exists.Add(off);
       for (uint32_t i = from; i < to; ++i) {
         const uint64_t ref = refs[i];
@@ -964,6 +977,16 @@ class BatchImpl {
         w.pairs.emplace_back((ref & kKeyRef) ? keys[ref & ~kKeyRef] : ref, off);
       }
     }
+  }
+
+  // Makes `v` hold at least `n` elements and returns its data, for a loop
+  // that writes up to n elements and then resizes `v` to what it wrote. The
+  // buffer keeps its size between shards and flushes, so only growth beyond
+  // the last count is value-initialized.
+  template <typename T>
+  static T* Grow(std::vector<T>* v, size_t n) {
+    if (v->size() < n) v->resize(n);
+    return v->data();
   }
 
   // A time field's bits of records [a, b) of `g`: the standard view, one view
