@@ -11,9 +11,12 @@
 
 #include <algorithm>
 #include <bit>
+#include <cassert>
+#include <cstring>
 #include <map>
 #include <numeric>
 #include <span>
+#include <type_traits>
 
 #include "absl/base/attributes.h"
 #include "absl/container/flat_hash_map.h"
@@ -35,6 +38,47 @@ constexpr uint64_t kExistOnly = kKeyRef - 1;  // an empty list: existence only
 constexpr uint64_t kNullRef = kKeyRef - 2;    // a null single-valued row
 static_assert(kMaxRowId < kNullRef);
 constexpr int64_t kNoTime = INT64_MIN;
+
+// The per-record column buffers: a growable array of a trivially copyable
+// T whose append is always inlined (std::vector's push_back is not, inside
+// Stage's large switch, and Add appends a dozen values per record) and
+// whose growth does not value-initialize.
+template <typename T>
+class PodVec {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void push_back(T v) {
+    if (size_ == capacity_) Grow();
+    data_[size_++] = v;
+  }
+  void pop_back() { --size_; }
+  // Shrinks to n <= size().
+  void truncate(size_t n) {
+    assert(n <= size_);
+    size_ = n;
+  }
+  void clear() { size_ = 0; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  size_t capacity() const { return capacity_; }
+  T* data() { return data_.get(); }
+  const T* data() const { return data_.get(); }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  std::span<const T> span() const { return {data_.get(), size_}; }
+
+ private:
+  ABSL_ATTRIBUTE_NOINLINE void Grow() {
+    const size_t cap = std::max<size_t>(64, capacity_ * 2);
+    std::unique_ptr<T[]> grown(new T[cap]);
+    if (size_ > 0) std::memcpy(grown.get(), data_.get(), size_ * sizeof(T));
+    data_ = std::move(grown);
+    capacity_ = cap;
+  }
+  std::unique_ptr<T[]> data_;
+  size_t size_ = 0, capacity_ = 0;
+};
 
 // |v| without overflow (|INT64_MIN| = 2^63); BsiDepthOf(v) is its width.
 constexpr uint64_t BsiMagnitude(int64_t v) {
@@ -66,20 +110,20 @@ class BatchImpl {
     // kRows of a set or time field: refs of record r are
     // refs[starts[r] .. starts[r + 1]).
     bool multi = false;
-    std::vector<uint32_t> starts{0};
-    std::vector<uint64_t> refs;
+    PodVec<uint32_t> starts;  // starts[0] = 0, pushed by Init and Reset
+    PodVec<uint64_t> refs;
     // kRows of a mutex field: one ref per record, kNullRef for null (no
     // starts: saves 4 bytes and a push per record).
-    std::vector<uint64_t> singles;
+    PodVec<uint64_t> singles;
     absl::flat_hash_map<std::string, uint32_t> key_index;
     std::vector<std::string> keys;
     // keys.size() before the record being added (for its rollback).
     size_t key_mark = 0;
     // kBool, kPackedBool: -1 null, 0 false, 1 true.
-    std::vector<int8_t> bools;
+    PodVec<int8_t> bools;
     // kValue.
-    std::vector<int64_t> stored;
-    std::vector<uint8_t> present;
+    PodVec<int64_t> stored;
+    PodVec<uint8_t> present;
     std::unique_ptr<KeyCache> cache;
 
     uint64_t AddKey(std::string_view key) {
@@ -119,6 +163,7 @@ class BatchImpl {
       }
       Column col;
       col.name = name;
+      col.starts.push_back(0);
       const bool packed =
           std::find(options_.packed_bools.begin(), options_.packed_bools.end(),
                     name) != options_.packed_bools.end();
@@ -257,13 +302,13 @@ class BatchImpl {
     // Record ids: ids_ as added, translated keys, or (auto-generate) base +
     // position, filled in the commit.
     std::vector<uint64_t> owned_ids;
-    const std::vector<uint64_t>* ids = &ids_;
+    std::span<const uint64_t> ids = ids_.span();
     if (keyed_index_) {
       FB_ASSIGN_OR_RETURN(owned_ids, TranslateColumnKeys(*state));
-      ids = &owned_ids;
+      ids = owned_ids;
     } else if (options_.id_mode == IdMode::kAutoGenerate) {
       owned_ids.resize(n_);
-      ids = &owned_ids;
+      ids = owned_ids;
     }
     std::vector<std::vector<uint64_t>> key_ids(columns_.size());
     for (size_t c = 0; c < columns_.size(); ++c) {
@@ -297,7 +342,7 @@ class BatchImpl {
           }
           for (const auto& [source, offset] : stream_offsets_)
             txn.mutable_state()->stream_offsets[source] = offset;
-          ApplyAdds(txn, *ids, key_ids, packed_ids);
+          ApplyAdds(txn, ids, key_ids, packed_ids);
           FB_RETURN_IF_ERROR(ApplyClearsAndDeletes(txn, &deleted_ids));
           if (keyed_index_ && !deleted_ids.empty())
             ++txn.mutable_state()->column_key_deletes;
@@ -517,18 +562,18 @@ class BatchImpl {
       switch (col.kind) {
         case Column::Kind::kPackedBool:
         case Column::Kind::kBool:
-          col.bools.resize(n_);
+          col.bools.truncate(n_);
           break;
         case Column::Kind::kValue:
-          col.stored.resize(n_);
-          col.present.resize(n_);
+          col.stored.truncate(n_);
+          col.present.truncate(n_);
           break;
         case Column::Kind::kRows:
           if (col.multi) {
-            col.refs.resize(col.starts[n_]);
-            col.starts.resize(n_ + 1);
+            col.refs.truncate(col.starts[n_]);
+            col.starts.truncate(n_ + 1);
           } else {
-            col.singles.resize(n_);
+            col.singles.truncate(n_);
           }
           for (size_t k = col.key_mark; k < col.keys.size(); ++k)
             col.key_index.erase(col.keys[k]);
@@ -766,7 +811,7 @@ class BatchImpl {
     return ids;
   }
 
-  void ApplyAdds(Txn& txn, const std::vector<uint64_t>& ids,
+  void ApplyAdds(Txn& txn, std::span<const uint64_t> ids,
                  const std::vector<std::vector<uint64_t>>& key_ids,
                  const std::vector<uint64_t>& packed_ids) {
     if (n_ == 0) return;
@@ -1200,7 +1245,8 @@ class BatchImpl {
     deletes_.clear();
     stream_offsets_.clear();
     for (Column& col : columns_) {
-      col.starts.assign(1, 0);
+      col.starts.clear();
+      col.starts.push_back(0);
       col.refs.clear();
       col.singles.clear();
       col.key_index.clear();
@@ -1222,9 +1268,9 @@ class BatchImpl {
   size_t n_ = 0;
   uint64_t rejected_ = 0;
   absl::Time first_add_;
-  std::vector<uint64_t> ids_;
+  PodVec<uint64_t> ids_;
   std::vector<std::string> col_keys_;
-  std::vector<int64_t> times_;
+  PodVec<int64_t> times_;
   std::vector<Record> clears_;
   std::vector<Delete> deletes_;
   std::unique_ptr<KeyCache> column_cache_;
