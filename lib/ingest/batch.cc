@@ -770,22 +770,24 @@ class BatchImpl {
       const IndexState& state) {
     std::vector<uint64_t> ids(n_, 0);
     std::vector<std::string_view> misses;
-    std::vector<size_t> miss_pos;
-    absl::flat_hash_map<std::string_view, size_t> first_miss;
+    // (record, index in misses) of every record whose key missed.
+    std::vector<std::pair<uint32_t, uint32_t>> miss_pos;
+    absl::flat_hash_map<std::string_view, uint32_t> first_miss;
     for (size_t i = 0; i < n_; ++i) {
       if (auto hit = column_cache_->Lookup(col_keys_[i])) {
         ids[i] = *hit;
         continue;
       }
-      auto [it, fresh] = first_miss.try_emplace(col_keys_[i], misses.size());
+      auto [it, fresh] =
+          first_miss.try_emplace(col_keys_[i], uint32_t(misses.size()));
       if (fresh) misses.push_back(col_keys_[i]);
-      miss_pos.push_back(i);
+      miss_pos.emplace_back(uint32_t(i), it->second);
     }
     std::vector<uint64_t> got(misses.size());
     FB_RETURN_IF_ERROR(state.column_keys->CreateKeys(misses, got));
     for (size_t m = 0; m < misses.size(); ++m)
       column_cache_->Insert(misses[m], got[m]);
-    for (size_t i : miss_pos) ids[i] = got[first_miss[col_keys_[i]]];
+    for (const auto& [i, m] : miss_pos) ids[i] = got[m];
     return ids;
   }
 
