@@ -96,12 +96,13 @@ std::optional<uint64_t> KeyCache::Lookup(std::string_view key) {
 
 void KeyCache::Insert(std::string_view key, uint64_t id) {
   const Impl::Entry entry{id, cycle_};
-  auto it = impl_->map.find(Absl(key));
-  if (it != impl_->map.end()) {
-    it->second = entry;
-    return;
-  }
-  impl_->map.emplace(impl_->Store(Absl(key)), entry);
+  bool fresh = false;
+  // One hash and probe: the key is copied into the arena only when new.
+  auto it = impl_->map.lazy_emplace(Absl(key), [&](const auto& construct) {
+    fresh = true;
+    construct(impl_->Store(Absl(key)), entry);
+  });
+  if (!fresh) it->second = entry;
 }
 
 bool KeyCache::Erase(std::string_view key) {
