@@ -828,10 +828,25 @@ class BatchImpl {
     };
     if (!std::is_sorted(ids.begin(), ids.end(), by_shard)) {
       order.resize(n_);
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-        return ShardOf(ids[a]) < ShardOf(ids[b]);
-      });
+      uint64_t lo = UINT64_MAX, hi = 0;
+      for (uint64_t id : ids) {
+        lo = std::min(lo, ShardOf(id));
+        hi = std::max(hi, ShardOf(id));
+      }
+      if (hi - lo < n_) {
+        // A stable counting sort over the (few) shards spanned.
+        std::vector<uint32_t> next(hi - lo + 2, 0);
+        for (uint64_t id : ids) ++next[ShardOf(id) - lo + 1];
+        std::partial_sum(next.begin(), next.end(), next.begin());
+        for (size_t i = 0; i < n_; ++i)
+          order[next[ShardOf(ids[i]) - lo]++] = uint32_t(i);
+      } else {
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(),
+                         [&](uint32_t a, uint32_t b) {
+                           return ShardOf(ids[a]) < ShardOf(ids[b]);
+                         });
+      }
     }
     const Grouping g{order.empty() ? nullptr : order.data(), ids.data()};
     work_.resize(columns_.size());
