@@ -506,6 +506,17 @@ class BatchImpl {
     return absl::OkStatus();
   }
 
+  // What Stage needs of a column's field, from the index version state_.
+  struct ValuePlan {
+    const FieldState* field = nullptr;
+    bool has_standard_view = true;
+    // Value fields.
+    FieldType type = FieldType::kInt;
+    int scale = 0;
+    TimeUnit unit = TimeUnit::kSecond;
+    int64_t min = 0, max = 0, base = 0;
+  };
+
   // Validates `r` and appends it to the columns in one pass over its values
   // (each value is read once). On a bad value, undoes what this record
   // appended (rows, values, new keys) and returns the error: the batch is
@@ -609,7 +620,10 @@ class BatchImpl {
         }
         if (v == nullptr)
           return absl::InvalidArgumentError("takes one value, not a list");
-        FB_ASSIGN_OR_RETURN(const int64_t stored, StoredValue(i, *v));
+        int64_t stored;
+        if (!FastStoredValue(plans_[i], *v, &stored)) {
+          FB_ASSIGN_OR_RETURN(stored, StoredValue(i, *v));
+        }
         col.stored.push_back(stored);
         col.present.push_back(1);
         return absl::OkStatus();
@@ -625,7 +639,10 @@ class BatchImpl {
       }
       if (v == nullptr)
         return absl::InvalidArgumentError("takes one row, not a list");
-      FB_ASSIGN_OR_RETURN(const uint64_t ref, RowRef(col, *v));
+      uint64_t ref;
+      if (!FastRowRef(col, *v, &ref)) {
+        FB_ASSIGN_OR_RETURN(ref, RowRef(col, *v));
+      }
       col.singles.push_back(ref);
       return absl::OkStatus();
     }
@@ -636,7 +653,10 @@ class BatchImpl {
     // Appended refs are kept by starts only when the record is complete;
     // on error the caller truncates refs back to starts[n_].
     if (v != nullptr) {
-      FB_ASSIGN_OR_RETURN(const uint64_t ref, RowRef(col, *v));
+      uint64_t ref;
+      if (!FastRowRef(col, *v, &ref)) {
+        FB_ASSIGN_OR_RETURN(ref, RowRef(col, *v));
+      }
       col.refs.push_back(ref);
     } else if (const auto* ids = std::get_if<std::vector<uint64_t>>(&in)) {
       // An empty list is valid for any multi field, keyed or not.
@@ -665,6 +685,23 @@ class BatchImpl {
     }
     col.starts.push_back(uint32_t(col.refs.size()));
     return absl::OkStatus();
+  }
+
+  // RowRef's common case without a StatusOr: a valid id or key. False
+  // when RowRef has an error to report.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE static bool FastRowRef(Column& col,
+                                                      const Value& v,
+                                                      uint64_t* ref) {
+    if (v.kind() == Value::Kind::kId && !col.keyed && v.id() <= kMaxRowId) {
+      *ref = v.id();
+      return true;
+    }
+    if (v.kind() == Value::Kind::kKey && col.keyed &&
+        v.key().size() <= KeyTranslator::kMaxKeyBytes) {
+      *ref = col.AddKey(v.key());
+      return true;
+    }
+    return false;
   }
 
   // The ref of a single row value: an id, or the index of a key.
@@ -696,50 +733,54 @@ class BatchImpl {
                     KeyTranslator::kMaxKeyBytes));
   }
 
-  // The stored value of `v` for value column `i`. The common exact cases
-  // (an int for an int field, a decimal of the field's scale, a timestamp)
-  // are checked inline; everything else, and every error, goes through
-  // BsiRawValue and ToStored so messages match single writes.
-  absl::StatusOr<int64_t> StoredValue(size_t i, const Value& v) const {
-    const ValuePlan& p = plans_[i];
+  // The stored value of `v` in the common exact cases (an int for an int
+  // field, a decimal of the field's scale, a timestamp), in range: the same
+  // value BsiRawValue and ToStored give. False otherwise (StoredValue then
+  // decides, and words any error).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE static bool FastStoredValue(const ValuePlan& p,
+                                                           const Value& v,
+                                                           int64_t* stored) {
     int64_t raw = 0;
-    bool fast = false;
     switch (v.kind()) {
       case Value::Kind::kInt:
-        fast = p.type == FieldType::kInt;
+        if (p.type != FieldType::kInt) return false;
         raw = v.integer();
         break;
       case Value::Kind::kDecimal:
-        fast = p.type == FieldType::kDecimal && v.scale() == p.scale;
+        if (p.type != FieldType::kDecimal || v.scale() != p.scale) return false;
         raw = v.unscaled();
         break;
-      case Value::Kind::kTimestamp:
-        if (p.type == FieldType::kTimestamp) {
-          auto units = TimeToUnits(v.timestamp(), p.unit);
-          fast = units.ok();
-          if (fast) raw = *units;
+      case Value::Kind::kTimestamp: {
+        if (p.type != FieldType::kTimestamp) return false;
+        const absl::Time t = v.timestamp();
+        if (p.unit == TimeUnit::kSecond) {
+          // Whole seconds, rounded down, as TimeToUnits; infinite times
+          // are its errors.
+          if (t == absl::InfiniteFuture() || t == absl::InfinitePast())
+            return false;
+          raw = absl::ToUnixSeconds(t);
+        } else {
+          auto units = TimeToUnits(t, p.unit);
+          if (!units.ok()) return false;
+          raw = *units;
         }
         break;
+      }
       default:
-        break;
+        return false;
     }
-    if (fast && raw >= p.min && raw <= p.max)
-      return int64_t(__int128(raw) - p.base);
-    const FieldState& f = *p.field;
-    FB_ASSIGN_OR_RETURN(raw, BsiRawValue(f, v, "value"));
-    return f.bsi->ToStored(raw);
+    if (raw < p.min || raw > p.max) return false;
+    *stored = int64_t(__int128(raw) - p.base);
+    return true;
   }
 
-  // What Stage needs of a column's field, from the index version state_.
-  struct ValuePlan {
-    const FieldState* field = nullptr;
-    bool has_standard_view = true;
-    // Value fields.
-    FieldType type = FieldType::kInt;
-    int scale = 0;
-    TimeUnit unit = TimeUnit::kSecond;
-    int64_t min = 0, max = 0, base = 0;
-  };
+  // The stored value of `v` for value column `i` through BsiRawValue and
+  // ToStored, so values and messages match single writes.
+  absl::StatusOr<int64_t> StoredValue(size_t i, const Value& v) const {
+    const FieldState& f = *plans_[i].field;
+    FB_ASSIGN_OR_RETURN(const int64_t raw, BsiRawValue(f, v, "value"));
+    return f.bsi->ToStored(raw);
+  }
 
   // The index version used to validate values; refreshed after each flush
   // (and when fields are added), so Add never takes the index's lock.
