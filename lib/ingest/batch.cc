@@ -416,6 +416,16 @@ class BatchImpl {
       }
     }
     bool empty() const { return dense_ ? touched_ == 0 : offs_.empty(); }
+    // Empties the set without building it.
+    void Discard() {
+      offs_.clear();
+      for (uint32_t key = 0; touched_ != 0; ++key, touched_ >>= 1) {
+        if (touched_ & 1) {
+          std::fill_n(words_.data() + key * kBlockWords, kBlockWords,
+                      uint64_t{0});
+        }
+      }
+    }
     // The set, leaving this one empty.
     Roaring32 Take() {
       if (!dense_) {
@@ -426,7 +436,6 @@ class BatchImpl {
         return r;
       }
       Roaring32 r;
-      constexpr size_t kBlockWords = 1024;
       for (uint32_t key = 0; touched_ != 0; ++key, touched_ >>= 1) {
         if ((touched_ & 1) == 0) continue;
         uint64_t* block = words_.data() + key * kBlockWords;
@@ -439,6 +448,7 @@ class BatchImpl {
    private:
     // Below this many offsets, sorting beats a bitset's fixed costs.
     static constexpr size_t kDenseBits = 4096;
+    static constexpr size_t kBlockWords = 1024;       // 2^16 bits
     static_assert(kShardWidth <= (size_t{1} << 20));  // touched_: 16 blocks
     bool dense_ = false;
     uint16_t touched_ = 0;
@@ -976,9 +986,11 @@ class BatchImpl {
       ColumnWork& w = work_[cols[i]];
       if (w.bsi != nullptr) *w.bsi = BsiShard::Apply(*w.bsi, w.values, nullptr);
       if (w.standard != nullptr) w.standard->AddBulk(owner, w.pairs);
-      // Taken even when unused, so the bits start clear next time.
-      Roaring32 exists = w.exists.Take();
-      if (w.existence != nullptr) w.existence->AddToRow(owner, 0, exists);
+      if (w.existence != nullptr) {
+        w.existence->AddToRow(owner, 0, w.exists.Take());
+      } else {
+        w.exists.Discard();  // so the bits start clear next time
+      }
     });
   }
 
