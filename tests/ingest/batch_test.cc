@@ -367,6 +367,20 @@ struct ModelRecord {
   std::optional<bool> b;
 };
 
+// A set field's key: 1 to 50 bytes, some sharing prefixes and lengths.
+std::string TagKey(uint64_t t) {
+  switch (t % 4) {
+    case 0:
+      return std::string(1 + t % 3, char('a' + t % 26));
+    case 1:  // the same first 8 bytes and length, differing at the end
+      return fmt::format("tagname-{:02d}", t);
+    case 2:
+      return std::string(40, 'x') + std::to_string(t);
+    default:
+      return "tag-" + std::to_string(t) + "-" + std::string(t % 13, 'y');
+  }
+}
+
 // Random records over a few shards (dense runs of ids and scattered ids,
 // repeated ids), a tenth of them rejected by a bad value in a random later
 // field after earlier fields were staged (new keys included): after every
@@ -418,7 +432,7 @@ TEST(BatchTest, RejectedRecordsLeaveNoTraceAgainstModel) {
             break;
           default:
             for (int k = int(rng() % 3); k >= 0; --k)
-              tags.push_back("t" + std::to_string(rng() % 40));
+              tags.push_back(TagKey(rng() % 40));
             m.has_ks = true;
             m.ks.insert(tags.begin(), tags.end());
             r.values.push_back(tags);
