@@ -10,10 +10,15 @@
 #include "featurebase/batch.h"
 
 #include <algorithm>
+#include <bit>
+#include <cassert>
+#include <cstring>
 #include <map>
 #include <numeric>
 #include <span>
+#include <type_traits>
 
+#include "absl/base/attributes.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "featurebase/key_cache.h"
@@ -30,7 +35,55 @@ namespace {
 
 constexpr uint64_t kKeyRef = uint64_t{1} << 63;  // ref = kKeyRef | key index
 constexpr uint64_t kExistOnly = kKeyRef - 1;  // an empty list: existence only
+constexpr uint64_t kNullRef = kKeyRef - 2;    // a null single-valued row
+static_assert(kMaxRowId < kNullRef);
 constexpr int64_t kNoTime = INT64_MIN;
+
+// The per-record column buffers: a growable array of a trivially copyable
+// T whose append is always inlined (std::vector's push_back is not, inside
+// Stage's large switch, and Add appends a dozen values per record) and
+// whose growth does not value-initialize.
+template <typename T>
+class PodVec {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void push_back(T v) {
+    if (size_ == capacity_) Grow();
+    data_[size_++] = v;
+  }
+  void pop_back() { --size_; }
+  // Shrinks to n <= size().
+  void truncate(size_t n) {
+    assert(n <= size_);
+    size_ = n;
+  }
+  void clear() { size_ = 0; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  size_t capacity() const { return capacity_; }
+  T* data() { return data_.get(); }
+  const T* data() const { return data_.get(); }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  std::span<const T> span() const { return {data_.get(), size_}; }
+
+ private:
+  ABSL_ATTRIBUTE_NOINLINE void Grow() {
+    const size_t cap = std::max<size_t>(64, capacity_ * 2);
+    std::unique_ptr<T[]> grown(new T[cap]);
+    if (size_ > 0) std::memcpy(grown.get(), data_.get(), size_ * sizeof(T));
+    data_ = std::move(grown);
+    capacity_ = cap;
+  }
+  std::unique_ptr<T[]> data_;
+  size_t size_ = 0, capacity_ = 0;
+};
+
+// |v| without overflow (|INT64_MIN| = 2^63); BsiDepthOf(v) is its width.
+constexpr uint64_t BsiMagnitude(int64_t v) {
+  return v < 0 ? uint64_t{0} - uint64_t(v) : uint64_t(v);
+}
 
 std::string IdText(
     const std::variant<std::monostate, uint64_t, std::string>& id) {
@@ -54,16 +107,23 @@ class BatchImpl {
     Kind kind = Kind::kRows;
     FieldType type = FieldType::kSet;
     bool keyed = false;
-    // kRows: refs of record r are refs[starts[r] .. starts[r + 1]).
-    std::vector<uint32_t> starts{0};
-    std::vector<uint64_t> refs;
+    // kRows of a set or time field: refs of record r are
+    // refs[starts[r] .. starts[r + 1]).
+    bool multi = false;
+    PodVec<uint32_t> starts;  // starts[0] = 0, pushed by Init and Reset
+    PodVec<uint64_t> refs;
+    // kRows of a mutex field: one ref per record, kNullRef for null (no
+    // starts: saves 4 bytes and a push per record).
+    PodVec<uint64_t> singles;
     absl::flat_hash_map<std::string, uint32_t> key_index;
     std::vector<std::string> keys;
+    // keys.size() before the record being added (for its rollback).
+    size_t key_mark = 0;
     // kBool, kPackedBool: -1 null, 0 false, 1 true.
-    std::vector<int8_t> bools;
+    PodVec<int8_t> bools;
     // kValue.
-    std::vector<int64_t> stored;
-    std::vector<uint8_t> present;
+    PodVec<int64_t> stored;
+    PodVec<uint8_t> present;
     std::unique_ptr<KeyCache> cache;
 
     uint64_t AddKey(std::string_view key) {
@@ -103,6 +163,7 @@ class BatchImpl {
       }
       Column col;
       col.name = name;
+      col.starts.push_back(0);
       const bool packed =
           std::find(options_.packed_bools.begin(), options_.packed_bools.end(),
                     name) != options_.packed_bools.end();
@@ -118,6 +179,7 @@ class BatchImpl {
         col.kind = f->bsi                         ? Column::Kind::kValue
                    : col.type == FieldType::kBool ? Column::Kind::kBool
                                                   : Column::Kind::kRows;
+        col.multi = col.type == FieldType::kSet || col.type == FieldType::kTime;
         if (col.keyed)
           col.cache = std::make_unique<KeyCache>(options_.key_cache_batches);
         if (col.type == FieldType::kTime) any_time_ = true;
@@ -139,7 +201,6 @@ class BatchImpl {
     }
     if (keyed_index_)
       column_cache_ = std::make_unique<KeyCache>(options_.key_cache_batches);
-    scratch_.resize(columns_.size());
     return absl::OkStatus();
   }
 
@@ -150,12 +211,11 @@ class BatchImpl {
       return absl::FailedPreconditionError(fmt::format(
           "batch: full at {} records; flush first", options_.capacity));
     }
-    absl::Status st = Validate(r);
+    absl::Status st = Stage(r);
     if (!st.ok()) {
       ++rejected_;
       return st;
     }
-    Append(r);
     if (n_ == 1) first_add_ = absl::Now();
     return Ready();
   }
@@ -185,7 +245,8 @@ class BatchImpl {
     }
     for (const Column& c : columns_) {
       n += c.starts.capacity() * 4 + c.refs.capacity() * 8 +
-           c.bools.capacity() + c.stored.capacity() * 8 + c.present.capacity();
+           c.singles.capacity() * 8 + c.bools.capacity() +
+           c.stored.capacity() * 8 + c.present.capacity();
       n += c.key_index.capacity() * (sizeof(std::string) + 8) +
            c.keys.capacity() * sizeof(std::string);
     }
@@ -193,7 +254,16 @@ class BatchImpl {
   }
 
   absl::Status AddClear(const Record& r) {
-    FB_RETURN_IF_ERROR(Validate(r));
+    // Validated as an add would be: staged, then taken back out.
+    FB_RETURN_IF_ERROR(Stage(r));
+    --n_;
+    if (options_.id_mode == IdMode::kExplicit && keyed_index_) {
+      col_keys_.pop_back();
+    } else if (options_.id_mode != IdMode::kAutoGenerate) {
+      ids_.pop_back();
+    }
+    if (any_time_) times_.pop_back();
+    Unstage(columns_.size());
     clears_.push_back(r);
     return absl::OkStatus();
   }
@@ -229,11 +299,16 @@ class BatchImpl {
       column_cache_->Clear();
       seen_key_deletes_ = state->column_key_deletes;
     }
-    std::vector<uint64_t> ids;
+    // Record ids: ids_ as added, translated keys, or (auto-generate) base +
+    // position, filled in the commit.
+    std::vector<uint64_t> owned_ids;
+    std::span<const uint64_t> ids = ids_.span();
     if (keyed_index_) {
-      FB_ASSIGN_OR_RETURN(ids, TranslateColumnKeys(*state));
-    } else {
-      ids = ids_;
+      FB_ASSIGN_OR_RETURN(owned_ids, TranslateColumnKeys(*state));
+      ids = owned_ids;
+    } else if (options_.id_mode == IdMode::kAutoGenerate) {
+      owned_ids.resize(n_);
+      ids = owned_ids;
     }
     std::vector<std::vector<uint64_t>> key_ids(columns_.size());
     for (size_t c = 0; c < columns_.size(); ++c) {
@@ -262,7 +337,7 @@ class BatchImpl {
             const uint64_t base = txn.state().next_auto_id;
             if (n_ > UINT64_MAX - base)
               return absl::ResourceExhaustedError("batch: ids exhausted");
-            for (size_t i = 0; i < n_; ++i) ids[i] = base + i;
+            for (size_t i = 0; i < n_; ++i) owned_ids[i] = base + i;
             txn.mutable_state()->next_auto_id = base + n_;
           }
           for (const auto& [source, offset] : stream_offsets_)
@@ -309,15 +384,84 @@ class BatchImpl {
     std::variant<std::monostate, uint64_t, std::string> id;
     std::vector<std::string> fields;  // empty: the whole record
   };
-  struct Scratch {
-    int64_t stored = 0;
+  // Records of a flush grouped by shard: record k of the grouping is
+  // order[k], or k itself when order is null (ids already in shard order).
+  struct Grouping {
+    const uint32_t* order = nullptr;
+    const uint64_t* ids = nullptr;  // record ids, by record position
+    uint32_t Rec(size_t k) const {
+      return order == nullptr ? uint32_t(k) : order[k];
+    }
   };
+
+  // A set of offsets in one shard, in any order and with repeats, built
+  // into a Roaring32. A large set fills a bitset of the shard (2^20 bits,
+  // kept across shards and flushes) and becomes containers block by block
+  // (Roaring32::AppendBlock), about 1 ns per offset; a small set is sorted
+  // and added, so sparse shards never scan the bitset.
+  class ShardBits {
+   public:
+    // Starts a set of up to `n` offsets.
+    void Start(size_t n) {
+      dense_ = n >= kDenseBits;
+      offs_.clear();
+      if (dense_ && words_.empty()) words_.resize(kShardWidth / 64);
+    }
+    ABSL_ATTRIBUTE_ALWAYS_INLINE void Add(uint32_t off) {
+      if (dense_) {
+        words_[off >> 6] |= uint64_t{1} << (off & 63);
+        touched_ |= uint16_t(1u << (off >> 16));
+      } else {
+        offs_.push_back(off);
+      }
+    }
+    bool empty() const { return dense_ ? touched_ == 0 : offs_.empty(); }
+    // Empties the set without building it.
+    void Discard() {
+      offs_.clear();
+      for (uint32_t key = 0; touched_ != 0; ++key, touched_ >>= 1) {
+        if (touched_ & 1) {
+          std::fill_n(words_.data() + key * kBlockWords, kBlockWords,
+                      uint64_t{0});
+        }
+      }
+    }
+    // The set, leaving this one empty.
+    Roaring32 Take() {
+      if (!dense_) {
+        if (!std::is_sorted(offs_.begin(), offs_.end()))
+          std::sort(offs_.begin(), offs_.end());
+        Roaring32 r = Roaring32::FromValues(offs_);
+        offs_.clear();
+        return r;
+      }
+      Roaring32 r;
+      for (uint32_t key = 0; touched_ != 0; ++key, touched_ >>= 1) {
+        if ((touched_ & 1) == 0) continue;
+        uint64_t* block = words_.data() + key * kBlockWords;
+        r.AppendBlock(uint16_t(key), block);
+        std::fill(block, block + kBlockWords, uint64_t{0});
+      }
+      return r;
+    }
+
+   private:
+    // Below this many offsets, sorting beats a bitset's fixed costs.
+    static constexpr size_t kDenseBits = 4096;
+    static constexpr size_t kBlockWords = 1024;       // 2^16 bits
+    static_assert(kShardWidth <= (size_t{1} << 20));  // touched_: 16 blocks
+    bool dense_ = false;
+    uint16_t touched_ = 0;
+    std::vector<uint64_t> words_;
+    std::vector<uint32_t> offs_;
+  };
+
   // One column's share of one shard during Flush; buffers kept across
   // shards and flushes.
   struct ColumnWork {
     FieldState* f = nullptr;
     std::vector<std::pair<uint64_t, uint32_t>> pairs;  // (row, offset)
-    std::vector<uint32_t> offs;                        // existence
+    ShardBits exists;                                  // existence
     std::vector<std::pair<uint32_t, int64_t>> values;  // (offset, stored)
     int depth = 0;
     // Created (serially) before the parallel build; null when untouched.
@@ -372,8 +516,22 @@ class BatchImpl {
     return absl::OkStatus();
   }
 
-  // Checks every value of `r`; computes stored values into scratch_.
-  absl::Status Validate(const Record& r) {
+  // What Stage needs of a column's field, from the index version state_.
+  struct ValuePlan {
+    const FieldState* field = nullptr;
+    bool has_standard_view = true;
+    // Value fields.
+    FieldType type = FieldType::kInt;
+    int scale = 0;
+    TimeUnit unit = TimeUnit::kSecond;
+    int64_t min = 0, max = 0, base = 0;
+  };
+
+  // Validates `r` and appends it to the columns in one pass over its values
+  // (each value is read once). On a bad value, undoes what this record
+  // appended (rows, values, new keys) and returns the error: the batch is
+  // exactly as before.
+  absl::Status Stage(const Record& r) {
     const size_t pos = size();
     FB_RETURN_IF_ERROR(ValidateId(r, pos));
     if (r.values.size() != columns_.size()) {
@@ -382,109 +540,22 @@ class BatchImpl {
           absl::InvalidArgumentError(fmt::format(
               "{} values for {} fields", r.values.size(), columns_.size())));
     }
-    State();  // refreshes field_ptrs_
-    std::optional<absl::CivilSecond> civil;
+    State();  // refreshes plans_
+    bool has_time = false;
+    int64_t time = kNoTime;
     if (r.time) {
       auto c = ToCivil(*r.time);
       if (!c.ok()) return RecordError(pos, r, "", c.status());
-      civil = *c;
+      has_time = true;
+      time = absl::ToUnixSeconds(*r.time);
     }
     for (size_t i = 0; i < columns_.size(); ++i) {
-      const Column& col = columns_[i];
-      const FieldInput& in = r.values[i];
-      auto bad = [&](std::string_view why) {
-        return RecordError(pos, r, col.name,
-                           absl::InvalidArgumentError(std::string(why)));
-      };
-      if (std::holds_alternative<Value>(in) && std::get<Value>(in).is_null())
-        continue;
-      switch (col.kind) {
-        case Column::Kind::kPackedBool:
-        case Column::Kind::kBool:
-          if (!std::holds_alternative<Value>(in) ||
-              std::get<Value>(in).kind() != Value::Kind::kBool) {
-            return bad("takes true, false or null");
-          }
-          break;
-        case Column::Kind::kValue: {
-          if (!std::holds_alternative<Value>(in))
-            return bad("takes one value, not a list");
-          const FieldState* f = field_ptrs_[i];
-          auto raw = BsiRawValue(*f, std::get<Value>(in), "value");
-          if (!raw.ok()) return RecordError(pos, r, col.name, raw.status());
-          auto stored = f->bsi->ToStored(*raw);
-          if (!stored.ok())
-            return RecordError(pos, r, col.name, stored.status());
-          scratch_[i].stored = *stored;
-          break;
-        }
-        case Column::Kind::kRows: {
-          const bool multi =
-              col.type == FieldType::kSet || col.type == FieldType::kTime;
-          auto check_id = [&](uint64_t id) -> absl::Status {
-            if (col.keyed) return bad("is keyed: give row keys");
-            if (id > kMaxRowId)
-              return bad(
-                  fmt::format("row id {} over the maximum {}", id, kMaxRowId));
-            return absl::OkStatus();
-          };
-          auto check_key = [&](std::string_view k) -> absl::Status {
-            if (!col.keyed) return bad("is not keyed: give row ids");
-            if (k.size() > KeyTranslator::kMaxKeyBytes) {
-              return bad(fmt::format("key of {} bytes over the {}-byte limit",
-                                     k.size(), KeyTranslator::kMaxKeyBytes));
-            }
-            return absl::OkStatus();
-          };
-          if (std::holds_alternative<Value>(in)) {
-            const Value& v = std::get<Value>(in);
-            if (v.kind() == Value::Kind::kId) {
-              FB_RETURN_IF_ERROR(check_id(v.id()));
-            } else if (v.kind() == Value::Kind::kKey) {
-              FB_RETURN_IF_ERROR(check_key(v.key()));
-            } else {
-              return bad(fmt::format("takes a row {}, not {}",
-                                     col.keyed ? "key" : "id",
-                                     v.DebugString()));
-            }
-          } else if (!multi) {
-            return bad("takes one row, not a list");
-          } else if (std::holds_alternative<std::vector<uint64_t>>(in)) {
-            for (uint64_t id : std::get<std::vector<uint64_t>>(in))
-              FB_RETURN_IF_ERROR(check_id(id));
-          } else {
-            for (const std::string& k :
-                 std::get<std::vector<std::string>>(in)) {
-              if (k.empty()) return bad("empty key in a list");
-              FB_RETURN_IF_ERROR(check_key(k));
-            }
-          }
-          if (col.type == FieldType::kTime && !civil) {
-            const FieldState* f = field_ptrs_[i];
-            if (!f->has_standard_view())
-              return bad("has no standard view and needs a record time");
-          }
-          break;
-        }
+      absl::Status st = StageValue(i, r.values[i], has_time);
+      if (!st.ok()) {
+        Unstage(i + 1);
+        return RecordError(pos, r, columns_[i].name, st);
       }
     }
-    return absl::OkStatus();
-  }
-
-  // The index version used to validate values; refreshed after each flush
-  // (and when fields are added), so Add never takes the index's lock.
-  const IndexState* State() {
-    if (!state_) {
-      state_ = IndexWriter::Current(*index_);
-      field_ptrs_.assign(columns_.size(), nullptr);
-      for (size_t i = 0; i < columns_.size(); ++i) {
-        field_ptrs_[i] = state_->FindField(columns_[i].name);
-      }
-    }
-    return state_.get();
-  }
-
-  void Append(const Record& r) {
     switch (options_.id_mode) {
       case IdMode::kExplicit:
         if (keyed_index_) {
@@ -494,74 +565,280 @@ class BatchImpl {
         }
         break;
       case IdMode::kAutoGenerate:
-        ids_.push_back(0);  // assigned at flush
-        break;
+        break;  // ids are base + position, assigned at flush
       case IdMode::kOffset:
         ids_.push_back((uint64_t{r.stream_partition} << 40) | r.stream_offset);
         break;
     }
-    if (any_time_)
-      times_.push_back(r.time ? absl::ToUnixSeconds(*r.time) : kNoTime);
-    for (size_t i = 0; i < columns_.size(); ++i) {
+    if (any_time_) times_.push_back(time);
+    ++n_;
+    return absl::OkStatus();
+  }
+
+  // Undoes what Stage appended for the record at position n_ in columns
+  // [0, end).
+  void Unstage(size_t end) {
+    for (size_t i = 0; i < end; ++i) {
       Column& col = columns_[i];
-      const FieldInput& in = r.values[i];
-      const bool null =
-          std::holds_alternative<Value>(in) && std::get<Value>(in).is_null();
       switch (col.kind) {
         case Column::Kind::kPackedBool:
         case Column::Kind::kBool:
-          col.bools.push_back(null                            ? -1
-                              : std::get<Value>(in).boolean() ? 1
-                                                              : 0);
+          col.bools.truncate(n_);
           break;
         case Column::Kind::kValue:
-          col.stored.push_back(null ? 0 : scratch_[i].stored);
-          col.present.push_back(null ? 0 : 1);
+          col.stored.truncate(n_);
+          col.present.truncate(n_);
           break;
         case Column::Kind::kRows:
-          if (!null) {
-            if (std::holds_alternative<Value>(in)) {
-              const Value& v = std::get<Value>(in);
-              col.refs.push_back(
-                  v.kind() == Value::Kind::kId ? v.id() : col.AddKey(v.key()));
-            } else if (std::holds_alternative<std::vector<uint64_t>>(in)) {
-              const auto& list = std::get<std::vector<uint64_t>>(in);
-              if (list.empty()) col.refs.push_back(kExistOnly);
-              col.refs.insert(col.refs.end(), list.begin(), list.end());
-            } else {
-              const auto& list = std::get<std::vector<std::string>>(in);
-              if (list.empty()) col.refs.push_back(kExistOnly);
-              for (const std::string& k : list)
-                col.refs.push_back(col.AddKey(k));
-            }
+          if (col.multi) {
+            col.refs.truncate(col.starts[n_]);
+            col.starts.truncate(n_ + 1);
+          } else {
+            col.singles.truncate(n_);
           }
-          col.starts.push_back(uint32_t(col.refs.size()));
+          for (size_t k = col.key_mark; k < col.keys.size(); ++k)
+            col.key_index.erase(col.keys[k]);
+          col.keys.resize(col.key_mark);
           break;
       }
     }
-    ++n_;
+  }
+
+  // Checks value `in` for column `i` and appends it; on error the caller
+  // unstages column i too (key_mark is set before any key is added). Errors
+  // name the problem only (the caller adds the record and field).
+  absl::Status StageValue(size_t i, const FieldInput& in, bool has_time) {
+    Column& col = columns_[i];
+    const Value* v = std::get_if<Value>(&in);
+    const bool null = v != nullptr && v->is_null();
+    switch (col.kind) {
+      case Column::Kind::kPackedBool:
+      case Column::Kind::kBool:
+        if (null) {
+          col.bools.push_back(-1);
+          return absl::OkStatus();
+        }
+        if (v == nullptr || v->kind() != Value::Kind::kBool)
+          return absl::InvalidArgumentError("takes true, false or null");
+        col.bools.push_back(v->boolean() ? 1 : 0);
+        return absl::OkStatus();
+      case Column::Kind::kValue: {
+        if (null) {
+          col.stored.push_back(0);
+          col.present.push_back(0);
+          return absl::OkStatus();
+        }
+        if (v == nullptr)
+          return absl::InvalidArgumentError("takes one value, not a list");
+        int64_t stored;
+        if (!FastStoredValue(plans_[i], *v, &stored)) {
+          FB_ASSIGN_OR_RETURN(stored, StoredValue(i, *v));
+        }
+        col.stored.push_back(stored);
+        col.present.push_back(1);
+        return absl::OkStatus();
+      }
+      case Column::Kind::kRows:
+        break;
+    }
+    col.key_mark = col.keys.size();
+    if (!col.multi) {
+      if (null) {
+        col.singles.push_back(kNullRef);
+        return absl::OkStatus();
+      }
+      if (v == nullptr)
+        return absl::InvalidArgumentError("takes one row, not a list");
+      uint64_t ref;
+      if (!FastRowRef(col, *v, &ref)) {
+        FB_ASSIGN_OR_RETURN(ref, RowRef(col, *v));
+      }
+      col.singles.push_back(ref);
+      return absl::OkStatus();
+    }
+    if (null) {
+      col.starts.push_back(uint32_t(col.refs.size()));
+      return absl::OkStatus();
+    }
+    // Appended refs are kept by starts only when the record is complete;
+    // on error the caller truncates refs back to starts[n_].
+    if (v != nullptr) {
+      uint64_t ref;
+      if (!FastRowRef(col, *v, &ref)) {
+        FB_ASSIGN_OR_RETURN(ref, RowRef(col, *v));
+      }
+      col.refs.push_back(ref);
+    } else if (const auto* ids = std::get_if<std::vector<uint64_t>>(&in)) {
+      // An empty list is valid for any multi field, keyed or not.
+      if (ids->empty()) col.refs.push_back(kExistOnly);
+      for (uint64_t id : *ids) {
+        if (col.keyed)
+          return absl::InvalidArgumentError("is keyed: give row keys");
+        if (id > kMaxRowId) return RowIdTooBig(id);
+        col.refs.push_back(id);
+      }
+    } else {
+      const auto& keys = std::get<std::vector<std::string>>(in);
+      if (keys.empty()) col.refs.push_back(kExistOnly);
+      for (const std::string& k : keys) {
+        if (k.empty()) return absl::InvalidArgumentError("empty key in a list");
+        if (!col.keyed)
+          return absl::InvalidArgumentError("is not keyed: give row ids");
+        if (k.size() > KeyTranslator::kMaxKeyBytes) return KeyTooLong(k);
+        col.refs.push_back(col.AddKey(k));
+      }
+    }
+    if (col.type == FieldType::kTime && !has_time &&
+        !plans_[i].has_standard_view) {
+      return absl::InvalidArgumentError(
+          "has no standard view and needs a record time");
+    }
+    col.starts.push_back(uint32_t(col.refs.size()));
+    return absl::OkStatus();
+  }
+
+  // RowRef's common case without a StatusOr: a valid id or key. False
+  // when RowRef has an error to report.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE static bool FastRowRef(Column& col,
+                                                      const Value& v,
+                                                      uint64_t* ref) {
+    if (v.kind() == Value::Kind::kId && !col.keyed && v.id() <= kMaxRowId) {
+      *ref = v.id();
+      return true;
+    }
+    if (v.kind() == Value::Kind::kKey && col.keyed &&
+        v.key().size() <= KeyTranslator::kMaxKeyBytes) {
+      *ref = col.AddKey(v.key());
+      return true;
+    }
+    return false;
+  }
+
+  // The ref of a single row value: an id, or the index of a key.
+  absl::StatusOr<uint64_t> RowRef(Column& col, const Value& v) {
+    if (v.kind() == Value::Kind::kId) {
+      if (col.keyed)
+        return absl::InvalidArgumentError("is keyed: give row keys");
+      if (v.id() > kMaxRowId) return RowIdTooBig(v.id());
+      return v.id();
+    }
+    if (v.kind() == Value::Kind::kKey) {
+      if (!col.keyed)
+        return absl::InvalidArgumentError("is not keyed: give row ids");
+      if (v.key().size() > KeyTranslator::kMaxKeyBytes)
+        return KeyTooLong(v.key());
+      return col.AddKey(v.key());
+    }
+    return absl::InvalidArgumentError(fmt::format(
+        "takes a row {}, not {}", col.keyed ? "key" : "id", v.DebugString()));
+  }
+
+  static absl::Status RowIdTooBig(uint64_t id) {
+    return absl::InvalidArgumentError(
+        fmt::format("row id {} over the maximum {}", id, kMaxRowId));
+  }
+  static absl::Status KeyTooLong(std::string_view k) {
+    return absl::InvalidArgumentError(
+        fmt::format("key of {} bytes over the {}-byte limit", k.size(),
+                    KeyTranslator::kMaxKeyBytes));
+  }
+
+  // The stored value of `v` in the common exact cases (an int for an int
+  // field, a decimal of the field's scale, a timestamp), in range: the same
+  // value BsiRawValue and ToStored give. False otherwise (StoredValue then
+  // decides, and words any error).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE static bool FastStoredValue(const ValuePlan& p,
+                                                           const Value& v,
+                                                           int64_t* stored) {
+    int64_t raw = 0;
+    switch (v.kind()) {
+      case Value::Kind::kInt:
+        if (p.type != FieldType::kInt) return false;
+        raw = v.integer();
+        break;
+      case Value::Kind::kDecimal:
+        if (p.type != FieldType::kDecimal || v.scale() != p.scale) return false;
+        raw = v.unscaled();
+        break;
+      case Value::Kind::kTimestamp: {
+        if (p.type != FieldType::kTimestamp) return false;
+        const absl::Time t = v.timestamp();
+        if (p.unit == TimeUnit::kSecond) {
+          // Whole seconds, rounded down, as TimeToUnits; infinite times
+          // are its errors.
+          if (t == absl::InfiniteFuture() || t == absl::InfinitePast())
+            return false;
+          raw = absl::ToUnixSeconds(t);
+        } else {
+          auto units = TimeToUnits(t, p.unit);
+          if (!units.ok()) return false;
+          raw = *units;
+        }
+        break;
+      }
+      default:
+        return false;
+    }
+    if (raw < p.min || raw > p.max) return false;
+    *stored = int64_t(__int128(raw) - p.base);
+    return true;
+  }
+
+  // The stored value of `v` for value column `i` through BsiRawValue and
+  // ToStored, so values and messages match single writes.
+  absl::StatusOr<int64_t> StoredValue(size_t i, const Value& v) const {
+    const FieldState& f = *plans_[i].field;
+    FB_ASSIGN_OR_RETURN(const int64_t raw, BsiRawValue(f, v, "value"));
+    return f.bsi->ToStored(raw);
+  }
+
+  // The index version used to validate values; refreshed after each flush
+  // (and when fields are added), so Add never takes the index's lock.
+  const IndexState* State() {
+    if (!state_) {
+      state_ = IndexWriter::Current(*index_);
+      plans_.assign(columns_.size(), ValuePlan{});
+      for (size_t i = 0; i < columns_.size(); ++i) {
+        if (columns_[i].kind == Column::Kind::kPackedBool) continue;
+        const FieldState* f = state_->FindField(columns_[i].name);
+        ValuePlan& p = plans_[i];
+        p.field = f;
+        p.has_standard_view = f->has_standard_view();
+        if (f->bsi) {
+          p.type = f->options.type;
+          p.scale = f->bsi->scale();
+          p.unit = f->bsi->unit();
+          p.min = f->bsi->min();
+          p.max = f->bsi->max();
+          p.base = f->bsi->base();
+        }
+      }
+    }
+    return state_.get();
   }
 
   absl::StatusOr<std::vector<uint64_t>> TranslateColumnKeys(
       const IndexState& state) {
     std::vector<uint64_t> ids(n_, 0);
     std::vector<std::string_view> misses;
-    std::vector<size_t> miss_pos;
-    absl::flat_hash_map<std::string_view, size_t> first_miss;
+    // (record, index in misses) of every record whose key missed.
+    std::vector<std::pair<uint32_t, uint32_t>> miss_pos;
+    absl::flat_hash_map<std::string_view, uint32_t> first_miss;
     for (size_t i = 0; i < n_; ++i) {
       if (auto hit = column_cache_->Lookup(col_keys_[i])) {
         ids[i] = *hit;
         continue;
       }
-      auto [it, fresh] = first_miss.try_emplace(col_keys_[i], misses.size());
+      auto [it, fresh] =
+          first_miss.try_emplace(col_keys_[i], uint32_t(misses.size()));
       if (fresh) misses.push_back(col_keys_[i]);
-      miss_pos.push_back(i);
+      miss_pos.emplace_back(uint32_t(i), it->second);
     }
     std::vector<uint64_t> got(misses.size());
     FB_RETURN_IF_ERROR(state.column_keys->CreateKeys(misses, got));
     for (size_t m = 0; m < misses.size(); ++m)
       column_cache_->Insert(misses[m], got[m]);
-    for (size_t i : miss_pos) ids[i] = got[first_miss[col_keys_[i]]];
+    for (const auto& [i, m] : miss_pos) ids[i] = got[m];
     return ids;
   }
 
@@ -587,34 +864,52 @@ class BatchImpl {
     return ids;
   }
 
-  void ApplyAdds(Txn& txn, const std::vector<uint64_t>& ids,
+  void ApplyAdds(Txn& txn, std::span<const uint64_t> ids,
                  const std::vector<std::vector<uint64_t>>& key_ids,
                  const std::vector<uint64_t>& packed_ids) {
     if (n_ == 0) return;
     const OwnerToken owner = txn.owner();
     // Records grouped by shard, keeping their order inside a shard (the last
-    // write per record wins).
-    std::vector<uint32_t> order(n_);
-    std::iota(order.begin(), order.end(), 0);
-    if (!std::is_sorted(ids.begin(), ids.end())) {
-      std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-        return ShardOf(ids[a]) < ShardOf(ids[b]);
-      });
+    // write per record wins). Ids in shard order (auto-generated ids, offset
+    // streams, sorted explicit ids) need no permutation: order stays empty
+    // and record k of the grouping is record k.
+    std::vector<uint32_t> order;
+    const auto by_shard = [&](uint64_t x, uint64_t y) {
+      return ShardOf(x) < ShardOf(y);
+    };
+    if (!std::is_sorted(ids.begin(), ids.end(), by_shard)) {
+      order.resize(n_);
+      uint64_t lo = UINT64_MAX, hi = 0;
+      for (uint64_t id : ids) {
+        lo = std::min(lo, ShardOf(id));
+        hi = std::max(hi, ShardOf(id));
+      }
+      if (hi - lo < n_) {
+        // A stable counting sort over the (few) shards spanned.
+        std::vector<uint32_t> next(hi - lo + 2, 0);
+        for (uint64_t id : ids) ++next[ShardOf(id) - lo + 1];
+        std::partial_sum(next.begin(), next.end(), next.begin());
+        for (size_t i = 0; i < n_; ++i)
+          order[next[ShardOf(ids[i]) - lo]++] = uint32_t(i);
+      } else {
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(),
+                         [&](uint32_t a, uint32_t b) {
+                           return ShardOf(ids[a]) < ShardOf(ids[b]);
+                         });
+      }
     }
-    std::vector<uint32_t> offs;
+    const Grouping g{order.empty() ? nullptr : order.data(), ids.data()};
     work_.resize(columns_.size());
     for (size_t a = 0; a < n_;) {
-      const uint64_t shard = ShardOf(ids[order[a]]);
+      const uint64_t shard = ShardOf(ids[g.Rec(a)]);
       size_t b = a;
-      while (b < n_ && ShardOf(ids[order[b]]) == shard) ++b;
+      while (b < n_ && ShardOf(ids[g.Rec(b)]) == shard) ++b;
       if (txn.state().options.track_existence) {
-        offs.clear();
-        for (size_t k = a; k < b; ++k)
-          offs.push_back(OffsetInShard(ids[order[k]]));
-        if (!std::is_sorted(offs.begin(), offs.end()))
-          std::sort(offs.begin(), offs.end());
-        txn.MutableExists(shard)->AddToRow(owner, 0,
-                                           Roaring32::FromValues(offs));
+        ShardBits& bits = records_exist_;
+        bits.Start(b - a);
+        for (size_t k = a; k < b; ++k) bits.Add(OffsetInShard(ids[g.Rec(k)]));
+        txn.MutableExists(shard)->AddToRow(owner, 0, bits.Take());
       }
       // Columns that touch shared fields (packed bools) or derive views
       // from record times go one by one; the others build their fragments
@@ -638,36 +933,39 @@ class BatchImpl {
         Column& col = columns_[c];
         if (col.kind == Column::Kind::kPackedBool) {
           // serial_ is in column order, as packed_ids.
-          ApplyPackedBool(txn, col, packed_ids[packed_index++], shard, order, a,
-                          b, ids);
+          ApplyPackedBool(txn, col, packed_ids[packed_index++], shard, g, a, b);
           continue;
         }
         if (col.kind == Column::Kind::kRows && col.type == FieldType::kTime) {
-          ApplyTimeColumn(txn, c, shard, order, a, b, ids, key_ids);
+          ApplyTimeColumn(txn, c, shard, g, a, b, key_ids);
           continue;
         }
-        ApplyParallel(txn, std::span<const size_t>(&c, 1), shard, order, a, b,
-                      ids, key_ids);
+        ApplyParallel(txn, std::span<const size_t>(&c, 1), shard, g, a, b,
+                      key_ids);
       }
-      ApplyParallel(txn, parallel_, shard, order, a, b, ids, key_ids);
+      ApplyParallel(txn, parallel_, shard, g, a, b, key_ids);
       a = b;
     }
   }
 
-  // Builds columns `cols` (distinct fields) of records order[a, b), one
-  // shard: gathers their bits in parallel, creates the fragments and BSI
+  // Builds columns `cols` (distinct fields) of records [a, b) of `g` (one
+  // shard): gathers their bits in parallel, creates the fragments and BSI
   // shards they write (the transaction is single-threaded), then fills each
   // in parallel. Pointers into the transaction stay valid meanwhile: each
   // map gains at most this one shard.
   void ApplyParallel(Txn& txn, std::span<const size_t> cols, uint64_t shard,
-                     const std::vector<uint32_t>& order, size_t a, size_t b,
-                     const std::vector<uint64_t>& ids,
+                     const Grouping& g, size_t a, size_t b,
                      const std::vector<std::vector<uint64_t>>& key_ids) {
     const OwnerToken owner = txn.owner();
     for (size_t c : cols) work_[c].f = txn.MutableField(columns_[c].name);
     ThreadPool& pool = ThreadPool::Default();
     pool.ParallelFor(cols.size(), [&](size_t i) {
-      Gather(cols[i], order, a, b, ids, key_ids);
+      const size_t c = cols[i];
+      if (g.order == nullptr) {
+        Gather<true>(c, g, a, b, key_ids[c]);
+      } else {
+        Gather<false>(c, g, a, b, key_ids[c]);
+      }
     });
     for (size_t c : cols) {
       ColumnWork& w = work_[c];
@@ -681,7 +979,7 @@ class BatchImpl {
       }
       if (!w.pairs.empty() && w.f->has_standard_view())
         w.standard = txn.MutableFragment(w.f, kStandardView, shard);
-      if (!w.offs.empty() && w.f->tracks_existence())
+      if (!w.exists.empty() && w.f->tracks_existence())
         w.existence = txn.MutableFragment(w.f, kExistenceView, shard);
     }
     pool.ParallelFor(cols.size(), [&](size_t i) {
@@ -689,43 +987,57 @@ class BatchImpl {
       if (w.bsi != nullptr) *w.bsi = BsiShard::Apply(*w.bsi, w.values, nullptr);
       if (w.standard != nullptr) w.standard->AddBulk(owner, w.pairs);
       if (w.existence != nullptr) {
-        if (!std::is_sorted(w.offs.begin(), w.offs.end()))
-          std::sort(w.offs.begin(), w.offs.end());
-        w.existence->AddToRow(owner, 0, Roaring32::FromValues(w.offs));
+        w.existence->AddToRow(owner, 0, w.exists.Take());
+      } else {
+        w.exists.Discard();  // so the bits start clear next time
       }
     });
   }
 
-  // Collects column `c`'s bits of records order[a, b) (one shard) into
-  // work_[c]: (row, offset) pairs and offsets for row fields, (offset,
-  // stored) pairs for value fields, sorted by offset with the last write per
-  // record kept. Reads only the batch, so columns run in parallel.
-  void Gather(size_t c, const std::vector<uint32_t>& order, size_t a, size_t b,
-              const std::vector<uint64_t>& ids,
-              const std::vector<std::vector<uint64_t>>& key_ids) {
+  // Collects column `c`'s bits of records [a, b) of `g` (one shard) into
+  // work_[c]: (row, offset) pairs and existence offsets for row fields,
+  // (offset, stored) pairs for value fields, sorted by offset with the last
+  // write per record kept. Reads only the batch, so columns run in parallel.
+  // kInOrder: record k of the grouping is record k (no permutation).
+  template <bool kInOrder>
+  void Gather(size_t c, const Grouping& g, size_t a, size_t b,
+              const std::vector<uint64_t>& keys) {
     const Column& col = columns_[c];
     ColumnWork& w = work_[c];
-    w.pairs.clear();
-    w.offs.clear();
-    w.values.clear();
     w.depth = 0;
+    const auto rec = [&](size_t k) -> uint32_t {
+      return kInOrder ? uint32_t(k) : g.order[k];
+    };
+    const uint64_t* ids = g.ids;
     switch (col.kind) {
-      case Column::Kind::kBool:
+      case Column::Kind::kBool: {
+        w.exists.Start(b - a);
+        auto* out = Grow(&w.pairs, b - a);
+        const int8_t* bools = col.bools.data();
+        size_t n = 0;
         for (size_t k = a; k < b; ++k) {
-          const uint32_t r = order[k];
-          if (col.bools[r] < 0) continue;
+          const uint32_t r = rec(k);
+          if (bools[r] < 0) continue;
           const uint32_t off = OffsetInShard(ids[r]);
-          w.pairs.emplace_back(uint64_t(col.bools[r]), off);
-          w.offs.push_back(off);
+          out[n++] = {uint64_t(bools[r]), off};
+          w.exists.Add(off);
         }
+        w.pairs.resize(n);
         return;
+      }
       case Column::Kind::kValue: {
+        w.exists.Start(0);
+        w.pairs.clear();
+        auto* out = Grow(&w.values, b - a);
+        const uint8_t* present = col.present.data();
+        const int64_t* stored = col.stored.data();
+        size_t n = 0;
         for (size_t k = a; k < b; ++k) {
-          const uint32_t r = order[k];
-          if (col.present[r])
-            w.values.emplace_back(OffsetInShard(ids[r]), col.stored[r]);
+          const uint32_t r = rec(k);
+          if (present[r]) out[n++] = {OffsetInShard(ids[r]), stored[r]};
         }
         auto& values = w.values;
+        values.resize(n);
         // Last write per record wins: stable sort by offset, keep the last.
         const auto by_off = [](const auto& x, const auto& y) {
           return x.first < y.first;
@@ -733,38 +1045,69 @@ class BatchImpl {
         if (!std::is_sorted(values.begin(), values.end(), by_off)) {
           std::stable_sort(values.begin(), values.end(), by_off);
         }
-        size_t out = 0;
-        for (size_t i = 0; i < values.size(); ++i) {
-          if (i + 1 < values.size() && values[i + 1].first == values[i].first)
-            continue;
-          values[out++] = values[i];
-          w.depth = std::max(w.depth, BsiDepthOf(values[i].second));
+        size_t kept = 0;
+        uint64_t magnitudes = 0;  // or of every |value|: its width is the depth
+        for (size_t i = 0; i < n; ++i) {
+          if (i + 1 < n && values[i + 1].first == values[i].first) continue;
+          values[kept++] = values[i];
+          magnitudes |= BsiMagnitude(values[i].second);
         }
-        values.resize(out);
+        values.resize(kept);
+        w.depth = std::bit_width(magnitudes);
         return;
       }
       default:
-        for (size_t k = a; k < b; ++k) {
-          const uint32_t r = order[k];
-          const uint32_t from = col.starts[r], to = col.starts[r + 1];
-          if (from == to) continue;
-          const uint32_t off = OffsetInShard(ids[r]);
-          w.offs.push_back(off);
-          for (uint32_t i = from; i < to; ++i) {
-            const uint64_t ref = col.refs[i];
-            if (ref == kExistOnly) continue;
-            w.pairs.emplace_back(
-                (ref & kKeyRef) ? key_ids[c][ref & ~kKeyRef] : ref, off);
-          }
-        }
+        break;
+    }
+    w.values.clear();
+    w.exists.Start(b - a);
+    if (!col.multi) {
+      auto* out = Grow(&w.pairs, b - a);
+      const uint64_t* singles = col.singles.data();
+      size_t n = 0;
+      for (size_t k = a; k < b; ++k) {
+        const uint32_t r = rec(k);
+        const uint64_t ref = singles[r];
+        if (ref == kNullRef) continue;
+        const uint32_t off = OffsetInShard(ids[r]);
+        w.exists.Add(off);
+        out[n++] = {(ref & kKeyRef) ? keys[ref & ~kKeyRef] : ref, off};
+      }
+      w.pairs.resize(n);
+      return;
+    }
+    const uint32_t* starts = col.starts.data();
+    const uint64_t* refs = col.refs.data();
+    w.pairs.clear();
+    if (kInOrder) w.pairs.reserve(starts[b] - starts[a]);
+    for (size_t k = a; k < b; ++k) {
+      const uint32_t r = rec(k);
+      const uint32_t from = starts[r], to = starts[r + 1];
+      if (from == to) continue;
+      const uint32_t off = OffsetInShard(ids[r]);
+      w.exists.Add(off);
+      for (uint32_t i = from; i < to; ++i) {
+        const uint64_t ref = refs[i];
+        if (ref == kExistOnly) continue;
+        w.pairs.emplace_back((ref & kKeyRef) ? keys[ref & ~kKeyRef] : ref, off);
+      }
     }
   }
 
-  // A time field's bits of records order[a, b): the standard view, one view
+  // Makes `v` hold at least `n` elements and returns its data, for a loop
+  // that writes up to n elements and then resizes `v` to what it wrote. The
+  // buffer keeps its size between shards and flushes, so only growth beyond
+  // the last count is value-initialized.
+  template <typename T>
+  static T* Grow(std::vector<T>* v, size_t n) {
+    if (v->size() < n) v->resize(n);
+    return v->data();
+  }
+
+  // A time field's bits of records [a, b) of `g`: the standard view, one view
   // per time quantum of each record's time, and the existence row.
-  void ApplyTimeColumn(Txn& txn, size_t c, uint64_t shard,
-                       const std::vector<uint32_t>& order, size_t a, size_t b,
-                       const std::vector<uint64_t>& ids,
+  void ApplyTimeColumn(Txn& txn, size_t c, uint64_t shard, const Grouping& g,
+                       size_t a, size_t b,
                        const std::vector<std::vector<uint64_t>>& key_ids) {
     const OwnerToken owner = txn.owner();
     const Column& col = columns_[c];
@@ -774,8 +1117,8 @@ class BatchImpl {
     std::map<uint64_t, std::vector<std::pair<uint64_t, uint32_t>>> time_pairs;
     std::vector<uint64_t> views;
     for (size_t k = a; k < b; ++k) {
-      const uint32_t r = order[k];
-      const uint32_t off = OffsetInShard(ids[r]);
+      const uint32_t r = g.Rec(k);
+      const uint32_t off = OffsetInShard(g.ids[r]);
       const uint32_t from = col.starts[r], to = col.starts[r + 1];
       if (from == to) continue;
       offs.push_back(off);
@@ -812,13 +1155,12 @@ class BatchImpl {
   // "bools-exists" for every non-null value, in "bools" when true, and
   // cleared from "bools" when false.
   void ApplyPackedBool(Txn& txn, const Column& col, uint64_t row,
-                       uint64_t shard, const std::vector<uint32_t>& order,
-                       size_t a, size_t b, const std::vector<uint64_t>& ids) {
+                       uint64_t shard, const Grouping& g, size_t a, size_t b) {
     std::vector<uint32_t> exists, yes, no;
     for (size_t k = a; k < b; ++k) {
-      const uint32_t r = order[k];
+      const uint32_t r = g.Rec(k);
       if (col.bools[r] < 0) continue;
-      const uint32_t off = OffsetInShard(ids[r]);
+      const uint32_t off = OffsetInShard(g.ids[r]);
       exists.push_back(off);
       (col.bools[r] ? yes : no).push_back(off);
     }
@@ -834,9 +1176,9 @@ class BatchImpl {
     Fragment* frag = txn.MutableFragment(bools, kStandardView, shard);
     // In record order, so the last value of a record wins.
     for (size_t k = a; k < b; ++k) {
-      const uint32_t r = order[k];
+      const uint32_t r = g.Rec(k);
       if (col.bools[r] < 0) continue;
-      const uint32_t off = OffsetInShard(ids[r]);
+      const uint32_t off = OffsetInShard(g.ids[r]);
       if (col.bools[r]) {
         frag->Add(owner, row, off);
       } else {
@@ -973,8 +1315,10 @@ class BatchImpl {
     deletes_.clear();
     stream_offsets_.clear();
     for (Column& col : columns_) {
-      col.starts.assign(1, 0);
+      col.starts.clear();
+      col.starts.push_back(0);
       col.refs.clear();
+      col.singles.clear();
       col.key_index.clear();
       col.keys.clear();
       col.bools.clear();
@@ -994,17 +1338,17 @@ class BatchImpl {
   size_t n_ = 0;
   uint64_t rejected_ = 0;
   absl::Time first_add_;
-  std::vector<uint64_t> ids_;
+  PodVec<uint64_t> ids_;
   std::vector<std::string> col_keys_;
-  std::vector<int64_t> times_;
+  PodVec<int64_t> times_;
   std::vector<Record> clears_;
   std::vector<Delete> deletes_;
   std::unique_ptr<KeyCache> column_cache_;
-  std::vector<Scratch> scratch_;
   std::vector<ColumnWork> work_;           // per column, during Flush
+  ShardBits records_exist_;                // during Flush
   std::vector<size_t> serial_, parallel_;  // column indexes, during Flush
   std::shared_ptr<const IndexState> state_;
-  std::vector<const FieldState*> field_ptrs_;  // per column, from state_
+  std::vector<ValuePlan> plans_;  // per column, from state_
   uint64_t seen_key_deletes_ = 0;
   uint64_t reported_hits_ = 0, reported_misses_ = 0;
 };

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -344,6 +346,207 @@ TEST(BatchTest, DeletedKeysAreNotServedFromTheCache) {
   ASSERT_TRUE(batch->DeleteRecord(std::string("ann")).ok());
   ASSERT_TRUE(batch->Flush().ok());
   EXPECT_EQ(*index->GetSnapshot()->ColumnKeys()->FindKey("ann"), 0u);
+}
+
+}  // namespace
+}  // namespace featurebase
+
+namespace featurebase {
+namespace {
+
+using featurebase::testing::SeedTrace;
+using featurebase::testing::TestSeeds;
+
+// What one record holds, in the naive model.
+struct ModelRecord {
+  bool has_ks = false;  // an empty list marks the field present
+  std::set<std::string> ks;
+  std::optional<std::string> km;
+  std::optional<uint64_t> m;
+  std::optional<int64_t> v;
+  std::optional<bool> b;
+};
+
+// A set field's key: 1 to 50 bytes, some sharing prefixes and lengths.
+std::string TagKey(uint64_t t) {
+  switch (t % 4) {
+    case 0:
+      return std::string(1 + t % 3, char('a' + t % 26));
+    case 1:  // the same first 8 bytes and length, differing at the end
+      return fmt::format("tagname-{:02d}", t);
+    case 2:
+      return std::string(40, 'x') + std::to_string(t);
+    default:
+      return "tag-" + std::to_string(t) + "-" + std::string(t % 13, 'y');
+  }
+}
+
+// Random records over a few shards (dense runs of ids and scattered ids,
+// repeated ids), a tenth of them rejected by a bad value in a random later
+// field after earlier fields were staged (new keys included): after every
+// flush each record matches a naive model, and keys named only by rejected
+// records or clears were never created.
+TEST(BatchTest, RejectedRecordsLeaveNoTraceAgainstModel) {
+  const std::vector<std::string> fields = {"ks", "km", "m", "v", "b"};
+  for (uint64_t seed : TestSeeds(3)) {
+    SCOPED_TRACE(SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    auto index = *Index::Create("i");
+    FieldOptions ks = FieldOptions::Set();
+    ks.keys = true;
+    FieldOptions km = FieldOptions::Mutex();
+    km.keys = true;
+    ASSERT_TRUE(index->CreateField("ks", ks).ok());
+    ASSERT_TRUE(index->CreateField("km", km).ok());
+    ASSERT_TRUE(index->CreateField("m", FieldOptions::Mutex()).ok());
+    ASSERT_TRUE(index->CreateField("v", FieldOptions::Int(-100, 100)).ok());
+    ASSERT_TRUE(index->CreateField("b", FieldOptions::Bool()).ok());
+    auto batch =
+        *Batch::Create(index.get(), fields, BatchOptions{.capacity = 20000});
+    std::map<uint64_t, ModelRecord> model;
+    std::vector<std::string> never;  // keys no valid record named
+    uint64_t bad_keys = 0;
+    for (int round = 0; round < 4; ++round) {
+      SCOPED_TRACE("round " + std::to_string(round));
+      const bool dense = round % 2 == 0;
+      const uint64_t shard = rng() % 3;
+      uint64_t next = ShardStart(shard) + rng() % 1000;
+      // Dense rounds fill over 4096 offsets of a shard (bitset-built rows);
+      // scattered ones leave shards sparse.
+      const int n = dense ? 4100 + int(rng() % 3000) : 500 + int(rng() % 3000);
+      uint64_t rejected = 0;
+      for (int i = 0; i < n; ++i) {
+        uint64_t col = dense ? next++ : ShardStart(rng() % 3) + rng() % 20000;
+        if (dense && rng() % 50 == 0) col -= 1 + rng() % 10;  // a repeat
+        Record r;
+        r.id = col;
+        ModelRecord m;
+        std::vector<std::string> tags;
+        switch (rng() % 5) {
+          case 0:
+            r.values.push_back(Value());
+            break;
+          case 1:
+            r.values.push_back(std::vector<std::string>{});
+            m.has_ks = true;
+            break;
+          default:
+            for (int k = int(rng() % 3); k >= 0; --k)
+              tags.push_back(TagKey(rng() % 40));
+            m.has_ks = true;
+            m.ks.insert(tags.begin(), tags.end());
+            r.values.push_back(tags);
+        }
+        if (rng() % 5 == 0) {
+          r.values.push_back(Value());
+        } else {
+          m.km = "z" + std::to_string(rng() % 30);
+          r.values.push_back(Value::Key(*m.km));
+        }
+        if (rng() % 5) m.m = rng() % 9;
+        r.values.push_back(m.m ? Value::Id(*m.m) : Value());
+        if (rng() % 5) m.v = int64_t(rng() % 201) - 100;
+        r.values.push_back(m.v ? Value::Int(*m.v) : Value());
+        if (rng() % 5) m.b = rng() % 2 == 0;
+        r.values.push_back(m.b ? Value::Bool(*m.b) : Value());
+        const bool bad = rng() % 10 == 0;
+        if (bad) {
+          // Keys only this rejected record names, then a bad later field.
+          const std::string k = "bad" + std::to_string(bad_keys++);
+          never.push_back(k);
+          r.values[0] = std::vector<std::string>{"t1", k};
+          const size_t at = 1 + rng() % 4;
+          if (at > 1) {
+            never.push_back(k + "m");
+            r.values[1] = Value::Key(k + "m");
+          }
+          switch (at) {
+            case 1:
+              r.values[1] = Value::Id(3);  // an id for a keyed field
+              break;
+            case 2:
+              r.values[2] = Value::Key("x");  // a key for an unkeyed field
+              break;
+            case 3:
+              r.values[3] = Value::Int(101);  // out of range
+              break;
+            default:
+              r.values[4] = std::vector<uint64_t>{1};  // a list for a bool
+          }
+        }
+        auto added = batch->Add(r);
+        if (bad) {
+          ASSERT_FALSE(added.ok()) << "record " << i;
+          ++rejected;
+          continue;
+        }
+        ASSERT_TRUE(added.ok()) << added.status();
+        // Set fields accumulate; single values: the last non-null wins.
+        ModelRecord& have = model[col];
+        have.has_ks |= m.has_ks;
+        have.ks.insert(m.ks.begin(), m.ks.end());
+        if (m.km) have.km = m.km;
+        if (m.m) have.m = m.m;
+        if (m.v) have.v = m.v;
+        if (m.b) have.b = m.b;
+      }
+      // A clear naming a key nobody set creates nothing and changes nothing;
+      // a clear of a set key removes it.
+      if (!model.empty()) {
+        auto it = model.begin();
+        std::advance(it, rng() % model.size());
+        const std::string k = "clear" + std::to_string(round);
+        never.push_back(k);
+        Record clear;
+        clear.id = it->first;
+        clear.values.assign(fields.size(), Value());
+        std::vector<std::string> keys = {k};
+        if (!it->second.ks.empty()) {
+          keys.push_back(*it->second.ks.begin());
+          it->second.ks.erase(it->second.ks.begin());
+        }
+        clear.values[0] = keys;
+        ASSERT_TRUE(batch->AddClear(clear).ok());
+      }
+      auto flushed = batch->Flush();
+      ASSERT_TRUE(flushed.ok()) << flushed.status();
+      EXPECT_EQ(flushed->rejected, rejected);
+      auto snap = index->GetSnapshot();
+      const KeyTranslator* ks_keys = *snap->RowKeys("ks");
+      const KeyTranslator* km_keys = *snap->RowKeys("km");
+      for (const std::string& k : never) {
+        ASSERT_EQ(*ks_keys->FindKey(k), 0u) << "key " << k << " was created";
+        ASSERT_EQ(*km_keys->FindKey(k), 0u) << "key " << k << " was created";
+      }
+      const Bitmap ks_present = *snap->NotNull("ks");
+      for (const auto& [col, want] : model) {
+        SCOPED_TRACE("column " + std::to_string(col));
+        ASSERT_EQ(ks_present.Contains(col), want.has_ks);
+        std::vector<uint64_t> want_ks;
+        for (const std::string& k : want.ks)
+          want_ks.push_back(*ks_keys->FindKey(k));
+        std::sort(want_ks.begin(), want_ks.end());
+        std::vector<uint64_t> got_ks = *snap->RowsOfColumn("ks", col);
+        std::sort(got_ks.begin(), got_ks.end());
+        ASSERT_EQ(got_ks, want_ks);
+        ASSERT_EQ(*snap->RowsOfColumn("km", col),
+                  want.km ? std::vector<uint64_t>{*km_keys->FindKey(*want.km)}
+                          : std::vector<uint64_t>{});
+        ASSERT_EQ(
+            *snap->RowsOfColumn("m", col),
+            want.m ? std::vector<uint64_t>{*want.m} : std::vector<uint64_t>{});
+        const std::optional<Value> v = *snap->FieldValue("v", col);
+        ASSERT_EQ(v.has_value(), want.v.has_value());
+        if (v) {
+          ASSERT_EQ(v->integer(), *want.v);
+        }
+        ASSERT_EQ(*snap->RowsOfColumn("b", col),
+                  want.b ? std::vector<uint64_t>{*want.b ? 1u : 0u}
+                         : std::vector<uint64_t>{});
+      }
+      ASSERT_EQ(snap->All()->Cardinality(), model.size());
+    }
+  }
 }
 
 }  // namespace

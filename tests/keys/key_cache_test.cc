@@ -132,6 +132,61 @@ TEST(KeyCacheTest, MatchesModelUnderRandomBatches) {
   }
 }
 
+// Many long keys expiring and erased over many batches, so the key arena
+// fills with garbage and is compacted several times: every lookup still
+// matches the model.
+TEST(KeyCacheTest, MatchesModelWhileTheKeyArenaIsCompacted) {
+  for (uint64_t seed : TestSeeds(2)) {
+    SCOPED_TRACE(SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    const uint64_t len = rng() % 3;
+    KeyCache c(len);
+    std::map<std::string, std::pair<uint64_t, uint64_t>> model;  // id, used
+    uint64_t cycle = 0;
+    for (int batch = 0; batch < 12; ++batch) {
+      for (int i = 0; i < 20000; ++i) {
+        // Keys of 30..200 bytes from a pool that batches revisit.
+        const uint64_t k = rng() % 60000;
+        const std::string key = Cat("key-", k) + "-" +
+                                std::string(30 + k % 170, char('a' + k % 26));
+        auto it = model.find(key);
+        const bool live = it != model.end() && cycle - it->second.second <= len;
+        switch (rng() % 8) {
+          case 0: {
+            // An expired entry may or may not have been swept yet.
+            const bool erased = c.Erase(key);
+            if (live || it == model.end()) {
+              ASSERT_EQ(erased, live) << "batch " << batch << " key " << key;
+            }
+            if (it != model.end()) model.erase(it);
+            break;
+          }
+          case 1:
+          case 2: {
+            const uint64_t id = rng() % 1000000 + 1;
+            c.Insert(key, id);
+            model[key] = {id, cycle};
+            break;
+          }
+          default: {
+            std::optional<uint64_t> want;
+            if (live) {
+              want = it->second.first;
+              it->second.second = cycle;
+            } else if (it != model.end()) {
+              model.erase(it);  // expired: the cache drops it on lookup
+            }
+            ASSERT_EQ(c.Lookup(key), want)
+                << "batch " << batch << " key " << key;
+          }
+        }
+      }
+      c.EndBatch();
+      ++cycle;
+    }
+  }
+}
+
 // The ingester's flow (issue 6): cache first, the misses in one bulk create,
 // then insert them; the ids always equal the translator's.
 TEST(KeyCacheTest, IngestFlowGivesTheTranslatorsIds) {
