@@ -126,8 +126,12 @@ class Batch {
   // call per source before a Flush wins.
   Status SetStreamOffset(std::string_view source, int64_t offset);
 
-  // Heap bytes held by the pending records (buffer capacities included).
+  // Heap bytes held by the pending records and by the working buffers Flush
+  // keeps for the next one (buffer capacities included).
   size_t MemoryBytes() const;
+  // The most heap bytes the batch has held so far, including each Flush's
+  // transient arrays (record ids, key translations, ordering).
+  size_t PeakMemoryBytes() const;
 
   // Records (adds, clears and deletes) waiting for Flush.
   size_t size() const;

@@ -67,10 +67,14 @@ class PodVec {
   T& operator[](size_t i) { return data_[i]; }
   const T& operator[](size_t i) const { return data_[i]; }
   std::span<const T> span() const { return {data_.get(), size_}; }
+  // The most elements it will hold: growth stops there instead of
+  // doubling past it.
+  void set_limit(size_t n) { limit_ = n; }
 
  private:
   ABSL_ATTRIBUTE_NOINLINE void Grow() {
-    const size_t cap = std::max<size_t>(64, capacity_ * 2);
+    size_t cap = std::max<size_t>(64, capacity_ * 2);
+    if (capacity_ < limit_ && cap > limit_) cap = limit_;
     std::unique_ptr<T[]> grown(new T[cap]);
     if (size_ > 0) std::memcpy(grown.get(), data_.get(), size_ * sizeof(T));
     data_ = std::move(grown);
@@ -78,6 +82,7 @@ class PodVec {
   }
   std::unique_ptr<T[]> data_;
   size_t size_ = 0, capacity_ = 0;
+  size_t limit_ = SIZE_MAX;
 };
 
 // |v| without overflow (|INT64_MIN| = 2^63); BsiDepthOf(v) is its width.
@@ -163,6 +168,7 @@ class BatchImpl {
       }
       Column col;
       col.name = name;
+      col.starts.set_limit(options_.capacity + 1);  // one per record, and 0
       col.starts.push_back(0);
       const bool packed =
           std::find(options_.packed_bools.begin(), options_.packed_bools.end(),
@@ -250,7 +256,15 @@ class BatchImpl {
       n += c.key_index.capacity() * (sizeof(std::string) + 8) +
            c.keys.capacity() * sizeof(std::string);
     }
-    return n;
+    // Flush's gather buffers, kept between flushes.
+    for (const ColumnWork& w : work_) {
+      n += w.pairs.capacity() * sizeof(w.pairs[0]) +
+           w.values.capacity() * sizeof(w.values[0]) + w.exists.MemoryBytes();
+    }
+    return n + records_exist_.MemoryBytes();
+  }
+  size_t PeakMemoryBytes() const {
+    return std::max(peak_bytes_, MemoryBytes());
   }
 
   absl::Status AddClear(const Record& r) {
@@ -342,6 +356,10 @@ class BatchImpl {
           }
           for (const auto& [source, offset] : stream_offsets_)
             txn.mutable_state()->stream_offsets[source] = offset;
+          // The most this batch holds: its records, the gather buffers
+          // (sampled in ApplyParallel) and this flush's id and key arrays.
+          flush_bytes_ = owned_ids.capacity() * 8;
+          for (const auto& k : key_ids) flush_bytes_ += k.capacity() * 8;
           ApplyAdds(txn, ids, key_ids, packed_ids);
           FB_RETURN_IF_ERROR(ApplyClearsAndDeletes(txn, &deleted_ids));
           if (keyed_index_ && !deleted_ids.empty())
@@ -416,6 +434,9 @@ class BatchImpl {
       }
     }
     bool empty() const { return dense_ ? touched_ == 0 : offs_.empty(); }
+    size_t MemoryBytes() const {
+      return words_.capacity() * 8 + offs_.capacity() * 4;
+    }
     // Empties the set without building it.
     void Discard() {
       offs_.clear();
@@ -899,8 +920,8 @@ class BatchImpl {
                          });
       }
     }
+    flush_bytes_ += order.capacity() * 4;
     const Grouping g{order.empty() ? nullptr : order.data(), ids.data()};
-    work_.resize(columns_.size());
     for (size_t a = 0; a < n_;) {
       const uint64_t shard = ShardOf(ids[g.Rec(a)]);
       size_t b = a;
@@ -928,6 +949,10 @@ class BatchImpl {
              (col.name == "bools" || col.name == "bools-exists"));
         (serial ? serial_ : parallel_).push_back(c);
       }
+      // Row columns, then value columns: see ApplyParallel's buffers.
+      std::stable_partition(parallel_.begin(), parallel_.end(), [&](size_t c) {
+        return columns_[c].kind != Column::Kind::kValue;
+      });
       size_t packed_index = 0;
       for (size_t c : serial_) {
         Column& col = columns_[c];
@@ -949,61 +974,80 @@ class BatchImpl {
   }
 
   // Builds columns `cols` (distinct fields) of records [a, b) of `g` (one
-  // shard): gathers their bits in parallel, creates the fragments and BSI
-  // shards they write (the transaction is single-threaded), then fills each
-  // in parallel. Pointers into the transaction stay valid meanwhile: each
-  // map gains at most this one shard.
+  // shard), as many at a time as the pool has threads: gathers their bits
+  // in parallel, creates the fragments and BSI shards they write (the
+  // transaction is single-threaded), then fills each in parallel. Pointers
+  // into the transaction stay valid meanwhile: each map gains at most this
+  // one shard. Working in waves bounds the gather buffers (16 bytes per bit
+  // or value) to a wave's columns rather than all of them.
   void ApplyParallel(Txn& txn, std::span<const size_t> cols, uint64_t shard,
                      const Grouping& g, size_t a, size_t b,
                      const std::vector<std::vector<uint64_t>>& key_ids) {
     const OwnerToken owner = txn.owner();
-    for (size_t c : cols) work_[c].f = txn.MutableField(columns_[c].name);
     ThreadPool& pool = ThreadPool::Default();
-    pool.ParallelFor(cols.size(), [&](size_t i) {
-      const size_t c = cols[i];
-      if (g.order == nullptr) {
-        Gather<true>(c, g, a, b, key_ids[c]);
-      } else {
-        Gather<false>(c, g, a, b, key_ids[c]);
+    const size_t wave = std::max<size_t>(1, pool.size());
+    if (work_.size() < wave) work_.resize(wave);
+    for (size_t w0 = 0; w0 < cols.size(); w0 += wave) {
+      const std::span<const size_t> now =
+          cols.subspan(w0, std::min(wave, cols.size() - w0));
+      for (size_t i = 0; i < now.size(); ++i) {
+        ColumnWork& w = work_[i];
+        w.f = txn.MutableField(columns_[now[i]].name);
+        // A slot holds one kind of buffer at a time (columns come ordered
+        // by kind, so this frees at most once per slot and flush).
+        if (columns_[now[i]].kind == Column::Kind::kValue) {
+          std::vector<std::pair<uint64_t, uint32_t>>().swap(w.pairs);
+        } else {
+          std::vector<std::pair<uint32_t, int64_t>>().swap(w.values);
+        }
       }
-    });
-    for (size_t c : cols) {
-      ColumnWork& w = work_[c];
-      w.bsi = nullptr;
-      w.standard = w.existence = nullptr;
-      if (columns_[c].kind == Column::Kind::kValue) {
-        if (w.values.empty()) continue;
-        w.bsi = w.f->bsi_shards.Mutate(owner, shard);
-        w.f->bsi->GrowBitDepth(w.depth);
-        continue;
+      pool.ParallelFor(now.size(), [&](size_t i) {
+        if (g.order == nullptr) {
+          Gather<true>(now[i], &work_[i], g, a, b, key_ids[now[i]]);
+        } else {
+          Gather<false>(now[i], &work_[i], g, a, b, key_ids[now[i]]);
+        }
+      });
+      peak_bytes_ = std::max(peak_bytes_, MemoryBytes() + flush_bytes_);
+      for (size_t i = 0; i < now.size(); ++i) {
+        ColumnWork& w = work_[i];
+        w.bsi = nullptr;
+        w.standard = w.existence = nullptr;
+        if (columns_[now[i]].kind == Column::Kind::kValue) {
+          if (w.values.empty()) continue;
+          w.bsi = w.f->bsi_shards.Mutate(owner, shard);
+          w.f->bsi->GrowBitDepth(w.depth);
+          continue;
+        }
+        if (!w.pairs.empty() && w.f->has_standard_view())
+          w.standard = txn.MutableFragment(w.f, kStandardView, shard);
+        if (!w.exists.empty() && w.f->tracks_existence())
+          w.existence = txn.MutableFragment(w.f, kExistenceView, shard);
       }
-      if (!w.pairs.empty() && w.f->has_standard_view())
-        w.standard = txn.MutableFragment(w.f, kStandardView, shard);
-      if (!w.exists.empty() && w.f->tracks_existence())
-        w.existence = txn.MutableFragment(w.f, kExistenceView, shard);
+      pool.ParallelFor(now.size(), [&](size_t i) {
+        ColumnWork& w = work_[i];
+        if (w.bsi != nullptr)
+          *w.bsi = BsiShard::Apply(*w.bsi, w.values, nullptr);
+        if (w.standard != nullptr) w.standard->AddBulk(owner, w.pairs);
+        if (w.existence != nullptr) {
+          w.existence->AddToRow(owner, 0, w.exists.Take());
+        } else {
+          w.exists.Discard();  // so the bits start clear next time
+        }
+      });
     }
-    pool.ParallelFor(cols.size(), [&](size_t i) {
-      ColumnWork& w = work_[cols[i]];
-      if (w.bsi != nullptr) *w.bsi = BsiShard::Apply(*w.bsi, w.values, nullptr);
-      if (w.standard != nullptr) w.standard->AddBulk(owner, w.pairs);
-      if (w.existence != nullptr) {
-        w.existence->AddToRow(owner, 0, w.exists.Take());
-      } else {
-        w.exists.Discard();  // so the bits start clear next time
-      }
-    });
   }
 
   // Collects column `c`'s bits of records [a, b) of `g` (one shard) into
-  // work_[c]: (row, offset) pairs and existence offsets for row fields,
+  // *work: (row, offset) pairs and existence offsets for row fields,
   // (offset, stored) pairs for value fields, sorted by offset with the last
   // write per record kept. Reads only the batch, so columns run in parallel.
   // kInOrder: record k of the grouping is record k (no permutation).
   template <bool kInOrder>
-  void Gather(size_t c, const Grouping& g, size_t a, size_t b,
+  void Gather(size_t c, ColumnWork* work, const Grouping& g, size_t a, size_t b,
               const std::vector<uint64_t>& keys) {
     const Column& col = columns_[c];
-    ColumnWork& w = work_[c];
+    ColumnWork& w = *work;
     w.depth = 0;
     const auto rec = [&](size_t k) -> uint32_t {
       return kInOrder ? uint32_t(k) : g.order[k];
@@ -1114,34 +1158,63 @@ class BatchImpl {
     FieldState* f = txn.MutableField(col.name);
     std::vector<std::pair<uint64_t, uint32_t>> pairs;
     std::vector<uint32_t> offs;
-    std::map<uint64_t, std::vector<std::pair<uint64_t, uint32_t>>> time_pairs;
-    std::vector<uint64_t> views;
+    // The views of a time depend only on its hour (the finest quantum), so
+    // each distinct hour's views are worked out once and kept as indexes
+    // into view_keys / time_pairs.
+    std::vector<uint64_t> view_keys;
+    std::vector<std::vector<std::pair<uint64_t, uint32_t>>> time_pairs;
+    absl::flat_hash_map<uint64_t, uint32_t> view_index;
+    struct HourViews {
+      uint32_t n = 0;
+      uint32_t idx[4];
+    };
+    absl::flat_hash_map<int64_t, HourViews> by_hour;
+    const auto views_of = [&](int64_t t) -> const HourViews& {
+      const int64_t hour = t >= 0 ? t / 3600 : -((-t + 3599) / 3600);
+      auto [it, fresh] = by_hour.try_emplace(hour);
+      if (!fresh) return it->second;
+      // Times were range-checked when added; absl's conversion is the
+      // fallback that cannot fail.
+      const absl::Time at = absl::FromUnixSeconds(t);
+      const absl::StatusOr<absl::CivilSecond> civil = ToCivil(at);
+      const absl::CivilSecond cs =
+          civil.ok() ? *civil : absl::ToCivilSecond(at, absl::UTCTimeZone());
+      for (uint64_t vk : ViewsForTime(f->options.time_quantum, cs)) {
+        auto [v, added] =
+            view_index.try_emplace(vk, uint32_t(view_keys.size()));
+        if (added) {
+          view_keys.push_back(vk);
+          time_pairs.emplace_back();
+        }
+        it->second.idx[it->second.n++] = v->second;
+      }
+      return it->second;
+    };
     for (size_t k = a; k < b; ++k) {
       const uint32_t r = g.Rec(k);
       const uint32_t off = OffsetInShard(g.ids[r]);
       const uint32_t from = col.starts[r], to = col.starts[r + 1];
       if (from == to) continue;
       offs.push_back(off);
-      views.clear();
-      if (times_[r] != kNoTime) {
-        views =
-            ViewsForTime(f->options.time_quantum,
-                         absl::ToCivilSecond(absl::FromUnixSeconds(times_[r]),
-                                             absl::UTCTimeZone()));
-      }
+      const HourViews* views =
+          times_[r] != kNoTime ? &views_of(times_[r]) : nullptr;
       for (uint32_t i = from; i < to; ++i) {
         const uint64_t ref = col.refs[i];
         if (ref == kExistOnly) continue;
         const uint64_t row = (ref & kKeyRef) ? key_ids[c][ref & ~kKeyRef] : ref;
         pairs.emplace_back(row, off);
-        for (uint64_t vk : views) time_pairs[vk].emplace_back(row, off);
+        if (views == nullptr) continue;
+        for (uint32_t v = 0; v < views->n; ++v)
+          time_pairs[views->idx[v]].emplace_back(row, off);
       }
     }
     if (!pairs.empty() && f->has_standard_view()) {
       txn.MutableFragment(f, kStandardView, shard)->AddBulk(owner, pairs);
     }
-    for (auto& [vk, tp] : time_pairs) {
-      txn.MutableFragment(f, vk, shard)->AddBulk(owner, tp);
+    for (size_t v = 0; v < view_keys.size(); ++v) {
+      if (!time_pairs[v].empty())
+        txn.MutableFragment(f, view_keys[v], shard)
+            ->AddBulk(owner, time_pairs[v]);
     }
     if (!offs.empty() && f->tracks_existence()) {
       if (!std::is_sorted(offs.begin(), offs.end()))
@@ -1344,8 +1417,10 @@ class BatchImpl {
   std::vector<Record> clears_;
   std::vector<Delete> deletes_;
   std::unique_ptr<KeyCache> column_cache_;
-  std::vector<ColumnWork> work_;           // per column, during Flush
-  ShardBits records_exist_;                // during Flush
+  std::vector<ColumnWork> work_;  // per wave slot, during Flush
+  ShardBits records_exist_;       // during Flush
+  size_t flush_bytes_ = 0;        // this Flush's id, key and order arrays
+  size_t peak_bytes_ = 0;         // see PeakMemoryBytes
   std::vector<size_t> serial_, parallel_;  // column indexes, during Flush
   std::shared_ptr<const IndexState> state_;
   std::vector<ValuePlan> plans_;  // per column, from state_
@@ -1388,6 +1463,7 @@ Status Batch::SetStreamOffset(std::string_view source, int64_t offset) {
 }
 size_t Batch::size() const { return impl_->size(); }
 size_t Batch::MemoryBytes() const { return impl_->MemoryBytes(); }
+size_t Batch::PeakMemoryBytes() const { return impl_->PeakMemoryBytes(); }
 bool Batch::Ready() const { return impl_->Ready(); }
 StatusOr<FlushResult> Batch::Flush() { return impl_->Flush(); }
 
