@@ -258,6 +258,36 @@ TEST(BatchTest, FlushIsOneAtomicCommit) {
   EXPECT_EQ(index->GetSnapshot()->All()->Cardinality(), 5000u);
 }
 
+// PeakMemoryBytes covers what Flush holds on top of the records: with one
+// shard of 5000 records in a mutex and an int column it must count at least
+// the records (8 bytes of row id, 9 of value each) and the gather buffers
+// (16 bytes per pair or value), and never fall.
+TEST(BatchTest, PeakMemoryCountsFlushBuffers) {
+  auto index = *Index::Create("i");
+  ASSERT_TRUE(index->CreateField("m", FieldOptions::Mutex()).ok());
+  ASSERT_TRUE(index->CreateField("v", FieldOptions::Int(0, 1000)).ok());
+  auto batch =
+      *Batch::Create(index.get(), {"m", "v"}, BatchOptions{.capacity = 5000});
+  for (uint64_t c = 0; c < 5000; ++c) {
+    ASSERT_TRUE(batch
+                    ->Add(Record{.id = c,
+                                 .values = {Value::Id(c % 7),
+                                            Value::Int(int64_t(c % 1000))}})
+                    .ok());
+  }
+  const size_t added = batch->MemoryBytes();
+  EXPECT_GE(added, 5000u * (8 + 9));
+  EXPECT_GE(batch->PeakMemoryBytes(), added);
+  ASSERT_TRUE(batch->Flush().ok());
+  EXPECT_GE(batch->PeakMemoryBytes(), added + 5000u * 16);
+  const size_t peak = batch->PeakMemoryBytes();
+  ASSERT_TRUE(batch
+                  ->Add(Record{.id = uint64_t{1},
+                               .values = {Value::Id(1), Value::Int(1)}})
+                  .ok());
+  EXPECT_GE(batch->PeakMemoryBytes(), peak);
+}
+
 TEST(BatchTest, FullAndStaleAndBadOptions) {
   auto index = *Index::Create("i");
   ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
