@@ -105,7 +105,10 @@ void BM_Batch_Taxi(benchmark::State& state) {
   // one core, robust to a busy machine.
   state.counters["cpu_ns"] = best_cpu * 1e9 / double(n);
 }
-BENCHMARK(BM_Batch_Taxi)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Batch_Taxi)
+    ->UseManualTime()
+    ->Iterations(SmokeMode() ? 1 : 5)
+    ->Unit(benchmark::kMillisecond);
 
 // A mutex field with 1M distinct values, written in batches of 2^20.
 void BM_Batch_Mutex1MValues(benchmark::State& state) {
