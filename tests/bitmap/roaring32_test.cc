@@ -11,11 +11,13 @@
 #include <vector>
 
 #include "tests/util/seed.h"
+#include "tests/util/simd_cap.h"
 
 namespace featurebase::internal {
 namespace {
 
 using featurebase::testing::SeedTrace;
+using featurebase::testing::SimdCap;
 using featurebase::testing::TestSeeds;
 
 std::vector<uint32_t> Values(const Roaring32& r) {
@@ -206,10 +208,7 @@ TEST(Roaring32Test, AndCardinalityMatrixMatchesNaiveCounts) {
     // Every instruction set the machine has: scalar, AVX2, AVX-512.
     const int simd = int(seed % 3);
     SCOPED_TRACE("simd cap " + std::to_string(simd));
-    struct Restore {
-      int cap;
-      ~Restore() { Roaring32::CapSimdForTesting(cap); }
-    } restore{Roaring32::CapSimdForTesting(simd)};
+    const SimdCap cap(simd);
     std::mt19937_64 rng(seed);
     const int keys = 1 + int(rng() % 6);
     // Up to 6 filters (some may be empty), more than one pass of four over
@@ -265,10 +264,7 @@ TEST(Roaring32Test, SliceExtremeMatchesNaiveScan) {
     // Every instruction set the machine has: scalar, AVX2, AVX-512.
     const int simd = int(seed % 3);
     SCOPED_TRACE("simd cap " + std::to_string(simd));
-    struct Restore {
-      int cap;
-      ~Restore() { Roaring32::CapSimdForTesting(cap); }
-    } restore{Roaring32::CapSimdForTesting(simd)};
+    const SimdCap cap(simd);
     std::mt19937_64 rng(seed);
     const int keys = 1 + int(rng() % 5);
     // 1..3 includes, 0..2 excludes, 0..12 slices, every container shape in
@@ -322,10 +318,7 @@ TEST(Roaring32Test, SliceExtremeProbesRunAndArrayEdges) {
   const Roaring32* include[] = {&c};
   for (int simd = 0; simd < 3; ++simd) {
     SCOPED_TRACE("simd cap " + std::to_string(simd));
-    struct Restore {
-      int cap;
-      ~Restore() { Roaring32::CapSimdForTesting(cap); }
-    } restore{Roaring32::CapSimdForTesting(simd)};
+    const SimdCap cap(simd);
     // Each slice order, so each shape decides on the top bit and below it.
     const std::vector<std::vector<const Roaring32*>> orders = {
         {&r, &a, &w}, {&a, &w, &r}, {&w, &r, &a}, {&r}, {&a}};

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tests/util/seed.h"
+#include "tests/util/simd_cap.h"
 
 namespace featurebase::internal {
 namespace {
@@ -232,18 +233,6 @@ TEST(BsiShardTest, MatchesModelUnderRandomSetsAndClears) {
   }
 }
 
-// Caps the bitmap kernels' instruction set for its lifetime (0 scalar,
-// 1 AVX2, 2 AVX-512).
-class SimdCap {
- public:
-  explicit SimdCap(int level)
-      : previous_(Roaring32::CapSimdForTesting(level)) {}
-  ~SimdCap() { Roaring32::CapSimdForTesting(previous_); }
-
- private:
-  int previous_;
-};
-
 TEST(BsiShardTest, SumMinMaxMatchNaiveOverDenseShardsAndEveryFilterShape) {
   // Dense shards (bitset planes, full and run-shaped planes, negatives in
   // some containers only) against filters of every container shape: the
@@ -294,7 +283,7 @@ TEST(BsiShardTest, SumMinMaxMatchNaiveOverDenseShardsAndEveryFilterShape) {
     for (auto& [name, f] : filters) f.RunOptimize();
     // Every instruction set the machine has: scalar, AVX2, AVX-512.
     for (int simd = 0; simd < 3; ++simd) {
-      SimdCap cap(simd);
+      const testing::SimdCap cap(simd);
       SCOPED_TRACE("simd cap " + std::to_string(simd));
       for (auto& [name, f] : filters) {
         SCOPED_TRACE(name);
