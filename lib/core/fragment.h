@@ -67,9 +67,11 @@ class Fragment {
   bool AddToRow(OwnerToken owner, uint64_t row, const Roaring32& bits);
   // Adds many bits at once: `bits` holds (row, offset) pairs in any order.
   // Single-valued modes keep the last pair per offset and clear each
-  // offset's previous row. Work is grouped by row (AddMany/RemoveMany), so
-  // each touched row is copied and updated once. O(n log n + rows touched).
-  // Returns the number of bits that changed.
+  // offset's previous row. The pairs are grouped by row (counting or radix
+  // sort) and every touched row is edited once, in one ordered pass over
+  // the trie (PersistentMap::UpdateSorted) that copies each touched leaf
+  // once. O(n + rows touched + touched leaves * 64). Returns the number of
+  // bits that changed.
   uint64_t AddBulk(OwnerToken owner,
                    const std::vector<std::pair<uint64_t, uint32_t>>& bits);
   // Removes the columns in `cols` from every row.
