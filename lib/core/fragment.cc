@@ -265,12 +265,7 @@ uint64_t Fragment::AddBulk(
   if (mode_ == Mode::kMulti) {
     const RowGroups g = GroupByRow(input);
     rows_.UpdateSorted(owner, g.rows, [&](size_t i, RowData& r, bool) {
-      if (r.empty()) {
-        r = RowData::FromSorted(owner, g.of(i));
-        changed += r.Cardinality();
-      } else {
-        changed += r.AddMany(owner, g.of(i));
-      }
+      changed += r.AddMany(owner, g.of(i));
       return true;
     });
     return changed;
@@ -327,13 +322,7 @@ uint64_t Fragment::AddBulk(
       if (j == kNone && r.Cardinality() == gone.of(i).size()) return false;
       r.RemoveMany(owner, gone.of(i));
     }
-    if (j != kNone) {
-      if (r.empty()) {
-        r = RowData::FromSorted(owner, added.of(j));
-      } else {
-        r.AddMany(owner, added.of(j));
-      }
-    }
+    if (j != kNone) r.AddMany(owner, added.of(j));
     return !r.empty();
   });
   return adds.size();

@@ -148,6 +148,10 @@ bool RowData::Remove(OwnerToken owner, uint32_t offset) {
 }
 
 uint64_t RowData::AddMany(OwnerToken owner, std::span<const uint32_t> offsets) {
+  if (empty()) {
+    *this = FromSorted(owner, offsets);
+    return offsets.size();
+  }
   if (!is_big() && offsets.size() <= kInlineMax) {
     uint32_t merged[2 * kInlineMax];
     const uint32_t n = u_.small.n;

@@ -93,6 +93,7 @@ class RowData {
 
   // ---- mutation under `owner` (a shared bitmap is copied first). Offsets
   // spans are ascending and unique. Each returns how many offsets changed.
+  // AddMany on an empty row builds it directly (FromSorted).
   bool Add(OwnerToken owner, uint32_t offset);
   bool Remove(OwnerToken owner, uint32_t offset);
   uint64_t AddMany(OwnerToken owner, std::span<const uint32_t> offsets);
