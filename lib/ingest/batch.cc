@@ -243,7 +243,9 @@ class BatchImpl {
     }
   }
 
-  size_t MemoryBytes() const {
+  size_t MemoryBytes() const { return RecordBytes() + WorkBytes(); }
+  // The pending records' buffers (O(records) for keyed indexes: each key).
+  size_t RecordBytes() const {
     size_t n = ids_.capacity() * 8 + times_.capacity() * 8 +
                col_keys_.capacity() * sizeof(std::string);
     for (const std::string& k : col_keys_) {
@@ -256,7 +258,11 @@ class BatchImpl {
       n += c.key_index.capacity() * (sizeof(std::string) + 8) +
            c.keys.capacity() * sizeof(std::string);
     }
-    // Flush's gather buffers, kept between flushes.
+    return n;
+  }
+  // Flush's gather buffers, kept between flushes.
+  size_t WorkBytes() const {
+    size_t n = 0;
     for (const ColumnWork& w : work_) {
       n += w.pairs.capacity() * sizeof(w.pairs[0]) +
            w.values.capacity() * sizeof(w.values[0]) + w.exists.MemoryBytes();
@@ -358,7 +364,8 @@ class BatchImpl {
             txn.mutable_state()->stream_offsets[source] = offset;
           // The most this batch holds: its records, the gather buffers
           // (sampled in ApplyParallel) and this flush's id and key arrays.
-          flush_bytes_ = owned_ids.capacity() * 8;
+          // The records do not change during the flush: counted once.
+          flush_bytes_ = RecordBytes() + owned_ids.capacity() * 8;
           for (const auto& k : key_ids) flush_bytes_ += k.capacity() * 8;
           ApplyAdds(txn, ids, key_ids, packed_ids);
           FB_RETURN_IF_ERROR(ApplyClearsAndDeletes(txn, &deleted_ids));
@@ -1008,7 +1015,7 @@ class BatchImpl {
           Gather<false>(now[i], &work_[i], g, a, b, key_ids[now[i]]);
         }
       });
-      peak_bytes_ = std::max(peak_bytes_, MemoryBytes() + flush_bytes_);
+      peak_bytes_ = std::max(peak_bytes_, flush_bytes_ + WorkBytes());
       for (size_t i = 0; i < now.size(); ++i) {
         ColumnWork& w = work_[i];
         w.bsi = nullptr;
@@ -1419,7 +1426,7 @@ class BatchImpl {
   std::unique_ptr<KeyCache> column_cache_;
   std::vector<ColumnWork> work_;  // per wave slot, during Flush
   ShardBits records_exist_;       // during Flush
-  size_t flush_bytes_ = 0;        // this Flush's id, key and order arrays
+  size_t flush_bytes_ = 0;        // during Flush: records, ids, keys and order
   size_t peak_bytes_ = 0;         // see PeakMemoryBytes
   std::vector<size_t> serial_, parallel_;  // column indexes, during Flush
   std::shared_ptr<const IndexState> state_;
