@@ -6,7 +6,7 @@
 //   - fbc's importer (fbc::ImportCsv, the code path of `fbc import-csv`)
 //     into an in-memory index (Index::Create; freeing it is not timed);
 //   - the same into a durable index as the CLI opens it (Index::Open with
-//     Durability::kNone, one Index::Sync, then the close), in a fresh
+//     Durability::kCheckpoint, one Index::Sync, then the close), in a fresh
 //     directory under $TMPDIR;
 //   - when scripts/peers has installed libduckdb.so: DuckDB's
 //     `CREATE TABLE trips AS SELECT * FROM read_csv(...)` into an in-memory
@@ -154,12 +154,12 @@ std::unique_ptr<featurebase::Index> ImportInMemory(const Scratch& s) {
   return *std::move(index);
 }
 
-// As `fbc import-csv` does: open (creating), import with kNone commits,
+// As `fbc import-csv` does: open (creating), import unlogged commits,
 // one Sync, close.
 void ImportDurable(const Scratch& s, const std::string& dir) {
   featurebase::OpenOptions o;
   o.name = "taxi";
-  o.durability = featurebase::Durability::kNone;
+  o.durability = featurebase::Durability::kCheckpoint;
   auto index = featurebase::Index::Open(o, dir);
   if (!index.ok()) Die("open: " + std::string(index.status().message()));
   Import(**index, s);

@@ -55,6 +55,13 @@ enum class Durability {
   // Commits return once written to the operating system (they survive a
   // process crash but not a power loss); Index::Sync() makes them durable.
   kNone,
+  // Bulk loading: commits are not logged at all. They become durable at the
+  // next checkpoint (Index::Sync, Index::Checkpoint, or closing the index,
+  // which always checkpoints in this mode). A crash before then reopens the
+  // index at its last checkpoint: every commit since is lost, none is
+  // partly kept. Writes each record once instead of twice (log, then
+  // checkpoint); for loads that are re-run when they fail.
+  kCheckpoint,
 };
 
 // Options of Index::Open.
@@ -272,7 +279,9 @@ class Index {
 
   // True for an index opened on a directory.
   bool durable() const;
-  // Makes every acknowledged commit durable (for Durability::kNone).
+  // Makes every acknowledged commit durable: syncs the log (kNone), or
+  // writes a checkpoint when commits were made since the last one
+  // (kCheckpoint).
   Status Sync();
   // Writes a checkpoint of the current version (only the fragments changed
   // since the last one) and truncates the log. Readers and writers go on

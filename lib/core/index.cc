@@ -391,7 +391,8 @@ class IndexImpl {
     latest_ = state_;
     name_ = state_->name;
     options_ = state_->options;
-    if (checkpoint_log_bytes_ > 0)
+    // kCheckpoint writes no log, so no log size triggers a checkpoint.
+    if (checkpoint_log_bytes_ > 0 && !unlogged_mode())
       checkpointer_ = std::thread([this] { CheckpointLoop(); });
   }
 
@@ -406,8 +407,12 @@ class IndexImpl {
     // An orderly close leaves a checkpoint, so that the next open has no
     // log to replay (and kNone commits survive power loss too). Errors
     // cannot be reported from here; the log still holds everything.
-    if (checkpoint_on_close_ && store_->log_bytes() > kWalFileHeaderBytes &&
-        store_->health().ok()) {
+    // kCheckpoint commits exist nowhere else, whatever checkpoint_on_close.
+    if (unlogged_mode()) {
+      if (store_->health().ok()) (void)CheckpointIfUnlogged();
+    } else if (checkpoint_on_close_ &&
+               store_->log_bytes() > kWalFileHeaderBytes &&
+               store_->health().ok()) {
       (void)Checkpoint();
     } else {
       (void)store_->SyncAll();
@@ -422,7 +427,21 @@ class IndexImpl {
 
   absl::Status Sync() {
     if (!store_) return absl::OkStatus();
+    if (unlogged_mode()) return CheckpointIfUnlogged();
     return store_->SyncAll();
+  }
+
+  // Durability::kCheckpoint: commits are only in memory until a checkpoint.
+  bool unlogged_mode() const {
+    return store_ != nullptr && store_->durability() == Durability::kCheckpoint;
+  }
+
+  absl::Status CheckpointIfUnlogged() {
+    {
+      std::lock_guard<std::mutex> writer(write_mu_);
+      if (!unlogged_) return absl::OkStatus();
+    }
+    return Checkpoint();
   }
 
   // Writes a checkpoint of the newest version. One at a time; writers wait
@@ -432,13 +451,22 @@ class IndexImpl {
     std::lock_guard<std::mutex> one(checkpoint_run_mu_);
     FB_ASSIGN_OR_RETURN(std::shared_ptr<WalWriter> next, store_->PrepareLog());
     std::shared_ptr<const IndexState> s;
+    bool had_unlogged;
     {
       std::lock_guard<std::mutex> writer(write_mu_);
       FB_RETURN_IF_ERROR(store_->health());
       store_->RotateLog(std::move(next));
       s = latest_;
+      had_unlogged = std::exchange(unlogged_, false);
     }
-    return store_->WriteCheckpoint(std::move(s));
+    absl::Status st = store_->WriteCheckpoint(std::move(s));
+    if (!st.ok() && had_unlogged) {
+      // Those commits are still only in memory: the next Sync or close
+      // must try again.
+      std::lock_guard<std::mutex> writer(write_mu_);
+      unlogged_ = true;
+    }
+    return st;
   }
 
   // Commits the key translators' pending changes (keys created or freed
@@ -479,6 +507,13 @@ class IndexImpl {
       Publish(std::move(next));
       return result;
     }
+    if (store_->durability() == Durability::kCheckpoint) {
+      // Not logged: durable at the next checkpoint.
+      unlogged_ = true;
+      latest_ = next;
+      Publish(std::move(next));
+      return result;
+    }
     FB_ASSIGN_OR_RETURN(const uint64_t lsn, store_->Log(*latest_, *next));
     latest_ = next;
     switch (store_->durability()) {
@@ -490,6 +525,7 @@ class IndexImpl {
         FB_RETURN_IF_ERROR(store_->SyncTo(lsn));
         break;
       case Durability::kNone:
+      case Durability::kCheckpoint:
         break;
     }
     Publish(std::move(next));
@@ -822,6 +858,8 @@ class IndexImpl {
   std::unique_ptr<DurableStore> store_;
   uint64_t checkpoint_log_bytes_ = 0;
   bool checkpoint_on_close_ = true;
+  // kCheckpoint: commits made since the last checkpoint began (write_mu_).
+  bool unlogged_ = false;
   std::mutex checkpoint_run_mu_;  // one checkpoint at a time
   std::mutex checkpoint_mu_;      // guards stop_, with checkpoint_cv_
   std::condition_variable checkpoint_cv_;

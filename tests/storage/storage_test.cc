@@ -283,6 +283,59 @@ TEST(StorageTest, MatchesInMemoryIndexAcrossReopensAndCheckpoints) {
   }
 }
 
+// Durability::kCheckpoint: commits are never logged; what a crash leaves on
+// disk (a copy of the directory taken while the index is open) is exactly
+// the state of the last Sync, and closing checkpoints even when told not to.
+TEST(StorageTest, UnloggedCommitsAreDurableAtCheckpointsOnly) {
+  for (uint64_t seed : TestSeeds(3)) {
+    SCOPED_TRACE(SeedTrace(seed));
+    testing::TempDir dir("bulk");
+    testing::TempDir crash("bulk_crash");
+    OpenOptions o = Opts("trips", false, Durability::kCheckpoint);
+    o.checkpoint_on_close = false;
+    auto mem = Index::Create("trips");
+    ASSERT_TRUE(mem.ok());
+    auto dur = Index::Open(o, dir.path());
+    ASSERT_TRUE(dur.ok()) << dur.status();
+    CreateFields(**mem);
+    CreateFields(**dur);
+    std::string durable = Dump(**Index::Create("trips"));  // the empty index
+    auto log_bytes = [&] {
+      uint64_t n = 0;
+      for (const auto& e : fs::directory_iterator(dir.path()))
+        if (e.path().filename().string().starts_with("wal-"))
+          n = std::max<uint64_t>(n, e.file_size());
+      return n;
+    };
+    Driver drv(seed);
+    for (int step = 0; step < 300; ++step) {
+      ASSERT_NO_FATAL_FAILURE(drv.Step({mem->get(), dur->get()}));
+      const int r = int(drv.rng()() % 100);
+      if (r < 5) {
+        ASSERT_TRUE((*dur)->Sync().ok());
+        durable = Dump(**mem);
+      } else if (r < 10) {
+        // A crash now: the files as they are, opened by another process.
+        for (const auto& e : fs::directory_iterator(crash.path()))
+          fs::remove_all(e.path());
+        for (const auto& e : fs::directory_iterator(dir.path()))
+          if (e.path().filename() != "LOCK")
+            fs::copy(e.path(), fs::path(crash.path()) / e.path().filename());
+        auto after = Index::Open(Opts("trips"), crash.path());
+        ASSERT_TRUE(after.ok()) << after.status();
+        ASSERT_EQ(durable, Dump(**after)) << "crash image at step " << step;
+      } else if (r < 13) {
+        dur->reset();
+        dur = Index::Open(o, dir.path());
+        ASSERT_TRUE(dur.ok()) << dur.status();
+        ASSERT_EQ(Dump(**mem), Dump(**dur)) << "after reopen at step " << step;
+        durable = Dump(**mem);
+      }
+      ASSERT_LE(log_bytes(), 16u) << "a commit was logged at step " << step;
+    }
+  }
+}
+
 TEST(StorageTest, KeyedIndexKeepsKeysAndFreedIds) {
   for (uint64_t seed : TestSeeds(3)) {
     SCOPED_TRACE(SeedTrace(seed));
