@@ -149,6 +149,7 @@ struct Context {
   std::string data_dir = "./featurebase-data";
   std::FILE* out;
   std::FILE* err;
+  ProcessOptions process;
 };
 
 bool IsDir(const std::string& path) {
@@ -417,6 +418,13 @@ int ImportCsvCommand(const Context& ctx, const std::vector<std::string>& args) {
   if (!result.ok()) return Fail(ctx.out, ctx.err, result.status());
   if (Status s = (*index)->Sync(); !s.ok()) return Fail(ctx.out, ctx.err, s);
   std::fprintf(ctx.out, "%s\n", result->ToJson().c_str());
+  if (ctx.process.exit_after_import) {
+    // Everything is on disk (the Sync wrote the checkpoint; closing would
+    // write nothing more) and the directory lock goes with the process.
+    std::fflush(ctx.out);
+    std::fflush(ctx.err);
+    std::_Exit(0);
+  }
   return 0;
 }
 
@@ -623,10 +631,11 @@ int DemoCommand(const Context& ctx, const std::vector<std::string>& args) {
 const char* Usage() { return kUsage; }
 
 int RunFbc(const std::vector<std::string>& args, std::FILE* out,
-           std::FILE* err) {
+           std::FILE* err, const ProcessOptions& process) {
   Context ctx;
   ctx.out = out;
   ctx.err = err;
+  ctx.process = process;
   size_t i = 0;
   while (i < args.size() && args[i].compare(0, 2, "--") == 0) {
     if (args[i] == "--data-dir") {

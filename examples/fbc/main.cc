@@ -7,5 +7,7 @@
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  return fbc::RunFbc(args, stdout, stderr);
+  fbc::ProcessOptions process;
+  process.exit_after_import = true;
+  return fbc::RunFbc(args, stdout, stderr, process);
 }
