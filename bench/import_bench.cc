@@ -6,8 +6,8 @@
 //   - fbc's importer (fbc::ImportCsv, the code path of `fbc import-csv`)
 //     into an in-memory index (Index::Create; freeing it is not timed);
 //   - the same into a durable index as the CLI opens it (Index::Open with
-//     Durability::kCheckpoint, one Index::Sync, then the close), in a fresh
-//     directory under $TMPDIR;
+//     Durability::kCheckpoint, a checkpoint after each flush, one
+//     Index::Sync, then the close), in a fresh directory under $TMPDIR;
 //   - when scripts/peers has installed libduckdb.so: DuckDB's
 //     `CREATE TABLE trips AS SELECT * FROM read_csv(...)` into an in-memory
 //     database with `SET threads TO 2` (fbc's importer uses two threads:
@@ -141,6 +141,7 @@ void ReadFile(const std::string& path) {
 void Import(featurebase::Index& index, const Scratch& s) {
   fbc::ImportOptions o;
   o.files = {s.csv};
+  o.checkpoint_each_flush = true;  // as import-csv (durable indexes only)
   auto r = fbc::ImportCsv(index, o, nullptr, stderr);
   if (!r.ok()) Die("import: " + std::string(r.status().message()));
   if (r->records != s.rows || r->rejected != 0)

@@ -404,12 +404,13 @@ int ImportCsvCommand(const Context& ctx, const std::vector<std::string>& args) {
   if (!interval_ok)
     return UsageError(ctx.err, "--progress-interval takes seconds >= 0");
   o->files.assign(p->positional.begin() + 1, p->positional.end());
+  o->checkpoint_each_flush = true;
   featurebase::IndexOptions io;
   io.keys = o->ids.mode == IdOptions::Mode::kPrimaryKey;
-  // A bulk load: commits are not logged, and the Sync at the end writes
-  // one checkpoint, so every record is written to disk once, not twice (log,
-  // then checkpoint). A crash mid-import reopens the index as it was before
-  // the import; a failed import is re-run.
+  // A bulk load: commits are not logged; each batch is checkpointed by the
+  // flushing thread once it lands, so every record is written to disk once,
+  // not twice (log, then checkpoint). A crash mid-import reopens the index
+  // at its last checkpointed batch; a failed import is re-run.
   auto index = OpenIndex(ctx, p->positional[0], true, io,
                          featurebase::Durability::kCheckpoint);
   if (!index.ok()) return Fail(ctx.out, ctx.err, index.status());
@@ -630,8 +631,8 @@ int DemoCommand(const Context& ctx, const std::vector<std::string>& args) {
 
 const char* Usage() { return kUsage; }
 
-int RunFbc(const std::vector<std::string>& args, std::FILE* out,
-           std::FILE* err, const ProcessOptions& process) {
+int RunFbc(const std::vector<std::string>& args, std::FILE* out, std::FILE* err,
+           const ProcessOptions& process) {
   Context ctx;
   ctx.out = out;
   ctx.err = err;

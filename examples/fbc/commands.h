@@ -25,8 +25,8 @@ struct ProcessOptions {
 };
 
 // Runs one invocation; args exclude the program name.
-int RunFbc(const std::vector<std::string>& args, std::FILE* out,
-           std::FILE* err, const ProcessOptions& process = {});
+int RunFbc(const std::vector<std::string>& args, std::FILE* out, std::FILE* err,
+           const ProcessOptions& process = {});
 
 }  // namespace fbc
 

@@ -49,11 +49,15 @@ class Rejects {
   uint64_t count_ = 0;
 };
 
-// Two batches: the caller fills one while a thread flushes the other.
+// Two batches: the caller fills one while a thread flushes the other (and
+// checkpoints `checkpoint` after flushes when it is not null).
 class FlushPipeline {
  public:
-  FlushPipeline(std::vector<std::unique_ptr<Batch>> batches, bool threaded)
-      : batches_(std::move(batches)), busy_(batches_.size(), false) {
+  FlushPipeline(std::vector<std::unique_ptr<Batch>> batches, bool threaded,
+                featurebase::Index* checkpoint)
+      : batches_(std::move(batches)),
+        busy_(batches_.size(), false),
+        checkpoint_(checkpoint) {
     if (threaded) thread_ = std::thread([this] { Run(); });
   }
   ~FlushPipeline() {
@@ -70,9 +74,9 @@ class FlushPipeline {
   // Hands the current batch to the flusher and switches to a free one.
   Status Submit() {
     if (!thread_.joinable()) {
-      auto r = batches_[current_]->Flush();
+      auto r = FlushOne(current_);
       if (!r.ok()) return r.status();
-      accepted_ += r->accepted;
+      accepted_ += *r;
       return absl::OkStatus();
     }
     std::unique_lock<std::mutex> l(mu_);
@@ -111,16 +115,35 @@ class FlushPipeline {
       const size_t k = queue_.front();
       queue_.erase(queue_.begin());
       l.unlock();
-      auto r = batches_[k]->Flush();
+      auto r = FlushOne(k);
       l.lock();
       if (r.ok()) {
-        accepted_ += r->accepted;
+        accepted_ += *r;
       } else if (error_.ok()) {
         error_ = r.status();
       }
       busy_[k] = false;
       cv_.notify_all();
     }
+  }
+
+  // Flushes batch k (and maybe checkpoints); returns the records it
+  // committed. A checkpoint rewrites every fragment changed since the last
+  // one: cheap when each batch fills new shards (auto ids), the whole index
+  // when batches scatter over every shard. Checkpointing once the records
+  // since the last checkpoint reach half of those before it keeps the total
+  // written within a constant factor of the import either way.
+  StatusOr<uint64_t> FlushOne(size_t k) {
+    auto r = batches_[k]->Flush();
+    if (!r.ok()) return r.status();
+    since_checkpoint_ += r->accepted;
+    if (checkpoint_ != nullptr &&
+        since_checkpoint_ >= std::max<uint64_t>(1, checkpointed_ / 2)) {
+      if (Status s = checkpoint_->Checkpoint(); !s.ok()) return s;
+      checkpointed_ += since_checkpoint_;
+      since_checkpoint_ = 0;
+    }
+    return r->accepted;
   }
 
   std::vector<std::unique_ptr<Batch>> batches_;
@@ -132,6 +155,10 @@ class FlushPipeline {
   Status error_;
   uint64_t accepted_ = 0;
   bool stop_ = false;
+  featurebase::Index* const checkpoint_;
+  // Records committed up to the last checkpoint, and since (flusher only).
+  uint64_t checkpointed_ = 0;
+  uint64_t since_checkpoint_ = 0;
   std::thread thread_;
 };
 
@@ -263,7 +290,9 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
       if (!b.ok()) return b.status();
       batches.push_back(*std::move(b));
     }
-    FlushPipeline pipeline(std::move(batches), threaded);
+    FlushPipeline pipeline(
+        std::move(batches), threaded,
+        options.checkpoint_each_flush && index.durable() ? &index : nullptr);
     featurebase::Record record;
     std::string error;
     while (*more) {

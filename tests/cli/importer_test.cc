@@ -245,6 +245,77 @@ TEST_F(ImporterTest, PipelinedImportEqualsSingleThreaded) {
       << answers[0];
 }
 
+// import-csv's bulk load: an index opened with Durability::kCheckpoint,
+// checkpointed by the flushing thread. The directory as a crash would leave
+// it after the import (no Sync) holds exactly the batches up to the last
+// checkpoint the policy calls for; after Sync, all of them.
+TEST_F(ImporterTest, CheckpointEachFlushMakesBatchesDurableAsTheyLand) {
+  constexpr int kRows = 1000, kBatch = 37;
+  std::string text = "k__String_T,n__Int,s__IDArray\n";
+  for (int i = 0; i < kRows; ++i)
+    text += "k" + std::to_string(i % 13) + "," + std::to_string(i) + ",\"" +
+            std::to_string(i % 7) + "," + std::to_string(i % 5) + "\"\n";
+  const std::string path = Write("p.csv", text);
+  const std::string pql =
+      "Sum(field=n) Row(k=\"k3\") Count(Row(s=4)) Count(All())";
+  ImportOptions o;
+  o.files = {path};
+  o.batch_size = kBatch;
+  o.read_buffer_bytes = 100;
+  auto mem = NewIndex();
+  EXPECT_EQ(Import(*mem, o).records, uint64_t(kRows));
+  const std::string want = Q(*mem, pql);
+  // The policy (importer.h): checkpoint once the records since the last
+  // checkpoint are at least half of those before it.
+  uint64_t durable = 0, since = 0;
+  for (int done = 0; done < kRows; done += kBatch) {
+    since += uint64_t(std::min(kBatch, kRows - done));
+    if (since >= std::max<uint64_t>(1, durable / 2)) {
+      durable += since;
+      since = 0;
+    }
+  }
+  ASSERT_LT(durable, uint64_t(kRows)) << "the test wants a tail to lose";
+  // Rows 0..m-1 of the file: n sums to m(m-1)/2.
+  auto sum_of = [](uint64_t m) {
+    return "{\"value\":" + std::to_string(m * (m - 1) / 2) +
+           ",\"count\":" + std::to_string(m) + "}";
+  };
+  for (int c = 1; c <= 2; ++c) {
+    SCOPED_TRACE("concurrency " + std::to_string(c));
+    const auto live = dir_ / ("live" + std::to_string(c));
+    featurebase::OpenOptions open;
+    open.name = "t";
+    open.durability = featurebase::Durability::kCheckpoint;
+    auto index = Index::Open(open, live.string());
+    ASSERT_TRUE(index.ok()) << index.status();
+    o.concurrency = c;
+    o.checkpoint_each_flush = true;
+    EXPECT_EQ(Import(**index, o).records, uint64_t(kRows));
+    auto crash_image = [&](const std::string& name) {
+      const auto crash = dir_ / name;
+      std::filesystem::create_directories(crash);
+      for (const auto& e : std::filesystem::directory_iterator(live))
+        if (e.path().filename() != "LOCK")
+          std::filesystem::copy(e.path(), crash / e.path().filename());
+      featurebase::OpenOptions ro;
+      ro.durability = featurebase::Durability::kNone;
+      auto reopened = Index::Open(ro, crash.string());
+      EXPECT_TRUE(reopened.ok()) << reopened.status();
+      return reopened.ok() ? Q(**reopened, "Sum(field=n) Count(All())") : "";
+    };
+    EXPECT_EQ(crash_image("crash_a" + std::to_string(c)),
+              "{\"results\":[" + sum_of(durable) + "," +
+                  std::to_string(durable) + "]}");
+    ASSERT_TRUE((*index)->Sync().ok());
+    EXPECT_EQ(
+        crash_image("crash_b" + std::to_string(c)),
+        "{\"results\":[" + sum_of(kRows) + "," + std::to_string(kRows) + "]}");
+    EXPECT_EQ(Q(**index, pql), want);
+  }
+  EXPECT_NE(want.find(sum_of(kRows)), std::string::npos) << want;
+}
+
 // The converter reuses the record's vectors and strings from row to row:
 // each row converted into one long-lived Record must equal the same row
 // converted into a fresh one (seeded random rows, cells often empty, arrays
