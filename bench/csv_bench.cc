@@ -2,6 +2,7 @@
 // of reading the same bytes (a streaming read, bench/util/bandwidth.h) and,
 // when Debian's libcsv-dev is installed, against libcsv, on the gen-taxi
 // CSV held in memory. Counters: ratio_to_bandwidth_floor, MB/s, rows/s.
+// BM_ConvertRows_Taxi times what import-csv's parsing thread does next.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -11,7 +12,12 @@
 
 #include "bench/util/bandwidth.h"
 #include "examples/fbc/csv_reader.h"
+#include "examples/fbc/header.h"
+#include "examples/fbc/importer.h"
+#include "examples/fbc/row_converter.h"
 #include "examples/fbc/taxi_gen.h"
+#include "featurebase/batch.h"
+#include "featurebase/index.h"
 
 #if FB_HAVE_LIBCSV
 #include <csv.h>
@@ -84,6 +90,58 @@ void BM_MemchrNewlines_Taxi(benchmark::State& state) {
 BENCHMARK(BM_MemchrNewlines_Taxi)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
+
+// The rest of import-csv's parsing thread, per row: RowConverter::Convert
+// (cells to a featurebase::Record), then Batch::Add (validation, key
+// lookup, staging) into a batch that holds every row and is never flushed.
+// Arg 0: Convert only; 1: Convert and Add. Counter ns_per_row.
+void BM_ConvertRows_Taxi(benchmark::State& state) {
+  const std::string& csv = TaxiCsv();
+  std::vector<char> buf(csv.size() + 64);
+  std::memcpy(buf.data(), csv.data(), csv.size());
+  fbc::RowBlock block;
+  uint64_t line = 1;
+  const size_t used =
+      fbc::ParseCsv(buf.data(), csv.size(), true, &line, &block);
+  if (used != csv.size() || block.rows.empty()) std::abort();
+  std::vector<std::string> header;
+  for (size_t i = 0; i < block.rows[0].count; ++i)
+    header.emplace_back(block.field(block.rows[0], i));
+  auto converter =
+      fbc::RowConverter::Create(*fbc::ParseHeader(header), fbc::IdOptions());
+  auto index = featurebase::Index::Create("taxi");
+  if (!converter.ok() || !index.ok() ||
+      !fbc::EnsureFields(**index, *converter).ok())
+    std::abort();
+  const bool add = state.range(0) == 1;
+  featurebase::BatchOptions bo;
+  bo.capacity = block.rows.size() + 1;
+  bo.id_mode = featurebase::IdMode::kAutoGenerate;
+  featurebase::Record record;
+  std::string error;
+  size_t rows = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto batch =
+        featurebase::Batch::Create(index->get(), converter->batch_fields(), bo);
+    if (!batch.ok()) std::abort();
+    state.ResumeTiming();
+    rows = 0;
+    for (size_t r = 1; r < block.rows.size(); ++r) {
+      if (!converter->Convert(block, block.rows[r], &record, &error))
+        std::abort();
+      if (add && !(*batch)->Add(record).ok()) std::abort();
+      ++rows;
+    }
+    state.PauseTiming();
+    batch->reset();
+    state.ResumeTiming();
+  }
+  state.counters["ns_per_row"] = benchmark::Counter(
+      double(rows) * double(state.iterations()),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_ConvertRows_Taxi)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 #if FB_HAVE_LIBCSV
 void CountField(void*, size_t, void* data) { ++static_cast<size_t*>(data)[0]; }

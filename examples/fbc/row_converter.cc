@@ -165,6 +165,12 @@ featurebase::StatusOr<RowConverter> RowConverter::Create(
     c.fields_.push_back(col.field);
     c.field_columns_.push_back(int(i));
   }
+  for (size_t i = 0; i < c.columns_.size(); ++i) {
+    const bool special = int(i) == c.id_column_ || c.pk_slot_[i] >= 0 ||
+                         int(i) == c.record_time_column_;
+    if (c.slot_[i] < 0 && !special) continue;
+    c.plan_.push_back({uint32_t(i), c.slot_[i], c.columns_[i].type, special});
+  }
   return c;
 }
 
@@ -179,7 +185,8 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
              std::to_string(columns_.size());
     return false;
   }
-  record->values.resize(fields_.size());
+  if (record->values.size() != fields_.size())
+    record->values.resize(fields_.size());
   record->time.reset();
   auto bad = [&](size_t i, std::string_view cell, std::string_view what) {
     *error = "column " + std::to_string(i + 1) + " \"" + columns_[i].source +
@@ -207,21 +214,26 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
     *t = *parsed;
     return true;
   };
-  for (size_t i = 0; i < columns_.size(); ++i) {
-    const int slot = slot_[i];
-    const bool feeds_id = int(i) == id_column_ || pk_slot_[i] >= 0;
-    if (slot < 0 && !feeds_id && int(i) != record_time_column_) continue;
-    const std::string_view cell = block.field(row, i);
+  const std::string_view* cells = &block.fields[row.first];
+  // Only the columns that write something (plan_), each straight into the
+  // record's slot: the record is reused row after row, so its vectors and
+  // strings keep their storage.
+  for (const Step& step : plan_) {
+    const size_t i = step.column;
+    const std::string_view cell = cells[i];
     const ColumnSpec& c = columns_[i];
     // Arrays (never ids, keys or times) are written into the vector the
-    // record already holds, so its capacity and strings are reused.
-    if (slot >= 0 && !cell.empty() &&
-        (c.type == ColumnType::kStringArray ||
-         c.type == ColumnType::kIdArray)) {
-      FieldInput& out = record->values[slot];
+    // record already holds.
+    if (step.type == ColumnType::kStringArray ||
+        step.type == ColumnType::kIdArray) {
+      FieldInput& out = record->values[step.slot];
+      if (cell.empty()) {
+        out = Value();
+        continue;
+      }
       const std::string_view s = StripBrackets(cell);
       size_t start = 0, n = 0;
-      if (c.type == ColumnType::kStringArray) {
+      if (step.type == ColumnType::kStringArray) {
         auto* keys = std::get_if<std::vector<std::string>>(&out);
         if (keys == nullptr) keys = &out.emplace<std::vector<std::string>>();
         while (!s.empty()) {
@@ -253,18 +265,28 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
       }
       continue;
     }
-    Value v;
-    if (!cell.empty()) {
-      switch (c.type) {
+    // A scalar: written into the slot's Value directly unless it also (or
+    // only) gives the record id, a primary key part or the record time.
+    Value scratch;
+    Value* v = &scratch;
+    if (step.slot >= 0 && !step.special) {
+      FieldInput& out = record->values[step.slot];
+      v = std::get_if<Value>(&out);
+      if (v == nullptr) v = &out.emplace<Value>();
+    }
+    if (cell.empty()) {
+      *v = Value();
+    } else {
+      switch (step.type) {
         case ColumnType::kId: {
           uint64_t id;
           if (!ParseUint64Cell(cell, &id))
             return bad(i, cell, "is not an unsigned integer");
-          v = Value::Id(id);
+          *v = Value::Id(id);
           break;
         }
         case ColumnType::kString:
-          v = Value::Key(std::string(cell));
+          *v = Value::Key(std::string(cell));
           break;
         case ColumnType::kStringArray:
         case ColumnType::kIdArray:
@@ -278,7 +300,7 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
                        "is out of range [" +
                            (c.min ? std::to_string(*c.min) : "-inf") + ", " +
                            (c.max ? std::to_string(*c.max) : "inf") + "]");
-          v = Value::Int(n);
+          *v = Value::Int(n);
           break;
         }
         case ColumnType::kDecimal: {
@@ -287,20 +309,20 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
             return bad(i, cell,
                        "is not a decimal with at most " +
                            std::to_string(c.scale) + " fraction digits");
-          v = Value::Decimal(n, c.scale);
+          *v = Value::Decimal(n, c.scale);
           break;
         }
         case ColumnType::kBool: {
           bool b;
           if (!ParseBoolCell(cell, &b))
             return bad(i, cell, "is not a bool (1/t/true or 0/f/false)");
-          v = Value::Bool(b);
+          *v = Value::Bool(b);
           break;
         }
         case ColumnType::kTimestamp: {
           absl::Time t;
           if (!parse_time(i, cell, &t)) return false;
-          v = Value::Timestamp(t);
+          *v = Value::Timestamp(t);
           break;
         }
         case ColumnType::kRecordTime: {
@@ -317,7 +339,7 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
             return false;
           }
           absl::Duration rem;
-          v = Value::Int(
+          *v = Value::Int(
               absl::IDivDuration(*t - c.epoch.value_or(absl::UnixEpoch()),
                                  c.unit.value_or(absl::Seconds(1)), &rem));
           break;
@@ -326,25 +348,25 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
           break;
       }
     }
+    if (!step.special) continue;
     if (int(i) == id_column_) {
-      if (v.is_null()) return bad(i, cell, "is not a record id (empty)");
-      if (v.kind() == Value::Kind::kInt && v.integer() < 0)
+      if (v->is_null()) return bad(i, cell, "is not a record id (empty)");
+      if (v->kind() == Value::Kind::kInt && v->integer() < 0)
         return bad(i, cell, "is a negative record id");
       record->id =
-          v.kind() == Value::Kind::kId ? v.id() : uint64_t(v.integer());
+          v->kind() == Value::Kind::kId ? v->id() : uint64_t(v->integer());
       continue;
     }
     if (pk_slot_[i] >= 0) {
-      if (v.is_null()) return bad(i, cell, "is an empty primary key value");
-      for (size_t k = 0; k < pk_columns_.size(); ++k)
-        if (pk_columns_[k] == int(i)) pk_values_[k] = v;
+      if (v->is_null()) return bad(i, cell, "is an empty primary key value");
+      pk_values_[size_t(pk_slot_[i])] = *v;
     }
-    if (slot >= 0) {
-      FieldInput& out = record->values[slot];
+    if (step.slot >= 0) {
+      FieldInput& out = record->values[step.slot];
       if (auto* value = std::get_if<Value>(&out)) {
-        *value = std::move(v);
+        *value = std::move(*v);
       } else {
-        out = std::move(v);
+        out = std::move(*v);
       }
     }
   }

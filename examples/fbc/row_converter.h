@@ -68,8 +68,17 @@ class RowConverter {
   int record_time_column_ = -1;
   int id_column_ = -1;
   std::vector<int> pk_columns_;
-  // Per column: >= 0 when it is one of pk_columns_.
+  // Per column: its index in pk_columns_, or -1.
   std::vector<int> pk_slot_;
+  // The columns Convert reads, in order: the field slot each writes (or -1),
+  // and whether it gives the id, a primary key part or the record time.
+  struct Step {
+    uint32_t column;
+    int slot;
+    ColumnType type;
+    bool special;
+  };
+  std::vector<Step> plan_;
   std::vector<featurebase::Value> pk_values_;
 };
 
