@@ -275,18 +275,18 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
       if (v == nullptr) v = &out.emplace<Value>();
     }
     if (cell.empty()) {
-      *v = Value();
+      v->SetNull();
     } else {
       switch (step.type) {
         case ColumnType::kId: {
           uint64_t id;
           if (!ParseUint64Cell(cell, &id))
             return bad(i, cell, "is not an unsigned integer");
-          *v = Value::Id(id);
+          v->SetId(id);
           break;
         }
         case ColumnType::kString:
-          *v = Value::Key(std::string(cell));
+          v->SetKey(cell);
           break;
         case ColumnType::kStringArray:
         case ColumnType::kIdArray:
@@ -300,7 +300,7 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
                        "is out of range [" +
                            (c.min ? std::to_string(*c.min) : "-inf") + ", " +
                            (c.max ? std::to_string(*c.max) : "inf") + "]");
-          *v = Value::Int(n);
+          v->SetInt(n);
           break;
         }
         case ColumnType::kDecimal: {
@@ -309,20 +309,20 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
             return bad(i, cell,
                        "is not a decimal with at most " +
                            std::to_string(c.scale) + " fraction digits");
-          *v = Value::Decimal(n, c.scale);
+          v->SetDecimal(n, c.scale);
           break;
         }
         case ColumnType::kBool: {
           bool b;
           if (!ParseBoolCell(cell, &b))
             return bad(i, cell, "is not a bool (1/t/true or 0/f/false)");
-          *v = Value::Bool(b);
+          v->SetBool(b);
           break;
         }
         case ColumnType::kTimestamp: {
           absl::Time t;
           if (!parse_time(i, cell, &t)) return false;
-          *v = Value::Timestamp(t);
+          v->SetTimestamp(t);
           break;
         }
         case ColumnType::kRecordTime: {
@@ -339,9 +339,9 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
             return false;
           }
           absl::Duration rem;
-          *v = Value::Int(
-              absl::IDivDuration(*t - c.epoch.value_or(absl::UnixEpoch()),
-                                 c.unit.value_or(absl::Seconds(1)), &rem));
+          v->SetInt(absl::IDivDuration(*t - c.epoch.value_or(absl::UnixEpoch()),
+                                       c.unit.value_or(absl::Seconds(1)),
+                                       &rem));
           break;
         }
         case ColumnType::kIgnore:

@@ -47,6 +47,27 @@ class Value {
     return v;
   }
 
+  // In-place forms of the factories, equal to assigning them, for a loop
+  // that refills one Value per row (a CSV or JSON decoder): they keep the
+  // key string's storage instead of building and moving a temporary.
+  void SetNull() { Set(Kind::kNull, 0); }
+  void SetId(uint64_t id) { Set(Kind::kId, int64_t(id)); }
+  void SetKey(std::string_view key) {
+    if (key.empty()) return SetNull();
+    Set(Kind::kKey, 0);
+    key_.assign(key.data(), key.size());
+  }
+  void SetBool(bool b) { Set(Kind::kBool, b ? 1 : 0); }
+  void SetInt(int64_t v) { Set(Kind::kInt, v); }
+  void SetDecimal(int64_t unscaled, int scale) {
+    Set(Kind::kDecimal, unscaled);
+    scale_ = scale;
+  }
+  void SetTimestamp(absl::Time t) {
+    Set(Kind::kTimestamp, 0);
+    time_ = t;
+  }
+
   Kind kind() const { return kind_; }
   bool is_null() const { return kind_ == Kind::kNull; }
   // Accessors; each requires the matching kind.
@@ -69,6 +90,13 @@ class Value {
 
  private:
   Value(Kind k, int64_t i) : kind_(k), int_(i) {}
+  void Set(Kind k, int64_t i) {
+    kind_ = k;
+    int_ = i;
+    scale_ = 0;
+    key_.clear();
+    time_ = absl::Time();
+  }
   Kind kind_ = Kind::kNull;
   int64_t int_ = 0;
   int scale_ = 0;
