@@ -124,15 +124,11 @@ CivilSecond UtcCivil(int64_t secs) {
                      int(rem % 60));
 }
 
-// Unix seconds of 0001-01-01T00:00:00Z and of 10000-01-01T00:00:00Z.
-constexpr int64_t kYear1 = -62135596800;
-constexpr int64_t kYear10000 = 253402300800;
 
 }  // namespace
 
 absl::StatusOr<CivilSecond> ToCivil(absl::Time t) {
-  if (t >= absl::FromUnixSeconds(kYear1) &&
-      t < absl::FromUnixSeconds(kYear10000)) {
+  if (HasCivilYear(t)) {
     // Floor to whole seconds, as ToCivilSecond does.
     return UtcCivil(absl::ToUnixSeconds(t));
   }

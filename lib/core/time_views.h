@@ -40,6 +40,13 @@ absl::CivilSecond TimeViewEnd(uint64_t key);
 // 1..9999 (the years a 4-digit view name can hold).
 absl::StatusOr<absl::CivilSecond> ToCivil(absl::Time t);
 
+// Whether ToCivil(t) succeeds, without converting: 0001-01-01T00:00:00Z <=
+// t < 10000-01-01T00:00:00Z.
+inline bool HasCivilYear(absl::Time t) {
+  return t >= absl::FromUnixSeconds(-62135596800) &&
+         t < absl::FromUnixSeconds(253402300800);
+}
+
 // One view per unit of `q` for time `t` (FeatureBase's viewsByTime).
 std::vector<uint64_t> ViewsForTime(const TimeQuantum& q, absl::CivilSecond t);
 

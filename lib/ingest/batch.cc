@@ -572,8 +572,9 @@ class BatchImpl {
     bool has_time = false;
     int64_t time = kNoTime;
     if (r.time) {
-      auto c = ToCivil(*r.time);
-      if (!c.ok()) return RecordError(pos, r, "", c.status());
+      if (!HasCivilYear(*r.time)) {
+        return RecordError(pos, r, "", ToCivil(*r.time).status());
+      }
       has_time = true;
       time = absl::ToUnixSeconds(*r.time);
     }

@@ -371,6 +371,36 @@ TEST(BatchTest, FullAndStaleAndBadOptions) {
       "batch: record 0 (id 9): field \"s\": takes a row id, not bool true");
 }
 
+// Record times must fall in years 1..9999 (a time view's name has four
+// digits): the first and last second are taken, one second outside is an
+// error naming the record, and the rejected record leaves nothing behind.
+TEST(BatchTest, RecordTimesOutsideYears1To9999AreRejected) {
+  auto index = *Index::Create("t");
+  ASSERT_TRUE(
+      index->CreateField("t", FieldOptions::Time(*TimeQuantum::Parse("Y")))
+          .ok());
+  auto batch = *Batch::Create(index.get(), {"t"});
+  const absl::Time first =
+      absl::FromCivil(absl::CivilSecond(1, 1, 1, 0, 0, 0), absl::UTCTimeZone());
+  const absl::Time end = absl::FromCivil(
+      absl::CivilSecond(10000, 1, 1, 0, 0, 0), absl::UTCTimeZone());
+  auto add = [&](uint64_t id, absl::Time t) {
+    return batch->Add(Record{.id = id, .values = {Value::Id(1)}, .time = t});
+  };
+  EXPECT_TRUE(add(1, first).ok());
+  EXPECT_TRUE(add(2, end - absl::Nanoseconds(1)).ok());
+  auto late = add(3, end);
+  EXPECT_EQ(std::string(late.status().message()),
+            "batch: record 2 (id 3): timestamp 10000-01-01T00:00:00+00:00 "
+            "outside "
+            "years 1..9999");
+  auto early = add(4, first - absl::Nanoseconds(1));
+  EXPECT_EQ(early.status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(batch->Flush().ok());
+  EXPECT_EQ(index->GetSnapshot()->Row("t", Value::Id(1))->ToVector(),
+            (std::vector<uint64_t>{1, 2}));
+}
+
 TEST(BatchTest, KeyedIndexTranslatesRecordKeysWithTheCache) {
   auto index = *Index::Create("k", IndexOptions{.keys = true});
   ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
