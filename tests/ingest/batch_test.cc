@@ -74,8 +74,15 @@ Record RandomRecord(std::mt19937_64& rng, bool bad) {
   r.values.push_back(maybe_null(
       Value::Timestamp(absl::FromUnixSeconds(1600000000 + rng() % 100000))));
   r.values.push_back(maybe_null(Value::Bool(rng() % 2)));  // packed bool "flag"
-  if (rng() % 3)
-    r.time = absl::FromUnixSeconds(1500000000 + int64_t(rng() % 50000000));
+  // Record times from 1906 to 2033, half of them within four days of the
+  // epoch: days before 1970 (negative seconds) next to days after it, which
+  // the batch's per-day view cache must keep apart (it rounds down).
+  if (rng() % 3) {
+    r.time =
+        rng() % 2
+            ? absl::FromUnixSeconds(int64_t(rng() % 4000000000) - 2000000000)
+            : absl::FromUnixSeconds(int64_t(rng() % 691200) - 345600);
+  }
   if (bad) {
     switch (rng() % 4) {
       case 0:
@@ -148,6 +155,15 @@ std::string Dump(Index& index) {
       "Min(field=v) Max(field=ts)";
   for (int r = 0; r < 3; ++r) {
     pql += fmt::format(" Row(t={}, from=2017-03-01T00:00, to=2018-01-01T00:00)",
+                       r);
+    // Single days on both sides of the epoch, and a span across it.
+    const char* days[] = {"1969-12-30", "1969-12-31", "1970-01-01",
+                          "1970-01-02"};
+    for (int d = 0; d < 3; ++d) {
+      pql += fmt::format(" Row(t={}, from={}T00:00, to={}T00:00)", r, days[d],
+                         days[d + 1]);
+    }
+    pql += fmt::format(" Row(t={}, from=1969-12-28T00:00, to=1970-01-05T00:00)",
                        r);
   }
   auto got = Query(index, pql);
