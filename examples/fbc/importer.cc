@@ -49,8 +49,62 @@ class Rejects {
   uint64_t count_ = 0;
 };
 
+// Checkpoints an index on its own thread when asked, so that the thread
+// asking (the flusher) goes on while a checkpoint encodes, writes and
+// syncs. Requests made while one runs coalesce into one more run.
+class BackgroundCheckpoints {
+ public:
+  explicit BackgroundCheckpoints(featurebase::Index* index) : index_(index) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~BackgroundCheckpoints() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Request() {
+    std::lock_guard<std::mutex> l(mu_);
+    requested_ = true;
+    cv_.notify_all();
+  }
+  // Waits until no checkpoint is asked for or running; the first error.
+  Status Wait() {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return !requested_ && !running_; });
+    return error_;
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> l(mu_);
+    while (true) {
+      cv_.wait(l, [&] { return stop_ || requested_; });
+      if (!requested_) return;
+      requested_ = false;
+      running_ = true;
+      l.unlock();
+      Status s = index_->Checkpoint();
+      l.lock();
+      running_ = false;
+      if (!s.ok() && error_.ok()) error_ = s;
+      cv_.notify_all();
+    }
+  }
+
+  featurebase::Index* const index_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool requested_ = false, running_ = false, stop_ = false;
+  Status error_;
+  std::thread thread_;
+};
+
 // Two batches: the caller fills one while a thread flushes the other (and
-// checkpoints `checkpoint` after flushes when it is not null).
+// checkpoints `checkpoint` after flushes when it is not null: in the
+// background when threaded).
 class FlushPipeline {
  public:
   FlushPipeline(std::vector<std::unique_ptr<Batch>> batches, bool threaded,
@@ -58,6 +112,8 @@ class FlushPipeline {
       : batches_(std::move(batches)),
         busy_(batches_.size(), false),
         checkpoint_(checkpoint) {
+    if (threaded && checkpoint_ != nullptr)
+      background_ = std::make_unique<BackgroundCheckpoints>(checkpoint_);
     if (threaded) thread_ = std::thread([this] { Run(); });
   }
   ~FlushPipeline() {
@@ -88,17 +144,20 @@ class FlushPipeline {
     return error_;
   }
 
-  // Waits for every submitted flush.
+  // Waits for every submitted flush and the checkpoints they asked for.
   Status Drain() {
     if (!thread_.joinable()) return absl::OkStatus();
-    std::unique_lock<std::mutex> l(mu_);
-    cv_.wait(l, [&] {
-      if (!error_.ok()) return true;
-      for (bool b : busy_)
-        if (b) return false;
-      return true;
-    });
-    return error_;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [&] {
+        if (!error_.ok()) return true;
+        for (bool b : busy_)
+          if (b) return false;
+        return true;
+      });
+      if (!error_.ok()) return error_;
+    }
+    return background_ ? background_->Wait() : absl::OkStatus();
   }
 
   uint64_t accepted() {
@@ -139,7 +198,11 @@ class FlushPipeline {
     since_checkpoint_ += r->accepted;
     if (checkpoint_ != nullptr &&
         since_checkpoint_ >= std::max<uint64_t>(1, checkpointed_ / 2)) {
-      if (Status s = checkpoint_->Checkpoint(); !s.ok()) return s;
+      if (background_) {
+        background_->Request();
+      } else if (Status s = checkpoint_->Checkpoint(); !s.ok()) {
+        return s;
+      }
       checkpointed_ += since_checkpoint_;
       since_checkpoint_ = 0;
     }
@@ -159,6 +222,7 @@ class FlushPipeline {
   // Records committed up to the last checkpoint, and since (flusher only).
   uint64_t checkpointed_ = 0;
   uint64_t since_checkpoint_ = 0;
+  std::unique_ptr<BackgroundCheckpoints> background_;
   std::thread thread_;
 };
 

@@ -3,7 +3,8 @@
 //
 // Pipeline (concurrency >= 2): the calling thread reads, parses, converts
 // and adds records to one of two batches while a second thread flushes the
-// other, so parsing overlaps the bitmap work of Flush.
+// other, so parsing overlaps the bitmap work of Flush (and a third writes
+// checkpoints, with checkpoint_each_flush).
 #ifndef FBC_IMPORTER_H_
 #define FBC_IMPORTER_H_
 
@@ -36,14 +37,14 @@ struct ImportOptions {
   std::string rejects_path;
   // Read buffer size (tests use small buffers to cross record boundaries).
   size_t read_buffer_bytes = size_t{4} << 20;
-  // The flushing thread checkpoints a durable index after a flush once the
-  // records committed since the last checkpoint are at least half of those
-  // before it (so every flush at first, then less often: the bytes written
-  // stay proportional to the import even when every batch touches every
-  // shard). For an index opened with Durability::kCheckpoint (fbc
-  // import-csv) batches become durable as they land, the checkpoints run
-  // while the parser fills the next batch, and the final Sync has little
-  // left to write.
+  // Checkpoint a durable index after a flush once the records committed
+  // since the last checkpoint are at least half of those before it (so
+  // every flush at first, then less often: the bytes written stay
+  // proportional to the import even when every batch touches every shard).
+  // Pipelined, the checkpoints run on a thread of their own, so flushing
+  // goes on while one writes. For an index opened with
+  // Durability::kCheckpoint (fbc import-csv) batches become durable as they
+  // land, and the final Sync has little left to write.
   bool checkpoint_each_flush = false;
 };
 

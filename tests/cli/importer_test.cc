@@ -246,9 +246,9 @@ TEST_F(ImporterTest, PipelinedImportEqualsSingleThreaded) {
 }
 
 // import-csv's bulk load: an index opened with Durability::kCheckpoint,
-// checkpointed by the flushing thread. The directory as a crash would leave
-// it after the import (no Sync) holds exactly the batches up to the last
-// checkpoint the policy calls for; after Sync, all of them.
+// checkpointed as batches land. The directory as a crash would leave it
+// after the import (no Sync) holds the batches up to the last checkpoint
+// the policy calls for (or more, pipelined); after Sync, all of them.
 TEST_F(ImporterTest, CheckpointEachFlushMakesBatchesDurableAsTheyLand) {
   constexpr int kRows = 1000, kBatch = 37;
   std::string text = "k__String_T,n__Int,s__IDArray\n";
@@ -304,9 +304,22 @@ TEST_F(ImporterTest, CheckpointEachFlushMakesBatchesDurableAsTheyLand) {
       EXPECT_TRUE(reopened.ok()) << reopened.status();
       return reopened.ok() ? Q(**reopened, "Sum(field=n) Count(All())") : "";
     };
-    EXPECT_EQ(crash_image("crash_a" + std::to_string(c)),
-              "{\"results\":[" + sum_of(durable) + "," +
-                  std::to_string(durable) + "]}");
+    // One thread: exactly the checkpoints the policy asks for. Pipelined,
+    // they run in the background and may cover batches committed since they
+    // were asked for: any whole-batch prefix from there on.
+    const std::string image = crash_image("crash_a" + std::to_string(c));
+    std::vector<uint64_t> allowed = {durable};
+    if (c == 2) {
+      for (uint64_t m = durable + kBatch; m < uint64_t(kRows); m += kBatch)
+        allowed.push_back(m);
+      allowed.push_back(kRows);
+    }
+    bool matched = false;
+    for (uint64_t m : allowed)
+      matched |= image ==
+                 "{\"results\":[" + sum_of(m) + "," + std::to_string(m) + "]}";
+    EXPECT_TRUE(matched) << image << ": want the first " << durable
+                         << " records" << (c == 1 ? "" : " or more batches");
     ASSERT_TRUE((*index)->Sync().ok());
     EXPECT_EQ(
         crash_image("crash_b" + std::to_string(c)),
