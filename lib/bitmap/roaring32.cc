@@ -258,6 +258,7 @@ struct FilterBlock {
   const uint64_t* bits = nullptr;  // null: the filter has no such container
   const uint16_t* values = nullptr;
   int32_t n = 0;
+  int32_t card = -1;  // the container's cardinality when known, else -1
 
   bool Probes() const { return values != nullptr && n < kProbeBelow; }
 };
@@ -281,11 +282,15 @@ void SetRangeBits(uint64_t* w, uint32_t lo, uint32_t hi) {
 FilterBlock MakeFilterBlock(Block b, uint64_t* scratch) {
   FilterBlock f;
   switch (b.type) {
-    case BITSET_CONTAINER_TYPE_CODE:
-      f.bits = static_cast<const bitset_container_t*>(b.c)->array;
+    case BITSET_CONTAINER_TYPE_CODE: {
+      const auto* bs = static_cast<const bitset_container_t*>(b.c);
+      f.bits = bs->array;
+      f.card = bs->cardinality;  // -1 (unknown) only inside lazy CRoaring ops
       return f;
+    }
     case ARRAY_CONTAINER_TYPE_CODE: {
       const auto* a = static_cast<const array_container_t*>(b.c);
+      f.card = a->cardinality;
       std::memset(scratch, 0, kBitsetWords * sizeof(uint64_t));
       for (int32_t i = 0; i < a->cardinality; ++i) {
         scratch[a->array[i] >> 6] |= uint64_t{1} << (a->array[i] & 63);
@@ -573,6 +578,12 @@ uint64_t CountBlock(Simd simd, const FilterBlock& f, Block row) {
     }
     case RUN_CONTAINER_TYPE_CODE: {
       const auto* r = static_cast<const run_container_t*>(row.c);
+      // A full container (a dense BSI's exists row, or a plane every value
+      // has) holds the whole filter container.
+      if (f.card >= 0 && r->n_runs == 1 && r->runs[0].value == 0 &&
+          r->runs[0].length == 0xFFFF) {
+        return uint64_t(f.card);
+      }
       uint64_t n = 0;
       for (int32_t i = 0; i < r->n_runs; ++i) {
         n += CountRangeBits(simd, f.bits, r->runs[i].value,
