@@ -39,9 +39,43 @@ const BsiShard::Row& EmptyRow() {
   return *row;
 }
 
+// A new row. The Roaring32 itself is not const, so that PackPlanes may move
+// it into a PackedRoaring32 while it is still the only reference.
 BsiShard::Row MakeRow(Roaring32 r) {
   if (r.IsEmpty()) return EmptyRow();
-  return std::make_shared<const Roaring32>(std::move(r));
+  return std::make_shared<Roaring32>(std::move(r));
+}
+
+// Moves `planes` into one PackedRoaring32 (each plane's containers for one
+// key adjacent, so that Sum, Min and Max read a key of every plane as one
+// stream rather than a jump per plane), when every non-empty plane is new:
+// made by MakeRow for this shard version and referenced nowhere else. A
+// plane shared with `base` leaves them all as they are, so that a version
+// holds planes of at most one pack, and untouched rows stay shared (the
+// storage layer diffs rows by identity). Memory cost: a pack stays alive
+// while any version shares one of its planes, at most one extra copy of a
+// shard's planes.
+void PackPlanes(const BsiShard& base, std::vector<BsiShard::Row>* planes) {
+  std::vector<size_t> fresh;
+  for (size_t i = 0; i < planes->size(); ++i) {
+    const BsiShard::Row& p = (*planes)[i];
+    if (p == EmptyRow()) continue;
+    if (p == base.row(2 + int(i)) || p.use_count() != 1) return;
+    fresh.push_back(i);
+  }
+  if (fresh.size() < 2) return;
+  std::vector<Roaring32> rows;
+  rows.reserve(fresh.size());
+  for (size_t i : fresh) {
+    // Defined: MakeRow made a non-const Roaring32, and this is its only
+    // reference.
+    rows.push_back(std::move(const_cast<Roaring32&>(*(*planes)[i])));
+  }
+  std::shared_ptr<const PackedRoaring32> pack =
+      PackedRoaring32::Pack(std::move(rows));
+  for (size_t k = 0; k < fresh.size(); ++k) {
+    (*planes)[fresh[k]] = BsiShard::Row(pack, &pack->row(k));
+  }
 }
 
 // Collects matches either as a bitmap or as a count. When counting, every
@@ -377,6 +411,7 @@ BsiShard BsiShard::Apply(const BsiShard& base,
     while (!out.planes_.empty() && out.planes_.back()->IsEmpty()) {
       out.planes_.pop_back();
     }
+    PackPlanes(base, &out.planes_);
     return out;
   }
   std::vector<uint32_t> offsets;
@@ -408,6 +443,7 @@ BsiShard BsiShard::Apply(const BsiShard& base,
   while (!out.planes_.empty() && out.planes_.back()->IsEmpty()) {
     out.planes_.pop_back();
   }
+  PackPlanes(base, &out.planes_);
   return out;
 }
 
@@ -448,6 +484,7 @@ absl::StatusOr<BsiShard> BsiShard::FromRows(Roaring32 exists, Roaring32 sign,
   out.exists_ = MakeRow(std::move(exists));
   out.sign_ = MakeRow(std::move(sign));
   for (Roaring32& p : planes) out.planes_.push_back(MakeRow(std::move(p)));
+  PackPlanes(BsiShard(), &out.planes_);
   return out;
 }
 

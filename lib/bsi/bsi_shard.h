@@ -13,6 +13,13 @@
 // input, so snapshots are copy-on-write and copying a BsiShard is O(depth).
 // Thread-safe for concurrent readers (nothing mutates after construction).
 //
+// When Apply or FromRows builds every plane anew, the planes are packed
+// (PackedRoaring32): their bitset containers share one mapping, each key's
+// containers of all planes adjacent, so Sum, Min and Max read a key as one
+// sequential run of pages. A plane shared with a later version keeps its
+// pack alive, so a shard can hold up to one extra copy of its planes' bytes
+// until its next full rewrite.
+//
 // Predicates and aggregates take an optional `filter` (shard-local offsets;
 // null means "all columns"). Predicates work a row at a time over 2^20-bit
 // roaring rows, so the filter-derived working sets (<= 128 KiB each) stay in

@@ -6,8 +6,10 @@
 #include <array>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
+#include <span>
 #include <vector>
 
 #include "tests/util/seed.h"
@@ -395,6 +397,83 @@ TEST(Roaring32Test, AndCardinalityMatrixEdgeCases) {
   // No filters or no rows: nothing to count.
   Roaring32::AndCardinalityMatrix({}, rows, out);
   Roaring32::AndCardinalityMatrix(rows, {}, out);
+}
+
+TEST(PackedRoaring32Test, PackedRowsMatchTheirModelsInEveryKernel) {
+  for (uint64_t seed : TestSeeds(12)) {
+    SCOPED_TRACE(SeedTrace(seed));
+    const int simd = int(seed % 3);
+    SCOPED_TRACE("simd cap " + std::to_string(simd));
+    const SimdCap cap(simd);
+    std::mt19937_64 rng(seed);
+    const int keys = 1 + int(rng() % 6);
+    // Rows of every container shape (bitsets, arrays, runs, absent keys),
+    // some empty; filters unpacked.
+    std::vector<std::set<uint32_t>> rm(rng() % 12), fm(1 + rng() % 3);
+    for (auto& m : rm)
+      m = rng() % 6 == 0 ? std::set<uint32_t>{} : RandomShapes(rng, keys);
+    for (auto& m : fm) m = RandomShapes(rng, keys);
+    std::vector<Roaring32> rows, f;
+    for (const auto& m : rm) rows.push_back(FromSet(m));
+    for (const auto& m : fm) f.push_back(FromSet(m));
+    std::shared_ptr<const PackedRoaring32> pack =
+        PackedRoaring32::Pack(std::move(rows));
+    ASSERT_EQ(pack->size(), rm.size());
+    EXPECT_EQ(pack->packed_bytes() % 8192, 0u);
+    std::vector<const Roaring32*> rp, fp;
+    for (size_t j = 0; j < pack->size(); ++j) {
+      const Roaring32& r = pack->row(j);
+      rp.push_back(&r);
+      ASSERT_EQ(r.Cardinality(), rm[j].size()) << "row " << j;
+      ASSERT_TRUE(r.Equals(FromSet(rm[j]))) << "row " << j;
+    }
+    for (const auto& x : f) fp.push_back(&x);
+    std::vector<uint64_t> out(fp.size() * rp.size());
+    Roaring32::AndCardinalityMatrix(fp, rp, out);
+    for (size_t i = 0; i < fp.size(); ++i) {
+      for (size_t j = 0; j < rp.size(); ++j) {
+        ASSERT_EQ(out[i * rp.size() + j], IntersectionSize(fm[i], rm[j]))
+            << "filter " << i << " row " << j;
+      }
+    }
+    if (!rp.empty()) {
+      for (bool want_max : {false, true}) {
+        const std::vector<std::set<uint32_t>> im = {fm[0]};
+        const Roaring32::Extreme e =
+            Roaring32::SliceExtreme(std::span(fp.data(), 1), {}, rp, want_max);
+        const Roaring32::Extreme want = NaiveExtreme(im, {}, rm, want_max);
+        EXPECT_EQ(e.value, want.value) << "max " << want_max;
+        EXPECT_EQ(e.count, want.count) << "max " << want_max;
+      }
+    }
+    // Copies and set algebra own their containers: they outlive the pack.
+    std::vector<Roaring32> copies, unions;
+    for (size_t j = 0; j < pack->size(); ++j) {
+      copies.push_back(pack->row(j).Copy());
+      unions.push_back(Roaring32::Or(pack->row(j), f[0]));
+    }
+    pack.reset();
+    for (size_t j = 0; j < copies.size(); ++j) {
+      std::set<uint32_t> u = rm[j];
+      u.insert(fm[0].begin(), fm[0].end());
+      ASSERT_TRUE(copies[j].Equals(FromSet(rm[j]))) << "copy " << j;
+      ASSERT_TRUE(unions[j].Equals(FromSet(u))) << "union " << j;
+      copies[j].AddRange(0, 70000);  // the copy is an ordinary bitmap
+    }
+  }
+}
+
+TEST(PackedRoaring32Test, PacksNothingWithoutBitsets) {
+  std::vector<Roaring32> rows;
+  rows.push_back(Roaring32::FromValues(std::vector<uint32_t>{1, 5, 70000}));
+  rows.push_back(Roaring32::FromRange(0, 200000));
+  rows.back().RunOptimize();
+  rows.emplace_back();
+  auto pack = PackedRoaring32::Pack(std::move(rows));
+  EXPECT_EQ(pack->packed_bytes(), 0u);
+  EXPECT_EQ(pack->row(0).Cardinality(), 3u);
+  EXPECT_EQ(pack->row(1).Cardinality(), 200000u);
+  EXPECT_TRUE(pack->row(2).IsEmpty());
 }
 
 }  // namespace

@@ -398,6 +398,46 @@ TEST(BsiShardTest, ApplySharesUntouchedRows) {
   EXPECT_EQ(b.Value(5000), 1);
 }
 
+TEST(BsiShardTest, VersionsSharingPackedPlanesOutliveTheirBase) {
+  // A full write packs the new planes together; a later small write shares
+  // the untouched ones, which must stay valid (and keep their pack alive)
+  // after the older versions are gone. Decode packs too.
+  for (uint64_t seed : testing::TestSeeds(4)) {
+    SCOPED_TRACE(testing::SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    const int bits = 8 + int(rng() % 50);
+    auto write_all = [&](Model* m) {
+      std::vector<std::pair<uint32_t, int64_t>> sets;
+      for (size_t i = 0; i < m->offsets.size(); ++i) {
+        const int64_t v = RandomStored(rng, bits);
+        m->values[i] = v;
+        sets.push_back({m->offsets[i], v});
+      }
+      return sets;
+    };
+    Model ma;
+    auto a = std::make_optional(
+        BsiShard::Apply(BsiShard(), write_all(&ma), nullptr));
+    // Offset 0 gets value 1 (a rewrite, so every plane holding a bit of its
+    // old value changes); the others keep a's planes.
+    Model mb = ma;
+    mb.values[0] = 1;
+    const std::pair<uint32_t, int64_t> one[] = {{mb.offsets[0], 1}};
+    auto b = std::make_optional(BsiShard::Apply(*a, one, nullptr));
+    Model mc = mb;
+    const BsiShard c = BsiShard::Apply(*b, write_all(&mc), nullptr);
+    a.reset();
+    CheckAgainstModel(mb, *b, rng);
+    b.reset();
+    CheckAgainstModel(mc, c, rng);
+    std::string bytes;
+    c.Encode(&bytes);
+    auto d = BsiShard::Decode(bytes);
+    ASSERT_TRUE(d.ok()) << d.status();
+    CheckAgainstModel(mc, *d, rng);
+  }
+}
+
 TEST(BsiShardTest, ClearAndSetOfTheSameColumnSets) {
   const std::pair<uint32_t, int64_t> v[] = {{3, -9}};
   Roaring32 clear = Roaring32::FromValues(std::vector<uint32_t>{3});
