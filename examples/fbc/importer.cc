@@ -102,18 +102,44 @@ class BackgroundCheckpoints {
   std::thread thread_;
 };
 
+// When an import checkpoints (ImportOptions::checkpoint_each_flush): once
+// the records committed since the last checkpoint reach half of those
+// before it. A checkpoint rewrites every fragment changed since the last
+// one: cheap when each batch fills new shards (auto ids), the whole index
+// when batches scatter over every shard; the geometric spacing keeps the
+// total written within a constant factor of the import either way. One
+// policy spans all the files of an import.
+struct CheckpointPolicy {
+  featurebase::Index* index = nullptr;
+  // Runs the checkpoints when the import is pipelined.
+  std::unique_ptr<BackgroundCheckpoints> background;
+  uint64_t checkpointed = 0;  // records committed up to the last checkpoint
+  uint64_t since = 0;         // and since (flusher only)
+
+  // After a flush of `records`: checkpoints (or asks for one) when due.
+  Status Committed(uint64_t records) {
+    since += records;
+    if (since < std::max<uint64_t>(1, checkpointed / 2))
+      return absl::OkStatus();
+    checkpointed += since;
+    since = 0;
+    if (background) {
+      background->Request();
+      return absl::OkStatus();
+    }
+    return index->Checkpoint();
+  }
+};
+
 // Two batches: the caller fills one while a thread flushes the other (and
-// checkpoints `checkpoint` after flushes when it is not null: in the
-// background when threaded).
+// checkpoints by `policy` when it is not null).
 class FlushPipeline {
  public:
   FlushPipeline(std::vector<std::unique_ptr<Batch>> batches, bool threaded,
-                featurebase::Index* checkpoint)
+                CheckpointPolicy* policy)
       : batches_(std::move(batches)),
         busy_(batches_.size(), false),
-        checkpoint_(checkpoint) {
-    if (threaded && checkpoint_ != nullptr)
-      background_ = std::make_unique<BackgroundCheckpoints>(checkpoint_);
+        policy_(policy) {
     if (threaded) thread_ = std::thread([this] { Run(); });
   }
   ~FlushPipeline() {
@@ -157,7 +183,9 @@ class FlushPipeline {
       });
       if (!error_.ok()) return error_;
     }
-    return background_ ? background_->Wait() : absl::OkStatus();
+    return policy_ != nullptr && policy_->background
+               ? policy_->background->Wait()
+               : absl::OkStatus();
   }
 
   uint64_t accepted() {
@@ -187,24 +215,12 @@ class FlushPipeline {
   }
 
   // Flushes batch k (and maybe checkpoints); returns the records it
-  // committed. A checkpoint rewrites every fragment changed since the last
-  // one: cheap when each batch fills new shards (auto ids), the whole index
-  // when batches scatter over every shard. Checkpointing once the records
-  // since the last checkpoint reach half of those before it keeps the total
-  // written within a constant factor of the import either way.
+  // committed.
   StatusOr<uint64_t> FlushOne(size_t k) {
     auto r = batches_[k]->Flush();
     if (!r.ok()) return r.status();
-    since_checkpoint_ += r->accepted;
-    if (checkpoint_ != nullptr &&
-        since_checkpoint_ >= std::max<uint64_t>(1, checkpointed_ / 2)) {
-      if (background_) {
-        background_->Request();
-      } else if (Status s = checkpoint_->Checkpoint(); !s.ok()) {
-        return s;
-      }
-      checkpointed_ += since_checkpoint_;
-      since_checkpoint_ = 0;
+    if (policy_ != nullptr) {
+      if (Status s = policy_->Committed(r->accepted); !s.ok()) return s;
     }
     return r->accepted;
   }
@@ -218,11 +234,7 @@ class FlushPipeline {
   Status error_;
   uint64_t accepted_ = 0;
   bool stop_ = false;
-  featurebase::Index* const checkpoint_;
-  // Records committed up to the last checkpoint, and since (flusher only).
-  uint64_t checkpointed_ = 0;
-  uint64_t since_checkpoint_ = 0;
-  std::unique_ptr<BackgroundCheckpoints> background_;
+  CheckpointPolicy* const policy_;
   std::thread thread_;
 };
 
@@ -310,6 +322,12 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
     sources.push_back(*std::move(src));
   }
 
+  CheckpointPolicy policy;
+  if (options.checkpoint_each_flush && index.durable()) {
+    policy.index = &index;
+    if (options.concurrency >= 2)
+      policy.background = std::make_unique<BackgroundCheckpoints>(&index);
+  }
   uint64_t records_read = 0, bytes_before = 0, accepted = 0;
   for (size_t f = 0; f < sources.size(); ++f) {
     const std::string& path = options.files[f];
@@ -354,9 +372,8 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
       if (!b.ok()) return b.status();
       batches.push_back(*std::move(b));
     }
-    FlushPipeline pipeline(
-        std::move(batches), threaded,
-        options.checkpoint_each_flush && index.durable() ? &index : nullptr);
+    FlushPipeline pipeline(std::move(batches), threaded,
+                           policy.index != nullptr ? &policy : nullptr);
     featurebase::Record record;
     std::string error;
     while (*more) {

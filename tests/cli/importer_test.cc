@@ -250,16 +250,18 @@ TEST_F(ImporterTest, PipelinedImportEqualsSingleThreaded) {
 // after the import (no Sync) holds the batches up to the last checkpoint
 // the policy calls for (or more, pipelined); after Sync, all of them.
 TEST_F(ImporterTest, CheckpointEachFlushMakesBatchesDurableAsTheyLand) {
-  constexpr int kRows = 1000, kBatch = 37;
-  std::string text = "k__String_T,n__Int,s__IDArray\n";
-  for (int i = 0; i < kRows; ++i)
-    text += "k" + std::to_string(i % 13) + "," + std::to_string(i) + ",\"" +
-            std::to_string(i % 7) + "," + std::to_string(i % 5) + "\"\n";
-  const std::string path = Write("p.csv", text);
+  // Two files (each ends with a partial batch); the policy spans both.
+  constexpr int kRows = 1000, kBatch = 37, kFileRows[] = {400, 600};
+  ImportOptions o;
+  for (int f = 0, first = 0; f < 2; first += kFileRows[f++]) {
+    std::string text = "k__String_T,n__Int,s__IDArray\n";
+    for (int i = first; i < first + kFileRows[f]; ++i)
+      text += "k" + std::to_string(i % 13) + "," + std::to_string(i) + ",\"" +
+              std::to_string(i % 7) + "," + std::to_string(i % 5) + "\"\n";
+    o.files.push_back(Write("p" + std::to_string(f) + ".csv", text));
+  }
   const std::string pql =
       "Sum(field=n) Row(k=\"k3\") Count(Row(s=4)) Count(All())";
-  ImportOptions o;
-  o.files = {path};
   o.batch_size = kBatch;
   o.read_buffer_bytes = 100;
   auto mem = NewIndex();
@@ -268,15 +270,17 @@ TEST_F(ImporterTest, CheckpointEachFlushMakesBatchesDurableAsTheyLand) {
   // The policy (importer.h): checkpoint once the records since the last
   // checkpoint are at least half of those before it.
   uint64_t durable = 0, since = 0;
-  for (int done = 0; done < kRows; done += kBatch) {
-    since += uint64_t(std::min(kBatch, kRows - done));
-    if (since >= std::max<uint64_t>(1, durable / 2)) {
-      durable += since;
-      since = 0;
+  for (int rows : kFileRows) {
+    for (int done = 0; done < rows; done += kBatch) {
+      since += uint64_t(std::min(kBatch, rows - done));
+      if (since >= std::max<uint64_t>(1, durable / 2)) {
+        durable += since;
+        since = 0;
+      }
     }
   }
   ASSERT_LT(durable, uint64_t(kRows)) << "the test wants a tail to lose";
-  // Rows 0..m-1 of the file: n sums to m(m-1)/2.
+  // Rows 0..m-1 of the input: n sums to m(m-1)/2.
   auto sum_of = [](uint64_t m) {
     return "{\"value\":" + std::to_string(m * (m - 1) / 2) +
            ",\"count\":" + std::to_string(m) + "}";
@@ -310,9 +314,14 @@ TEST_F(ImporterTest, CheckpointEachFlushMakesBatchesDurableAsTheyLand) {
     const std::string image = crash_image("crash_a" + std::to_string(c));
     std::vector<uint64_t> allowed = {durable};
     if (c == 2) {
-      for (uint64_t m = durable + kBatch; m < uint64_t(kRows); m += kBatch)
-        allowed.push_back(m);
-      allowed.push_back(kRows);
+      // Every later batch end (batches restart at the second file).
+      for (int f = 0, first = 0; f < 2; first += kFileRows[f++]) {
+        for (int end = first + kBatch; end < first + kFileRows[f];
+             end += kBatch)
+          if (uint64_t(end) > durable) allowed.push_back(uint64_t(end));
+        if (uint64_t(first + kFileRows[f]) > durable)
+          allowed.push_back(uint64_t(first + kFileRows[f]));
+      }
     }
     bool matched = false;
     for (uint64_t m : allowed)
