@@ -2,7 +2,8 @@
 // row key, a bool, an integer, a decimal, a timestamp, or null.
 //
 // Each field type accepts some kinds (see field.h); a value of another kind is
-// InvalidArgument naming the field. A Value is a small immutable value type;
+// InvalidArgument naming the field. A Value is a small value type, built by
+// the factories below (the Set* methods reassign one in place);
 // thread-compatible.
 #ifndef FEATUREBASE_VALUE_H_
 #define FEATUREBASE_VALUE_H_
