@@ -329,6 +329,10 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
       policy.background = std::make_unique<BackgroundCheckpoints>(&index);
   }
   uint64_t records_read = 0, bytes_before = 0, accepted = 0;
+  // Pipelined, the first flush comes after an eighth of a batch: the
+  // flusher would otherwise sit idle for a whole batch's parsing.
+  const size_t first_batch = std::max<size_t>(1, options.batch_size / 8);
+  bool submitted = false, tail_submitted = false;
   for (size_t f = 0; f < sources.size(); ++f) {
     const std::string& path = options.files[f];
     const uint64_t file_size = sources[f]->file_size();
@@ -389,16 +393,27 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
           rejects.Add(path, row.line, std::string(full.status().message()));
           continue;
         }
-        if (*full) {
+        if (*full || (threaded && !submitted &&
+                      pipeline.current().size() >= first_batch)) {
+          submitted = true;
           if (Status s = pipeline.Submit(); !s.ok())
             return Status(s.code(), "flush: " + std::string(s.message()));
         }
       }
       first_row = 0;
-      if (progress)
-        progress->Update(records_read,
-                         bytes_before + reader.source().file_offset(),
-                         total_bytes);
+      const uint64_t bytes_done = bytes_before + reader.source().file_offset();
+      if (progress) progress->Update(records_read, bytes_done, total_bytes);
+      // Near the end of the input (rows left estimated from the bytes per
+      // row so far), the batch so far goes to the flusher, once, so that
+      // the last flush, which no parsing overlaps, is a small one.
+      if (threaded && !tail_submitted && records_read > 0 &&
+          pipeline.current().size() >= first_batch &&
+          double(total_bytes - std::min(total_bytes, bytes_done)) <=
+              double(first_batch) * double(bytes_done) / double(records_read)) {
+        tail_submitted = true;
+        if (Status s = pipeline.Submit(); !s.ok())
+          return Status(s.code(), "flush: " + std::string(s.message()));
+      }
       more = reader.Next(&block);
       if (!more.ok()) return more.status();
     }
