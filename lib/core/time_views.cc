@@ -124,7 +124,6 @@ CivilSecond UtcCivil(int64_t secs) {
                      int(rem % 60));
 }
 
-
 }  // namespace
 
 absl::StatusOr<CivilSecond> ToCivil(absl::Time t) {
