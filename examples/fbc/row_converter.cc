@@ -112,7 +112,10 @@ featurebase::StatusOr<RowConverter> RowConverter::Create(
   RowConverter c;
   c.columns_ = std::move(columns);
   c.ids_ = ids;
-  c.slot_.assign(c.columns_.size(), -1);
+  // Per column: its slot in Record::values, or -1.
+  std::vector<int> slot(c.columns_.size(), -1);
+  std::vector<int> pk_columns;
+  int record_time_column = -1;
   auto find = [&](const std::string& name) -> int {
     for (size_t i = 0; i < c.columns_.size(); ++i)
       if (c.columns_[i].is_field() && c.columns_[i].field == name)
@@ -142,34 +145,34 @@ featurebase::StatusOr<RowConverter> RowConverter::Create(
       if (t == ColumnType::kStringArray || t == ColumnType::kIdArray)
         return absl::InvalidArgumentError("--primary-key-fields: \"" + f +
                                           "\" is an array column");
-      c.pk_columns_.push_back(col);
+      pk_columns.push_back(col);
     }
     // One String primary key is the record key only, not also a field.
-    skip_single_pk = c.pk_columns_.size() == 1 &&
-                     c.columns_[c.pk_columns_[0]].type == ColumnType::kString;
-    c.pk_values_.resize(c.pk_columns_.size());
+    skip_single_pk = pk_columns.size() == 1 &&
+                     c.columns_[pk_columns[0]].type == ColumnType::kString;
+    c.pk_values_.resize(pk_columns.size());
   }
   c.pk_slot_.assign(c.columns_.size(), -1);
-  for (size_t k = 0; k < c.pk_columns_.size(); ++k)
-    c.pk_slot_[c.pk_columns_[k]] = int(k);
+  for (size_t k = 0; k < pk_columns.size(); ++k)
+    c.pk_slot_[pk_columns[k]] = int(k);
   for (size_t i = 0; i < c.columns_.size(); ++i) {
     const ColumnSpec& col = c.columns_[i];
     if (col.type == ColumnType::kRecordTime) {
-      c.record_time_column_ = int(i);
+      record_time_column = int(i);
       continue;
     }
     if (!col.is_field()) continue;
     if (int(i) == c.id_column_) continue;
-    if (skip_single_pk && int(i) == c.pk_columns_[0]) continue;
-    c.slot_[i] = int(c.fields_.size());
+    if (skip_single_pk && int(i) == pk_columns[0]) continue;
+    slot[i] = int(c.fields_.size());
     c.fields_.push_back(col.field);
     c.field_columns_.push_back(int(i));
   }
   for (size_t i = 0; i < c.columns_.size(); ++i) {
     const bool special = int(i) == c.id_column_ || c.pk_slot_[i] >= 0 ||
-                         int(i) == c.record_time_column_;
-    if (c.slot_[i] < 0 && !special) continue;
-    c.plan_.push_back({uint32_t(i), c.slot_[i], c.columns_[i].type, special});
+                         int(i) == record_time_column;
+    if (slot[i] < 0 && !special) continue;
+    c.plan_.push_back({uint32_t(i), slot[i], c.columns_[i].type, special});
   }
   return c;
 }

@@ -63,12 +63,8 @@ class RowConverter {
   IdOptions ids_;
   std::vector<std::string> fields_;
   std::vector<int> field_columns_;
-  // Per column: slot in Record::values or -1.
-  std::vector<int> slot_;
-  int record_time_column_ = -1;
   int id_column_ = -1;
-  std::vector<int> pk_columns_;
-  // Per column: its index in pk_columns_, or -1.
+  // Per column: its index among the primary key fields (pk_values_), or -1.
   std::vector<int> pk_slot_;
   // The columns Convert reads, in order: the field slot each writes (or -1),
   // and whether it gives the id, a primary key part or the record time.
