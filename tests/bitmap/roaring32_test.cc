@@ -400,7 +400,7 @@ TEST(Roaring32Test, AndCardinalityMatrixEdgeCases) {
 }
 
 TEST(PackedRoaring32Test, PackedRowsMatchTheirModelsInEveryKernel) {
-  for (uint64_t seed : TestSeeds(36)) {
+  for (uint64_t seed : TestSeeds(24)) {
     SCOPED_TRACE(SeedTrace(seed));
     const int simd = int(seed % 3);
     SCOPED_TRACE("simd cap " + std::to_string(simd));
