@@ -359,20 +359,36 @@ featurebase::StatusOr<std::unique_ptr<ByteSource>> OpenByteSource(
 
 // ---------------------------------------------------------------- reader
 CsvReader::CsvReader(std::unique_ptr<ByteSource> source, size_t buffer_bytes)
-    : source_(std::move(source)),
-      buf_(buffer_bytes + 64),
-      read_size_(buffer_bytes) {}
+    : source_(std::move(source)), read_size_(buffer_bytes) {
+  for (Buffer& b : bufs_) b.bytes.resize(64);
+}
 
 featurebase::StatusOr<bool> CsvReader::Next(RowBlock* block) {
   block->clear();
+  {
+    // The blocks handed out by the last kBuffers - 1 calls point into the
+    // other buffers: the partial record left in the current one moves to
+    // the front of the next, which none of them uses.
+    Buffer& from = bufs_[cur_];
+    cur_ = (cur_ + 1) % kBuffers;
+    Buffer& to = bufs_[cur_];
+    const size_t pending = from.end - from.begin;
+    if (to.bytes.size() < pending + 64) to.bytes.resize(pending + 64);
+    std::memcpy(to.bytes.data(), from.bytes.data() + from.begin, pending);
+    std::memset(to.bytes.data() + pending, 0, 64);
+    to.begin = 0;
+    to.end = pending;
+    from.begin = from.end = 0;
+  }
+  Buffer& b = bufs_[cur_];
   while (true) {
-    if (begin_ < end_ || !eof_) {
-      const size_t used =
-          ParseCsv(buf_.data() + begin_, end_ - begin_, eof_, &line_, block);
-      begin_ += used;
+    if (b.begin < b.end || !eof_) {
+      const size_t used = ParseCsv(b.bytes.data() + b.begin, b.end - b.begin,
+                                   eof_, &line_, block);
+      b.begin += used;
       if (!block->rows.empty()) return true;
       if (eof_) {
-        begin_ = end_;  // only skipped empty lines remained
+        b.begin = b.end;  // only skipped empty lines remained
         return false;
       }
     } else {
@@ -380,21 +396,77 @@ featurebase::StatusOr<bool> CsvReader::Next(RowBlock* block) {
     }
     // Need more input: move the partial record to the front, grow if it
     // fills the buffer, read.
-    const size_t pending = end_ - begin_;
-    if (begin_ > 0) {
-      std::memmove(buf_.data(), buf_.data() + begin_, pending);
-      begin_ = 0;
-      end_ = pending;
+    const size_t pending = b.end - b.begin;
+    if (b.begin > 0) {
+      std::memmove(b.bytes.data(), b.bytes.data() + b.begin, pending);
+      b.begin = 0;
+      b.end = pending;
     }
-    if (buf_.size() - 64 - end_ < std::max<size_t>(read_size_ / 2, 1))
-      buf_.resize(std::max(buf_.size() * 2, end_ + read_size_ + 64));
-    const size_t room = buf_.size() - 64 - end_;
-    auto n = source_->Read(buf_.data() + end_, room);
+    if (b.bytes.size() - 64 - b.end < std::max<size_t>(read_size_ / 2, 1))
+      b.bytes.resize(std::max(b.bytes.size() * 2, b.end + read_size_ + 64));
+    const size_t room = b.bytes.size() - 64 - b.end;
+    auto n = source_->Read(b.bytes.data() + b.end, room);
     if (!n.ok()) return n.status();
     if (*n == 0) eof_ = true;
-    end_ += *n;
-    std::memset(buf_.data() + end_, 0, 64);
+    b.end += *n;
+    std::memset(b.bytes.data() + b.end, 0, 64);
   }
+}
+
+// ------------------------------------------------------------ read-ahead
+ReadAheadCsvReader::ReadAheadCsvReader(std::unique_ptr<ByteSource> source,
+                                       size_t buffer_bytes, bool threaded)
+    : reader_(std::move(source), buffer_bytes) {
+  if (threaded) thread_ = std::thread([this] { Run(); });
+}
+
+ReadAheadCsvReader::~ReadAheadCsvReader() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ReadAheadCsvReader::Run() {
+  std::unique_lock<std::mutex> l(mu_);
+  for (uint64_t m = 0;; ++m) {
+    // Block m reuses the slot (and CsvReader buffer) of block m - kSlots,
+    // which the caller has released once it has taken block m - kSlots + 1.
+    cv_.wait(l, [&] { return stop_ || m + 1 < consumed_ + kSlots; });
+    if (stop_) return;
+    Slot& s = slots_[m % kSlots];
+    l.unlock();
+    s.more = reader_.Next(&s.block);
+    s.offset = reader_.source().file_offset();
+    l.lock();
+    produced_ = m + 1;
+    cv_.notify_all();
+    if (!s.more.ok() || !*s.more) return;
+  }
+}
+
+featurebase::StatusOr<const RowBlock*> ReadAheadCsvReader::Next() {
+  if (done_) return nullptr;
+  Slot* s = &slots_[0];
+  if (thread_.joinable()) {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return produced_ > consumed_; });
+    s = &slots_[consumed_ % kSlots];
+    ++consumed_;
+    cv_.notify_all();
+  } else {
+    s->more = reader_.Next(&s->block);
+    s->offset = reader_.source().file_offset();
+  }
+  if (!s->more.ok() || !*s->more) {
+    done_ = true;
+    if (!s->more.ok()) return s->more.status();
+    return nullptr;
+  }
+  offset_ = s->offset;
+  return &s->block;
 }
 
 }  // namespace fbc

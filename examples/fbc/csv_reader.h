@@ -3,18 +3,22 @@
 // files, parsed a large buffer at a time.
 //
 // CsvParser is a pure function over a byte range (testable without files);
-// CsvReader owns the input and the buffer and hands out blocks of rows whose
-// fields point into that buffer (valid until the next call).
+// CsvReader owns the input and its buffers and hands out blocks of rows whose
+// fields point into those buffers; ReadAheadCsvReader runs a CsvReader on a
+// thread of its own.
 //
-// Thread-compatible.
+// CsvReader is thread-compatible; ReadAheadCsvReader has one caller thread.
 #ifndef FBC_CSV_READER_H_
 #define FBC_CSV_READER_H_
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "featurebase/status.h"
@@ -80,6 +84,10 @@ featurebase::StatusOr<std::unique_ptr<ByteSource>> OpenByteSource(
 // Reads a CSV file block by block.
 class CsvReader {
  public:
+  // A block's fields stay valid for this many calls of Next after the one
+  // that filled it (kBuffers - 1): Next parses into a ring of buffers.
+  static constexpr int kBuffers = 3;
+
   // `buffer_bytes`: the read size (records longer than it grow the buffer).
   explicit CsvReader(std::unique_ptr<ByteSource> source,
                      size_t buffer_bytes = size_t{4} << 20);
@@ -91,12 +99,60 @@ class CsvReader {
   const ByteSource& source() const { return *source_; }
 
  private:
+  struct Buffer {
+    std::vector<char> bytes;
+    size_t begin = 0, end = 0;
+  };
   std::unique_ptr<ByteSource> source_;
-  std::vector<char> buf_;
+  Buffer bufs_[kBuffers];
+  int cur_ = 0;
   size_t read_size_;
-  size_t begin_ = 0, end_ = 0;
   uint64_t line_ = 1;
   bool eof_ = false;
+};
+
+// A CsvReader that (when `threaded`) reads and parses on its own thread, up
+// to two blocks ahead of the caller, so that the caller's work on a block
+// overlaps the reading and parsing of the next ones. Not threaded, it is
+// the CsvReader itself. One caller thread.
+class ReadAheadCsvReader {
+ public:
+  ReadAheadCsvReader(std::unique_ptr<ByteSource> source, size_t buffer_bytes,
+                     bool threaded);
+  // Stops the reading thread (after the block it is parsing, if any).
+  ~ReadAheadCsvReader();
+  ReadAheadCsvReader(const ReadAheadCsvReader&) = delete;
+  ReadAheadCsvReader& operator=(const ReadAheadCsvReader&) = delete;
+
+  // The next block of rows (at least one), valid until the next call; null
+  // at the end of input, and on every call after it. Read errors are
+  // returned as status, as from CsvReader::Next.
+  featurebase::StatusOr<const RowBlock*> Next();
+
+  // The source's offset (ByteSource::file_offset) after the block returned
+  // last was read.
+  uint64_t file_offset() const { return offset_; }
+
+ private:
+  struct Slot {
+    RowBlock block;
+    featurebase::StatusOr<bool> more = false;
+    uint64_t offset = 0;
+  };
+  void Run();
+
+  CsvReader reader_;
+  // Block m goes to slot m % kSlots; the reader may fill block m while the
+  // caller holds block m - 2 (CsvReader keeps it valid that long).
+  static constexpr int kSlots = CsvReader::kBuffers;
+  Slot slots_[kSlots];
+  uint64_t offset_ = 0;
+  bool done_ = false;  // the caller has seen the end or an error
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t produced_ = 0, consumed_ = 0;  // blocks
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 }  // namespace fbc

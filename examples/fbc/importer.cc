@@ -336,24 +336,28 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
   for (size_t f = 0; f < sources.size(); ++f) {
     const std::string& path = options.files[f];
     const uint64_t file_size = sources[f]->file_size();
-    CsvReader reader(std::move(sources[f]), options.read_buffer_bytes);
-    RowBlock block;
-    auto more = reader.Next(&block);
-    if (!more.ok()) return more.status();
+    const bool threaded = options.concurrency >= 2;
+    // Threaded, the file is read and parsed on a thread of its own, ahead
+    // of the conversion here.
+    ReadAheadCsvReader reader(std::move(sources[f]), options.read_buffer_bytes,
+                              threaded);
+    auto next = reader.Next();
+    if (!next.ok()) return next.status();
+    const RowBlock* block = *next;
     size_t first_row = 0;
     std::vector<std::string> header_cells;
     if (options.header) {
       header_cells = *options.header;
-      if (options.ignore_header && *more && !block.rows.empty()) first_row = 1;
+      if (options.ignore_header && block != nullptr) first_row = 1;
     } else {
-      if (!*more || block.rows.empty())
+      if (block == nullptr)
         return absl::InvalidArgumentError(path + ": empty file, no header row");
-      const CsvRow& h = block.rows[0];
+      const CsvRow& h = block->rows[0];
       if (!h.error.empty())
         return absl::InvalidArgumentError(path + ":" + std::to_string(h.line) +
                                           ": header row: " + h.error);
       for (size_t i = 0; i < h.count; ++i)
-        header_cells.emplace_back(block.field(h, i));
+        header_cells.emplace_back(block->field(h, i));
       first_row = 1;
     }
     auto specs = ParseHeader(header_cells);
@@ -369,7 +373,6 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
     bopts.id_mode = options.ids.mode == IdOptions::Mode::kAutoGenerate
                         ? featurebase::IdMode::kAutoGenerate
                         : featurebase::IdMode::kExplicit;
-    const bool threaded = options.concurrency >= 2;
     std::vector<std::unique_ptr<Batch>> batches;
     for (int k = 0; k < (threaded ? 2 : 1); ++k) {
       auto b = Batch::Create(&index, converter->batch_fields(), bopts);
@@ -380,11 +383,11 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
                            policy.index != nullptr ? &policy : nullptr);
     featurebase::Record record;
     std::string error;
-    while (*more) {
-      for (size_t r = first_row; r < block.rows.size(); ++r) {
-        const CsvRow& row = block.rows[r];
+    while (block != nullptr) {
+      for (size_t r = first_row; r < block->rows.size(); ++r) {
+        const CsvRow& row = block->rows[r];
         ++records_read;
-        if (!converter->Convert(block, row, &record, &error)) {
+        if (!converter->Convert(*block, row, &record, &error)) {
           rejects.Add(path, row.line, error);
           continue;
         }
@@ -401,7 +404,7 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
         }
       }
       first_row = 0;
-      const uint64_t bytes_done = bytes_before + reader.source().file_offset();
+      const uint64_t bytes_done = bytes_before + reader.file_offset();
       if (progress) progress->Update(records_read, bytes_done, total_bytes);
       // Near the end of the input (rows left estimated from the bytes per
       // row so far), the batch so far goes to the flusher, once, so that
@@ -414,8 +417,9 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
         if (Status s = pipeline.Submit(); !s.ok())
           return Status(s.code(), "flush: " + std::string(s.message()));
       }
-      more = reader.Next(&block);
-      if (!more.ok()) return more.status();
+      next = reader.Next();
+      if (!next.ok()) return next.status();
+      block = *next;
     }
     if (pipeline.current().size() > 0) {
       if (Status s = pipeline.Submit(); !s.ok())

@@ -7,9 +7,12 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -43,28 +46,48 @@ struct Parsed {
   std::vector<std::string> errors;
 };
 
-Parsed ReadAll(std::unique_ptr<ByteSource> src, size_t buffer) {
-  CsvReader reader(std::move(src), buffer);
+void Append(const RowBlock& block, Parsed* p) {
+  for (const CsvRow& r : block.rows) {
+    std::vector<std::string> row;
+    for (size_t i = 0; i < r.count; ++i) row.emplace_back(block.field(r, i));
+    p->rows.push_back(std::move(row));
+    p->lines.push_back(r.line);
+    p->errors.push_back(r.error);
+  }
+}
+
+// Which reader reads: CsvReader, or ReadAheadCsvReader on the caller's
+// thread or on its own.
+enum class Via { kReader, kReadAhead, kReadAheadThreaded };
+
+Parsed ReadAll(std::unique_ptr<ByteSource> src, size_t buffer,
+               Via via = Via::kReader) {
   Parsed p;
+  if (via != Via::kReader) {
+    ReadAheadCsvReader reader(std::move(src), buffer,
+                              via == Via::kReadAheadThreaded);
+    while (true) {
+      auto block = reader.Next();
+      EXPECT_TRUE(block.ok()) << block.status();
+      if (!block.ok() || *block == nullptr) break;
+      Append(**block, &p);
+    }
+    return p;
+  }
+  CsvReader reader(std::move(src), buffer);
   RowBlock block;
   while (true) {
     auto more = reader.Next(&block);
     EXPECT_TRUE(more.ok()) << more.status();
     if (!more.ok() || !*more) break;
-    for (const CsvRow& r : block.rows) {
-      std::vector<std::string> row;
-      for (size_t i = 0; i < r.count; ++i) row.emplace_back(block.field(r, i));
-      p.rows.push_back(std::move(row));
-      p.lines.push_back(r.line);
-      p.errors.push_back(r.error);
-    }
+    Append(block, &p);
   }
   return p;
 }
 
 Parsed Read(const std::string& text, size_t buffer = 1 << 16,
-            size_t chunk = 1 << 20) {
-  return ReadAll(std::make_unique<StringSource>(text, chunk), buffer);
+            size_t chunk = 1 << 20, Via via = Via::kReader) {
+  return ReadAll(std::make_unique<StringSource>(text, chunk), buffer, via);
 }
 
 using Rows = std::vector<std::vector<std::string>>;
@@ -180,11 +203,143 @@ TEST(CsvReaderTest, DifferentialRandomTablesRoundTrip) {
     }
     const size_t buffer = 1 + rng() % 64;
     const size_t chunk = 1 + rng() % 50;
-    const Parsed p = Read(text, buffer, chunk);
-    ASSERT_EQ(p.rows, table)
-        << "seed " << seed << " buffer " << buffer << " chunk " << chunk;
-    ASSERT_EQ(p.lines, lines) << "seed " << seed;
-    for (const std::string& e : p.errors) ASSERT_EQ(e, "") << "seed " << seed;
+    for (Via via : {Via::kReader, Via::kReadAhead, Via::kReadAheadThreaded}) {
+      SCOPED_TRACE("reader " + std::to_string(int(via)));
+      const Parsed p = Read(text, buffer, chunk, via);
+      ASSERT_EQ(p.rows, table)
+          << "seed " << seed << " buffer " << buffer << " chunk " << chunk;
+      ASSERT_EQ(p.lines, lines) << "seed " << seed;
+      for (const std::string& e : p.errors) ASSERT_EQ(e, "") << "seed " << seed;
+    }
+  }
+}
+
+// CsvReader keeps a block's fields for kBuffers - 1 more calls (what lets
+// ReadAheadCsvReader parse ahead of its caller): each block is compared,
+// that many calls later, with a copy taken when it was filled.
+TEST(CsvReaderTest, BlocksStayValidForTheNextCalls) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    std::mt19937_64 rng(seed);
+    std::string text;
+    for (int r = 0; r < 300; ++r) {
+      text += std::to_string(rng() % 100000) + ",\"x\"\"" +
+              std::string(rng() % 30, 'a' + r % 26) + "\"\n";
+    }
+    CsvReader reader(std::make_unique<StringSource>(text, 1 + rng() % 200),
+                     1 + rng() % 300);
+    constexpr int kKept = CsvReader::kBuffers;
+    RowBlock blocks[kKept];
+    Parsed copies[kKept];
+    Parsed all;
+    for (int call = 0;; ++call) {
+      RowBlock& b = blocks[call % kKept];
+      auto more = reader.Next(&b);
+      ASSERT_TRUE(more.ok()) << more.status();
+      // Every block still held (the last kBuffers - 1) reads as filled.
+      for (int back = 1; back < kKept && back <= call; ++back) {
+        const int k = (call - back) % kKept;
+        Parsed now;
+        Append(blocks[k], &now);
+        ASSERT_EQ(now.rows, copies[k].rows)
+            << "seed " << seed << " call " << call << ", block of call "
+            << call - back;
+      }
+      if (!*more) break;
+      copies[call % kKept] = Parsed{};
+      Append(b, &copies[call % kKept]);
+      Append(b, &all);
+    }
+    ASSERT_EQ(all.rows.size(), 300u) << "seed " << seed;
+  }
+}
+
+// Fails its reads once `limit` bytes have been handed out.
+class FailingSource : public StringSource {
+ public:
+  FailingSource(std::string data, size_t chunk, size_t limit)
+      : StringSource(std::move(data), chunk), limit_(limit) {}
+  featurebase::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (file_offset() >= limit_)
+      return absl::DataLossError("read test.csv: disk on fire");
+    return StringSource::Read(buf, std::min(n, limit_ - file_offset()));
+  }
+
+ private:
+  size_t limit_;
+};
+
+TEST(ReadAheadCsvReaderTest, ReadErrorsComeAfterTheRowsBeforeThemAndStick) {
+  std::string text;
+  for (int r = 0; r < 2000; ++r) text += std::to_string(r) + ",v\n";
+  for (bool threaded : {false, true}) {
+    SCOPED_TRACE(threaded ? "threaded" : "caller's thread");
+    ReadAheadCsvReader reader(
+        std::make_unique<FailingSource>(text, 100, text.size() / 2), 256,
+        threaded);
+    size_t rows = 0;
+    featurebase::Status error;
+    while (true) {
+      auto block = reader.Next();
+      if (!block.ok()) {
+        error = block.status();
+        break;
+      }
+      ASSERT_NE(*block, nullptr) << "end of input before the read error";
+      for (const CsvRow& r : (*block)->rows) {
+        ASSERT_EQ((*block)->field(r, 0), std::to_string(rows));
+        ++rows;
+      }
+    }
+    EXPECT_EQ(error.code(), absl::StatusCode::kDataLoss);
+    EXPECT_EQ(error.message(), "read test.csv: disk on fire");
+    // Every complete row before the failed read, in order, and no other.
+    const size_t limit = text.size() / 2;
+    const size_t complete =
+        std::count(text.begin(), text.begin() + limit, '\n');
+    EXPECT_EQ(rows, complete);
+    auto again = reader.Next();
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(*again, nullptr);
+  }
+}
+
+// Counts the bytes it hands out in a counter that outlives it.
+class CountingSource : public StringSource {
+ public:
+  CountingSource(std::string data, size_t chunk,
+                 std::shared_ptr<std::atomic<uint64_t>> read)
+      : StringSource(std::move(data), chunk), read_(std::move(read)) {}
+  featurebase::StatusOr<size_t> Read(char* buf, size_t n) override {
+    auto r = StringSource::Read(buf, n);
+    if (r.ok()) *read_ += *r;
+    return r;
+  }
+
+ private:
+  std::shared_ptr<std::atomic<uint64_t>> read_;
+};
+
+// Dropped mid-file while its thread parses ahead: the thread stops within
+// the blocks it may run ahead, rather than reading on to the end.
+TEST(ReadAheadCsvReaderTest, DestroyedMidFileStopsItsThread) {
+  std::string text;
+  for (int r = 0; r < 100000; ++r) text += std::to_string(r) + ",v\n";
+  constexpr size_t kBuffer = 4096;
+  for (int taken = 0; taken < 4; ++taken) {
+    auto read = std::make_shared<std::atomic<uint64_t>>(0);
+    {
+      ReadAheadCsvReader reader(
+          std::make_unique<CountingSource>(text, 1000, read), kBuffer, true);
+      for (int i = 0; i < taken; ++i) {
+        auto block = reader.Next();
+        ASSERT_TRUE(block.ok());
+        ASSERT_NE(*block, nullptr);
+      }
+    }
+    // Each block reads at most two buffers' worth (a partial record plus
+    // a read); the thread fills at most two blocks past those taken.
+    EXPECT_LE(read->load(), uint64_t(taken + 2) * 2 * (kBuffer + 1000))
+        << "taken " << taken;
   }
 }
 
