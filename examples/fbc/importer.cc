@@ -329,10 +329,16 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
       policy.background = std::make_unique<BackgroundCheckpoints>(&index);
   }
   uint64_t records_read = 0, bytes_before = 0, accepted = 0;
-  // Pipelined, the first flush comes after an eighth of a batch: the
-  // flusher would otherwise sit idle for a whole batch's parsing.
+  // Pipelined, the first flush comes after an eighth of a batch (the
+  // flusher would otherwise sit idle for a whole batch's parsing) and the
+  // second after the other seven eighths, so that later batches of
+  // sequential ids (auto-generated into a fresh index, default batch size
+  // of one shard) each fill one shard rather than straddle two: a shard
+  // written by two commits copies its rows twice. Measured on 5M taxi
+  // rows: 3.2-3.5 s against 3.5-3.8 s with full batches after the first.
   const size_t first_batch = std::max<size_t>(1, options.batch_size / 8);
-  bool submitted = false, tail_submitted = false;
+  int submitted = 0;  // early submits so far: at most two
+  bool tail_submitted = false;
   for (size_t f = 0; f < sources.size(); ++f) {
     const std::string& path = options.files[f];
     const uint64_t file_size = sources[f]->file_size();
@@ -396,9 +402,11 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
           rejects.Add(path, row.line, std::string(full.status().message()));
           continue;
         }
-        if (*full || (threaded && !submitted &&
-                      pipeline.current().size() >= first_batch)) {
-          submitted = true;
+        if (*full || (threaded && submitted < 2 &&
+                      pipeline.current().size() >=
+                          (submitted == 0 ? first_batch
+                                          : bopts.capacity - first_batch))) {
+          ++submitted;
           if (Status s = pipeline.Submit(); !s.ok())
             return Status(s.code(), "flush: " + std::string(s.message()));
         }
