@@ -49,19 +49,17 @@ std::optional<uint64_t> ColumnRows::Get(uint32_t offset) const {
   return v - 1;
 }
 
-void ColumnRows::Set(OwnerToken owner, uint32_t offset,
-                     std::optional<uint64_t> row) {
+ColumnRows::Page* ColumnRows::MutablePage(OwnerToken owner, int index,
+                                          int width) {
   if (!table_) {
-    if (!row) return;
     table_ = std::make_shared<Table>();
     table_->owner = owner;
   } else if (table_->owner != owner) {
     table_ = std::make_shared<Table>(*table_);
     table_->owner = owner;
   }
-  std::shared_ptr<Page>& page = table_->pages[offset >> kPageBits];
+  std::shared_ptr<Page>& page = table_->pages[index];
   if (!page) {
-    if (!row) return;
     page = std::make_shared<Page>();
     page->owner = owner;
     page->data.assign(kPageSize, 0);
@@ -69,12 +67,16 @@ void ColumnRows::Set(OwnerToken owner, uint32_t offset,
     page = std::make_shared<Page>(*page);
     page->owner = owner;
   }
+  if (width > page->width) page->Widen(width);
+  return page.get();
+}
+
+void ColumnRows::Set(OwnerToken owner, uint32_t offset,
+                     std::optional<uint64_t> row) {
+  // Clearing an absent table or page changes nothing.
+  if (!row && (!table_ || !table_->pages[offset >> kPageBits])) return;
   const uint64_t stored = row ? *row + 1 : 0;
-  const int need = stored <= 0xFF         ? 1
-                   : stored <= 0xFFFF     ? 2
-                   : stored <= 0xFFFFFFFF ? 4
-                                          : 8;
-  if (need > page->width) page->Widen(need);
+  Page* page = MutablePage(owner, int(offset >> kPageBits), WidthFor(stored));
   page->Store(offset & (kPageSize - 1), stored);
 }
 

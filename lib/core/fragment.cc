@@ -288,14 +288,20 @@ uint64_t Fragment::AddBulk(
   const auto& bits = *in;
   std::vector<std::pair<uint64_t, uint32_t>> adds, removes;
   adds.reserve(bits.size());
-  for (size_t i = 0; i < bits.size(); ++i) {
-    if (i + 1 < bits.size() && bits[i + 1].second == bits[i].second) continue;
-    const auto [row, offset] = bits[i];
-    const std::optional<uint64_t> old = RowOf(offset);
-    if (old == row) continue;
+  const auto move = [&](std::optional<uint64_t> old, uint64_t row,
+                        uint32_t offset) {
     if (old) removes.emplace_back(*old, offset);
     adds.emplace_back(row, offset);
-    if (mode_ == Mode::kMutex) column_rows_.Set(owner, offset, row);
+  };
+  if (mode_ == Mode::kMutex) {
+    column_rows_.SetMany(owner, bits, move);
+  } else {
+    for (size_t i = 0; i < bits.size(); ++i) {
+      if (i + 1 < bits.size() && bits[i + 1].second == bits[i].second) continue;
+      const auto [row, offset] = bits[i];
+      const std::optional<uint64_t> old = RowOf(offset);
+      if (old != row) move(old, row, offset);
+    }
   }
   // One ordered pass over the rows losing or gaining columns, visiting
   // each trie leaf once.
