@@ -1,12 +1,15 @@
 // import-csv: reads CSV files with ingest-kit headers into an index through
 // featurebase::Batch, creating missing fields from the header.
 //
-// Pipeline (concurrency >= 2): the calling thread reads, parses, converts
-// and adds records to one of two batches while a second thread flushes the
-// other, so parsing overlaps the bitmap work of Flush (and a third writes
-// checkpoints, with checkpoint_each_flush). The first batch flushed is an
-// eighth of batch_size, and so is about the last (estimated from the bytes
-// per row), so that little flushing happens with no parsing beside it.
+// Pipeline (concurrency >= 2): a thread reads and parses each file
+// (ReadAheadCsvReader); the calling thread converts and adds records to one
+// of two batches while another thread flushes the other, so parsing
+// overlaps the bitmap work of Flush (and one more writes checkpoints, with
+// checkpoint_each_flush). The first batch flushed is an eighth of
+// batch_size, the second the other seven eighths (so that later batches of
+// sequential ids each fill one shard), and about the last is an eighth too
+// (estimated from the bytes per row), so that little flushing happens with
+// no parsing beside it.
 #ifndef FBC_IMPORTER_H_
 #define FBC_IMPORTER_H_
 
