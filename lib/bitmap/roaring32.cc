@@ -55,6 +55,40 @@ Roaring32 Roaring32::Copy() const {
 
 Roaring32 Roaring32::FromValues(std::span<const uint32_t> values) {
   Roaring32 r;
+#ifdef SHARED_CONTAINER_TYPE_CODE
+  // Strictly ascending values (a row built from sorted offsets): each
+  // container made at its final size, two allocations, rather than grown
+  // value by value through roaring_bitmap_add_many.
+  if (std::adjacent_find(values.begin(), values.end(),
+                         std::greater_equal<uint32_t>()) == values.end()) {
+    constexpr int32_t kMaxArray = 4096;
+    roaring_array_t* ra = &R(r.r_)->high_low_container;
+    for (size_t i = 0; i < values.size();) {
+      const uint32_t key = values[i] >> 16;
+      size_t j = i + 1;
+      while (j < values.size() && values[j] >> 16 == key) ++j;
+      const int32_t n = int32_t(j - i);
+      if (n > kMaxArray) {
+        bitset_container_t* b = bitset_container_create();
+        if (b == nullptr) throw std::bad_alloc();
+        for (size_t k = i; k < j; ++k) {
+          b->array[(values[k] & 0xFFFF) >> 6] |= uint64_t{1}
+                                                 << (values[k] & 63);
+        }
+        b->cardinality = n;
+        ra_append(ra, uint16_t(key), b, BITSET_CONTAINER_TYPE_CODE);
+      } else {
+        array_container_t* a = array_container_create_given_capacity(n);
+        if (a == nullptr) throw std::bad_alloc();
+        for (int32_t k = 0; k < n; ++k) a->array[k] = uint16_t(values[i + k]);
+        a->cardinality = n;
+        ra_append(ra, uint16_t(key), a, ARRAY_CONTAINER_TYPE_CODE);
+      }
+      i = j;
+    }
+    return r;
+  }
+#endif
   r.AddMany(values);
   return r;
 }
