@@ -429,6 +429,11 @@ ReadAheadCsvReader::~ReadAheadCsvReader() {
   if (thread_.joinable()) thread_.join();
 }
 
+void ReadAheadCsvReader::Fill(Slot* s) {
+  s->more = reader_.Next(&s->block);
+  s->offset = reader_.source().file_offset();
+}
+
 void ReadAheadCsvReader::Run() {
   std::unique_lock<std::mutex> l(mu_);
   for (uint64_t m = 0;; ++m) {
@@ -438,8 +443,7 @@ void ReadAheadCsvReader::Run() {
     if (stop_) return;
     Slot& s = slots_[m % kSlots];
     l.unlock();
-    s.more = reader_.Next(&s.block);
-    s.offset = reader_.source().file_offset();
+    Fill(&s);
     l.lock();
     produced_ = m + 1;
     cv_.notify_all();
@@ -457,8 +461,7 @@ featurebase::StatusOr<const RowBlock*> ReadAheadCsvReader::Next() {
     ++consumed_;
     cv_.notify_all();
   } else {
-    s->more = reader_.Next(&s->block);
-    s->offset = reader_.source().file_offset();
+    Fill(s);
   }
   if (!s->more.ok() || !*s->more) {
     done_ = true;

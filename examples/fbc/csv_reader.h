@@ -139,6 +139,8 @@ class ReadAheadCsvReader {
     featurebase::StatusOr<bool> more = false;
     uint64_t offset = 0;
   };
+  // Reads the next block into *s, with its status and source offset.
+  void Fill(Slot* s);
   void Run();
 
   CsvReader reader_;

@@ -280,10 +280,13 @@ struct Block {
   const void* c = nullptr;
 };
 
-Block BlockAt(const roaring_array_t& ra, int32_t i) {
-  uint8_t type = ra.typecodes[i];
-  const void* c = container_unwrap_shared(ra.containers[i], &type);
+Block BlockAt(const uint8_t* typecodes, void* const* containers, int32_t i) {
+  uint8_t type = typecodes[i];
+  const void* c = container_unwrap_shared(containers[i], &type);
   return {type, c};
+}
+Block BlockAt(const roaring_array_t& ra, int32_t i) {
+  return BlockAt(ra.typecodes, ra.containers, i);
 }
 
 // A filter container as a 2^16-bit bitset, plus its values when it is an
@@ -574,39 +577,12 @@ struct Chain {
   size_t slices;
 };
 
-void AndCountChainScalar(const Chain& c) {
-  const uint64_t* w = c.words;
-  for (size_t i = 0; i < c.n; ++i, w += kBitsetWords) {
-    PrefetchSlice(c.pf, c.pf_bytes, c.slice + i, c.slices);
-    AndCountScalar<1>(&c.f, w, c.out + i);
-  }
-}
-
-#if defined(__x86_64__)
-__attribute__((target("avx2"))) void AndCountChainAvx2(const Chain& c) {
-  const uint64_t* w = c.words;
-  for (size_t i = 0; i < c.n; ++i, w += kBitsetWords) {
-    PrefetchSlice(c.pf, c.pf_bytes, c.slice + i, c.slices);
-    AndCountAvx2<1>(&c.f, w, c.out + i);
-  }
-}
-
-__attribute__((target("avx512f,avx512vl,avx512vpopcntdq"))) void
-AndCountChainAvx512(const Chain& c) {
-  const uint64_t* w = c.words;
-  for (size_t i = 0; i < c.n; ++i, w += kBitsetWords) {
-    PrefetchSlice(c.pf, c.pf_bytes, c.slice + i, c.slices);
-    AndCountAvx512<1>(&c.f, w, c.out + i);
-  }
-}
-#endif
-
 void AndCountChain(Simd simd, const Chain& c) {
-#if defined(__x86_64__)
-  if (simd == Simd::kAvx512) return AndCountChainAvx512(c);
-  if (simd == Simd::kAvx2) return AndCountChainAvx2(c);
-#endif
-  AndCountChainScalar(c);
+  const uint64_t* w = c.words;
+  for (size_t i = 0; i < c.n; ++i, w += kBitsetWords) {
+    PrefetchSlice(c.pf, c.pf_bytes, c.slice + i, c.slices);
+    AndCountF<1>(simd, &c.f, w, c.out + i);
+  }
 }
 
 // Set bits in words [0, n) of `w`.
@@ -916,10 +892,9 @@ void Roaring32::AndCardinalityMatrix(std::span<const Roaring32* const> filters,
   for (size_t f = 0; f < nf; ++f) fc[f] = cursor(filters[f]);
   for (size_t j = 0; j < nr; ++j) rc[j] = cursor(rows[j]);
   auto block_at = [](const Cursor& c) {
-    uint8_t type = c.types[c.pos];
-    const void* b = container_unwrap_shared(c.containers[c.pos], &type);
-    __builtin_prefetch(b);
-    return Block{type, b};
+    const Block b = BlockAt(c.types, c.containers, c.pos);
+    __builtin_prefetch(b.c);
+    return b;
   };
   // Fills *w for the next key any filter holds; false when there is none.
   auto gather = [&](KeyWork* w) {
