@@ -261,6 +261,53 @@ bool Roaring32::Intersects(const Roaring32& a, const Roaring32& b) {
 
 namespace {
 
+// Calls hit() for each value of `sorted` in `r` until it returns false.
+template <typename Hit>
+void ForEachContained(const roaring_bitmap_t* r,
+                      std::span<const uint32_t> sorted, Hit&& hit) {
+#ifdef SHARED_CONTAINER_TYPE_CODE
+  const roaring_array_t& ra = r->high_low_container;
+  int32_t pos = 0;
+  for (size_t i = 0; i < sorted.size();) {
+    const uint16_t key = uint16_t(sorted[i] >> 16);
+    size_t j = i + 1;
+    while (j < sorted.size() && sorted[j] >> 16 == key) ++j;
+    while (pos < ra.size && ra.keys[pos] < key) ++pos;
+    if (pos == ra.size) return;
+    if (ra.keys[pos] == key) {
+      for (size_t k = i; k < j; ++k) {
+        if (container_contains(ra.containers[pos], uint16_t(sorted[k]),
+                               ra.typecodes[pos]) &&
+            !hit()) {
+          return;
+        }
+      }
+    }
+    i = j;
+  }
+#else
+  for (uint32_t v : sorted) {
+    if (roaring_bitmap_contains(r, v) && !hit()) return;
+  }
+#endif
+}
+
+}  // namespace
+
+uint64_t Roaring32::CountOf(std::span<const uint32_t> sorted) const {
+  uint64_t n = 0;
+  ForEachContained(R(r_), sorted, [&] { return ++n, true; });
+  return n;
+}
+
+bool Roaring32::ContainsAnyOf(std::span<const uint32_t> sorted) const {
+  bool any = false;
+  ForEachContained(R(r_), sorted, [&] { return any = true, false; });
+  return any;
+}
+
+namespace {
+
 // Container-level kernels. CRoaring 0.2.x exposes its containers in its
 // public headers (SHARED_CONTAINER_TYPE_CODE is one of their macros); other
 // versions hide them, and there AndCardinalityMatrix falls back to one

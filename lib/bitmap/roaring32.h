@@ -93,6 +93,11 @@ class Roaring32 {
   static uint64_t AndNotCardinality(const Roaring32& a, const Roaring32& b);
   static uint64_t XorCardinality(const Roaring32& a, const Roaring32& b);
   static bool Intersects(const Roaring32& a, const Roaring32& b);
+  // How many of `sorted` (ascending values) the bitmap holds, and whether it
+  // holds any: each 2^16-value block's container is found once, not once
+  // per value (a small row kept as a sorted array against a bitmap).
+  uint64_t CountOf(std::span<const uint32_t> sorted) const;
+  bool ContainsAnyOf(std::span<const uint32_t> sorted) const;
   // Fused AND-counts of many rows against a few filters, one 2^16-value
   // container at a time: each filter container is read once and stays in L1
   // while the matching containers of the rows stream through it one after

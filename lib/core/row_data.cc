@@ -1,8 +1,56 @@
 #include "lib/core/row_data.h"
 
 #include <algorithm>
+#include <new>
 
 namespace featurebase::internal {
+namespace {
+
+// Offsets of an inline or array row, or the result of an edit of one:
+// on the stack up to kArrayMax + 1, else on the heap.
+class OffsetBuffer {
+ public:
+  explicit OffsetBuffer(size_t max) {
+    if (max > kStack) {
+      heap_.resize(max);
+      data_ = heap_.data();
+    }
+  }
+  uint32_t* data() { return data_; }
+
+ private:
+  static constexpr size_t kStack = RowData::kArrayMax + 1;
+  uint32_t stack_[kStack];
+  uint32_t* data_ = stack_;
+  std::vector<uint32_t> heap_;
+};
+
+}  // namespace
+
+RowData::Array* RowData::Array::New(OwnerToken owner, uint32_t capacity) {
+  void* mem = ::operator new (sizeof(Array) + size_t{capacity} * 4);
+  Array* a = new (mem) Array;
+  a->capacity = capacity;
+  a->owner = owner;
+  return a;
+}
+
+void RowData::Array::Delete(Array* a) {
+  a->~Array();
+  ::operator delete(a);
+}
+
+bool RowData::ArrayFits(std::span<const uint32_t> offsets) {
+  if (offsets.size() <= kArraySure) return true;
+  if (offsets.size() > kArrayMax) return false;
+  // A bitmap costs about 64 bytes per 2^16-value block besides 2 bytes per
+  // offset, an array 4 bytes per offset: keep the array while it is no
+  // larger, at most 32 offsets per block touched (plus 16).
+  size_t blocks = 1;
+  for (size_t i = 1; i < offsets.size(); ++i)
+    blocks += (offsets[i] >> 16) != (offsets[i - 1] >> 16);
+  return offsets.size() <= 32 * blocks + 16;
+}
 
 void RowData::SetBig(OwnerToken owner, Roaring32 bits) {
   auto* shared = new Shared;
@@ -14,66 +62,81 @@ void RowData::SetBig(OwnerToken owner, Roaring32 bits) {
 }
 
 RowData RowData::FromRoaring(OwnerToken owner, Roaring32 bits) {
-  RowData r;
-  if (bits.Cardinality() <= kInlineMax) {
-    bits.ForEach([&](uint32_t v) { r.u_.small.v[r.u_.small.n++] = v; });
-  } else {
+  const uint64_t n = bits.Cardinality();
+  if (n > kArrayMax) {
+    RowData r;
     r.SetBig(owner, std::move(bits));
+    return r;
   }
-  return r;
+  OffsetBuffer buf(n);
+  uint32_t* v = buf.data();
+  size_t i = 0;
+  bits.ForEach([&](uint32_t x) { v[i++] = x; });
+  if (n > kInlineMax && !ArrayFits({v, n})) {
+    RowData r;
+    r.SetBig(owner, std::move(bits));
+    return r;
+  }
+  return FromSorted(owner, {v, n});
 }
 
 RowData RowData::FromSorted(OwnerToken owner,
                             std::span<const uint32_t> offsets) {
   RowData r;
-  if (offsets.size() > kInlineMax) {
-    r.SetBig(owner, Roaring32::FromValues(offsets));
-  } else {
+  if (offsets.size() <= kInlineMax) {
     std::copy(offsets.begin(), offsets.end(), r.u_.small.v);
     r.u_.small.n = uint32_t(offsets.size());
+  } else if (ArrayFits(offsets)) {
+    Array* a = Array::New(owner, uint32_t(offsets.size()));
+    std::copy(offsets.begin(), offsets.end(), a->data());
+    a->size = uint32_t(offsets.size());
+    r.u_.array.n = kArray;
+    r.u_.array.p = a;
+  } else {
+    r.SetBig(owner, Roaring32::FromValues(offsets));
   }
   return r;
 }
 
+void RowData::Assign(OwnerToken owner, std::span<const uint32_t> offsets) {
+  *this = FromSorted(owner, offsets);  // copies before releasing the old
+}
+
 bool RowData::Contains(uint32_t offset) const {
   if (is_big()) return u_.big.p->bits.Contains(offset);
-  const uint32_t* v = u_.small.v;
-  return std::find(v, v + u_.small.n, offset) != v + u_.small.n;
+  const std::span<const uint32_t> v = sorted();
+  return std::binary_search(v.begin(), v.end(), offset);
 }
 
 void RowData::AppendTo(std::vector<uint32_t>* out) const {
   if (is_big()) {
     u_.big.p->bits.AppendTo(out);
   } else {
-    out->insert(out->end(), u_.small.v, u_.small.v + u_.small.n);
+    const std::span<const uint32_t> v = sorted();
+    out->insert(out->end(), v.begin(), v.end());
   }
 }
 
 bool RowData::Intersects(const Roaring32& b) const {
   if (is_big()) return Roaring32::Intersects(u_.big.p->bits, b);
-  for (uint32_t i = 0; i < u_.small.n; ++i) {
-    if (b.Contains(u_.small.v[i])) return true;
-  }
-  return false;
+  return b.ContainsAnyOf(sorted());
 }
 
 uint64_t RowData::AndCardinality(const Roaring32& b) const {
   if (is_big()) return Roaring32::AndCardinality(u_.big.p->bits, b);
-  uint64_t n = 0;
-  for (uint32_t i = 0; i < u_.small.n; ++i) n += b.Contains(u_.small.v[i]);
-  return n;
+  return b.CountOf(sorted());
 }
 
 Roaring32 RowData::ToRoaring() const {
   if (is_big()) return u_.big.p->bits.Copy();
-  return Roaring32::FromValues({u_.small.v, u_.small.n});
+  return Roaring32::FromValues(sorted());
 }
 
 void RowData::AppendPortable(std::string* out) const {
   if (is_big()) {
     u_.big.p->bits.AppendPortable(out);
   } else {
-    Roaring32::AppendPortableSorted({u_.small.v, u_.small.n}, out);
+    Roaring32::AppendPortableSorted(sorted(), out);
   }
 }
 
@@ -86,48 +149,84 @@ const Roaring32* RowData::AsRoaring(std::deque<Roaring32>* scratch) const {
 bool RowData::Equals(const RowData& o) const {
   if (SharesBitsWith(o)) return true;
   if (!is_big() && !o.is_big()) {
-    return std::equal(u_.small.v, u_.small.v + u_.small.n, o.u_.small.v,
-                      o.u_.small.v + o.u_.small.n);
+    const std::span<const uint32_t> a = sorted(), b = o.sorted();
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
   }
-  // The representation follows the size, so an inline row never equals a
-  // large one; compare the bits anyway rather than rely on it.
   if (Cardinality() != o.Cardinality()) return false;
-  return ToRoaring().Equals(o.ToRoaring());
+  if (is_big() && o.is_big()) return u_.big.p->bits.Equals(o.u_.big.p->bits);
+  // One bitmap, one array (a bitmap row may hold as few bits as an array).
+  const RowData& small = is_big() ? o : *this;
+  const RowData& big = is_big() ? *this : o;
+  return big.u_.big.p->bits.CountOf(small.sorted()) == small.Cardinality();
 }
 
 size_t RowData::HeapBytes() const {
-  return is_big() ? sizeof(Shared) + u_.big.p->bits.MemoryBytes() : 0;
+  if (is_big()) return sizeof(Shared) + u_.big.p->bits.MemoryBytes();
+  if (is_array()) return sizeof(Array) + size_t{u_.array.p->capacity} * 4;
+  return 0;
 }
 
 Roaring32* RowData::MutableBits(OwnerToken owner) {
   if (!is_big()) {
-    SetBig(owner, Roaring32::FromValues({u_.small.v, u_.small.n}));
+    SetBig(owner, Roaring32::FromValues(sorted()));
   } else if (u_.big.p->owner != owner) {
     SetBig(owner, u_.big.p->bits.Copy());
   }
   return &u_.big.p->bits;
 }
 
-void RowData::ShrinkIfSmall() {
-  if (!is_big() || u_.big.p->bits.Cardinality() > kInlineMax) return;
-  uint32_t v[kInlineMax];
-  uint32_t n = 0;
-  u_.big.p->bits.ForEach([&](uint32_t x) { v[n++] = x; });
+RowData::Array* RowData::MutableArray(OwnerToken owner, uint32_t need) {
+  Array* a = u_.array.p;
+  if (a->owner == owner && a->capacity >= need) return a;
+  const uint32_t cap =
+      a->owner == owner
+          ? std::min(std::max(need, a->capacity * 3 / 2), kArrayMax + 1)
+          : need;
+  Array* b = Array::New(owner, std::max(cap, need));
+  std::copy(a->data(), a->data() + a->size, b->data());
+  b->size = a->size;
   Release();
-  u_.small.n = n;
-  std::copy(v, v + n, u_.small.v);
+  u_.array.p = b;
+  return b;
+}
+
+void RowData::ShrinkIfSmall() {
+  if (!is_big()) return;
+  const Roaring32& bits = u_.big.p->bits;
+  const uint64_t n = bits.Cardinality();
+  if (n > kArraySure) return;
+  uint32_t v[kArraySure];
+  size_t i = 0;
+  bits.ForEach([&](uint32_t x) { v[i++] = x; });
+  Assign(u_.big.p->owner, {v, n});
 }
 
 bool RowData::Add(OwnerToken owner, uint32_t offset) {
   if (is_big()) return MutableBits(owner)->Add(offset);
-  uint32_t* v = u_.small.v;
-  const uint32_t n = u_.small.n;
-  uint32_t* at = std::lower_bound(v, v + n, offset);
-  if (at != v + n && *at == offset) return false;
-  if (n == kInlineMax) return MutableBits(owner)->Add(offset);
-  std::copy_backward(at, v + n, v + n + 1);
-  *at = offset;
-  ++u_.small.n;
+  const std::span<const uint32_t> v = sorted();
+  const size_t at = std::lower_bound(v.begin(), v.end(), offset) - v.begin();
+  if (at < v.size() && v[at] == offset) return false;
+  const uint32_t n = uint32_t(v.size());
+  if (n < kInlineMax) {
+    uint32_t* s = u_.small.v;
+    std::copy_backward(s + at, s + n, s + n + 1);
+    s[at] = offset;
+    ++u_.small.n;
+    return true;
+  }
+  if (is_array() && n + 1 <= kArraySure) {
+    uint32_t* d = MutableArray(owner, n + 1)->data();
+    std::copy_backward(d + at, d + n, d + n + 1);
+    d[at] = offset;
+    ++u_.array.p->size;
+    return true;
+  }
+  OffsetBuffer buf(n + 1);
+  uint32_t* m = buf.data();
+  std::copy(v.begin(), v.begin() + at, m);
+  m[at] = offset;
+  std::copy(v.begin() + at, v.end(), m + at + 1);
+  Assign(owner, {m, n + 1});
   return true;
 }
 
@@ -138,12 +237,24 @@ bool RowData::Remove(OwnerToken owner, uint32_t offset) {
     ShrinkIfSmall();
     return true;
   }
-  uint32_t* v = u_.small.v;
-  const uint32_t n = u_.small.n;
-  uint32_t* at = std::lower_bound(v, v + n, offset);
-  if (at == v + n || *at != offset) return false;
-  std::copy(at + 1, v + n, at);
-  --u_.small.n;
+  const std::span<const uint32_t> v = sorted();
+  const size_t at = std::lower_bound(v.begin(), v.end(), offset) - v.begin();
+  if (at == v.size() || v[at] != offset) return false;
+  const uint32_t n = uint32_t(v.size());
+  // In place while the array surely stays one; otherwise rebuilt (it may
+  // go inline, or become a bitmap when it loses its last offset in a
+  // block).
+  if (is_array() && n - 1 > kInlineMax && n - 1 <= kArraySure) {
+    uint32_t* d = MutableArray(owner, n)->data();
+    std::copy(d + at + 1, d + n, d + at);
+    --u_.array.p->size;
+    return true;
+  }
+  OffsetBuffer buf(n);
+  uint32_t* kept = buf.data();
+  std::copy(v.begin(), v.begin() + at, kept);
+  std::copy(v.begin() + at + 1, v.end(), kept + at);
+  Assign(owner, {kept, n - 1});
   return true;
 }
 
@@ -152,17 +263,15 @@ uint64_t RowData::AddMany(OwnerToken owner, std::span<const uint32_t> offsets) {
     *this = FromSorted(owner, offsets);
     return offsets.size();
   }
-  if (!is_big() && offsets.size() <= kInlineMax) {
-    uint32_t merged[2 * kInlineMax];
-    const uint32_t n = u_.small.n;
-    uint32_t* end = std::set_union(u_.small.v, u_.small.v + n, offsets.begin(),
-                                   offsets.end(), merged);
-    const uint32_t m = uint32_t(end - merged);
-    if (m <= kInlineMax) {
-      std::copy(merged, end, u_.small.v);
-      u_.small.n = m;
-      return m - n;
-    }
+  if (!is_big()) {
+    const std::span<const uint32_t> v = sorted();
+    OffsetBuffer buf(v.size() + offsets.size());
+    uint32_t* end = std::set_union(v.begin(), v.end(), offsets.begin(),
+                                   offsets.end(), buf.data());
+    const size_t before = v.size();
+    const size_t m = size_t(end - buf.data());
+    if (m != before) Assign(owner, {buf.data(), m});
+    return m - before;
   }
   const uint64_t before = Cardinality();
   Roaring32* bits = MutableBits(owner);
@@ -173,14 +282,14 @@ uint64_t RowData::AddMany(OwnerToken owner, std::span<const uint32_t> offsets) {
 uint64_t RowData::RemoveMany(OwnerToken owner,
                              std::span<const uint32_t> offsets) {
   if (!is_big()) {
-    uint32_t kept[kInlineMax];
-    const uint32_t n = u_.small.n;
-    uint32_t* end = std::set_difference(u_.small.v, u_.small.v + n,
-                                        offsets.begin(), offsets.end(), kept);
-    const uint32_t m = uint32_t(end - kept);
-    std::copy(kept, end, u_.small.v);
-    u_.small.n = m;
-    return n - m;
+    const std::span<const uint32_t> v = sorted();
+    OffsetBuffer buf(v.size());
+    uint32_t* end = std::set_difference(v.begin(), v.end(), offsets.begin(),
+                                        offsets.end(), buf.data());
+    const size_t before = v.size();
+    const size_t m = size_t(end - buf.data());
+    if (m != before) Assign(owner, {buf.data(), m});
+    return before - m;
   }
   const uint64_t before = Cardinality();
   Roaring32* bits = MutableBits(owner);
@@ -192,25 +301,27 @@ uint64_t RowData::RemoveMany(OwnerToken owner,
 
 void RowData::OrInPlace(OwnerToken owner, const Roaring32& bits) {
   if (bits.IsEmpty()) return;
-  if (!is_big() && bits.Cardinality() <= kInlineMax) {
-    uint32_t v[kInlineMax];
-    uint32_t n = 0;
-    bits.ForEach([&](uint32_t x) { v[n++] = x; });
-    AddMany(owner, {v, n});
+  const uint64_t n = bits.Cardinality();
+  if (!is_big() && n <= kArrayMax) {
+    OffsetBuffer buf(n);
+    size_t i = 0;
+    bits.ForEach([&](uint32_t x) { buf.data()[i++] = x; });
+    AddMany(owner, {buf.data(), n});
     return;
   }
   MutableBits(owner)->OrInPlace(bits);
-  ShrinkIfSmall();
 }
 
 void RowData::AndNotInPlace(OwnerToken owner, const Roaring32& bits) {
   if (bits.IsEmpty() || empty()) return;
   if (!is_big()) {
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < u_.small.n; ++i) {
-      if (!bits.Contains(u_.small.v[i])) u_.small.v[n++] = u_.small.v[i];
+    const std::span<const uint32_t> v = sorted();
+    OffsetBuffer buf(v.size());
+    size_t m = 0;
+    for (uint32_t x : v) {
+      if (!bits.Contains(x)) buf.data()[m++] = x;
     }
-    u_.small.n = n;
+    if (m != v.size()) Assign(owner, {buf.data(), m});
     return;
   }
   MutableBits(owner)->AndNotInPlace(bits);

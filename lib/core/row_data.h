@@ -1,12 +1,23 @@
 // RowData: the bits of one fragment row (column offsets < 2^20 in a shard).
 //
-// Rows of up to kInlineMax offsets keep them inline, sorted: a mutex field
-// with a million values has about one column per row and shard, and moving a
-// column between two such rows then touches two trie slots and allocates
-// nothing. Larger rows hold a Roaring32 shared between versions and copied
-// on the first write under a new owner token (see persistent_map.h). A row
-// changes representation when its size crosses kInlineMax; nothing outside
-// this class depends on which one it has.
+// A row takes the smallest of three representations for its bits:
+//  - up to kInlineMax offsets inline, sorted: a mutex field with a million
+//    values has about one column per row and shard, and moving a column
+//    between two such rows then touches two trie slots and allocates
+//    nothing;
+//  - a sorted array of offsets, one allocation, while it is no larger than
+//    a bitmap of them would be (ArrayFits: at most 32 offsets per 2^16-bit
+//    block touched, plus 16, and never more than kArrayMax). A time field's
+//    day and month views are made of such rows: a roaring bitmap of a few
+//    offsets spread over the shard costs two allocations per block touched
+//    (about 64 bytes each), an array 4 bytes per offset;
+//  - a Roaring32 bitmap.
+// Arrays and bitmaps are shared between versions and copied on the first
+// write under a new owner token (see persistent_map.h). Rows are built in
+// the representation their bits call for; a bitmap row that shrinks to
+// kArraySure offsets or fewer becomes an array (or inline) again, so a row
+// never flips representation back and forth on single-bit edits. Nothing
+// outside this class depends on which one a row has (rep() is for tests).
 //
 // Thread-safety: as Fragment (immutable once published; one writer).
 #ifndef FEATUREBASE_LIB_CORE_ROW_DATA_H_
@@ -28,10 +39,18 @@ namespace featurebase::internal {
 class RowData {
  public:
   static constexpr uint32_t kInlineMax = 3;
+  // Arrays of up to kArraySure offsets are always smaller than a bitmap;
+  // no array holds more than kArrayMax (32 per block of a 2^20 shard + 16).
+  static constexpr uint32_t kArraySure = 48;
+  static constexpr uint32_t kArrayMax = 32 * 16 + 16;
 
   RowData() : u_{.small = {0, {}}} {}
   RowData(const RowData& o) : u_(o.u_) {
-    if (is_big()) u_.big.p->refs.fetch_add(1, std::memory_order_relaxed);
+    if (is_big()) {
+      u_.big.p->refs.fetch_add(1, std::memory_order_relaxed);
+    } else if (is_array()) {
+      u_.array.p->refs.fetch_add(1, std::memory_order_relaxed);
+    }
   }
   RowData(RowData&& o) noexcept : u_(o.u_) { o.u_.small.n = 0; }
   RowData& operator=(RowData&& o) noexcept {
@@ -48,18 +67,25 @@ class RowData {
   }
   ~RowData() { Release(); }
 
-  // A row holding `bits` (inline when small enough).
+  // A row holding `bits` (in the representation they call for).
   static RowData FromRoaring(OwnerToken owner, Roaring32 bits);
   // A row holding `offsets`, which must be ascending and unique.
   static RowData FromSorted(OwnerToken owner,
                             std::span<const uint32_t> offsets);
+  // Whether ascending `offsets` (more than kInlineMax) are kept as an array.
+  static bool ArrayFits(std::span<const uint32_t> offsets);
+
+  enum class Rep : uint8_t { kInline, kArray, kBitmap };
+  Rep rep() const {
+    return is_big() ? Rep::kBitmap : is_array() ? Rep::kArray : Rep::kInline;
+  }
 
   bool empty() const { return u_.small.n == 0; }
   uint64_t Cardinality() const {
-    return is_big() ? u_.big.p->bits.Cardinality() : u_.small.n;
+    return is_big() ? u_.big.p->bits.Cardinality() : sorted().size();
   }
   bool Contains(uint32_t offset) const;
-  // The shared bitmap of a large row; null for inline rows.
+  // The shared bitmap of a bitmap row; null for inline and array rows.
   const Roaring32* roaring() const {
     return is_big() ? &u_.big.p->bits : nullptr;
   }
@@ -69,7 +95,7 @@ class RowData {
     if (is_big()) {
       u_.big.p->bits.ForEach(f);
     } else {
-      for (uint32_t i = 0; i < u_.small.n; ++i) f(u_.small.v[i]);
+      for (uint32_t v : sorted()) f(v);
     }
   }
   // Appends the offsets in ascending order.
@@ -80,20 +106,22 @@ class RowData {
   Roaring32 ToRoaring() const;
   // Appends the portable serialization of the bits (RoaringFormatSpec).
   void AppendPortable(std::string* out) const;
-  // The row as a bitmap: its own for large rows, else a copy appended to
+  // The row as a bitmap: its own for bitmap rows, else a copy appended to
   // *scratch, which must outlive the pointer.
   const Roaring32* AsRoaring(std::deque<Roaring32>* scratch) const;
-  // True when both are large rows sharing one bitmap (so certainly equal).
+  // True when both share one array or bitmap (so are certainly equal).
   bool SharesBitsWith(const RowData& o) const {
-    return is_big() && o.is_big() && u_.big.p == o.u_.big.p;
+    if (u_.small.n != o.u_.small.n) return false;
+    if (is_big()) return u_.big.p == o.u_.big.p;
+    return is_array() && u_.array.p == o.u_.array.p;
   }
   bool Equals(const RowData& o) const;
   // Approximate heap bytes beyond sizeof(RowData).
   size_t HeapBytes() const;
 
-  // ---- mutation under `owner` (a shared bitmap is copied first). Offsets
-  // spans are ascending and unique. Each returns how many offsets changed.
-  // AddMany on an empty row builds it directly (FromSorted).
+  // ---- mutation under `owner` (a shared array or bitmap is copied first).
+  // Offsets spans are ascending and unique. Each returns how many offsets
+  // changed. AddMany on an empty row builds it directly (FromSorted).
   bool Add(OwnerToken owner, uint32_t offset);
   bool Remove(OwnerToken owner, uint32_t offset);
   uint64_t AddMany(OwnerToken owner, std::span<const uint32_t> offsets);
@@ -102,7 +130,7 @@ class RowData {
   void AndNotInPlace(OwnerToken owner, const Roaring32& bits);
 
  private:
-  // A large row's bitmap, shared by the versions that hold the row, with
+  // A bitmap row's bitmap, shared by the versions that hold the row, with
   // the owner token it may be edited under. Reference-counted by hand
   // rather than with std::shared_ptr so that a RowData is 16 bytes: rows
   // are the values of the trie leaves, which are copied on write.
@@ -111,8 +139,24 @@ class RowData {
     OwnerToken owner = 0;
     Roaring32 bits;
   };
-  static constexpr uint32_t kBig = UINT32_MAX;  // n of a large row
-  // Both members start with n (inline count, or kBig).
+  // An array row's offsets, shared likewise: this header, then `capacity`
+  // uint32_t in the same allocation (one allocation per row).
+  struct Array {
+    std::atomic<uint32_t> refs{1};
+    uint32_t size = 0;
+    uint32_t capacity = 0;
+    OwnerToken owner = 0;
+    uint32_t* data() { return reinterpret_cast<uint32_t*>(this + 1); }
+    const uint32_t* data() const {
+      return reinterpret_cast<const uint32_t*>(this + 1);
+    }
+    static Array* New(OwnerToken owner, uint32_t capacity);
+    static void Delete(Array* a);
+  };
+  static_assert(sizeof(Array) % alignof(uint32_t) == 0);
+  static constexpr uint32_t kBig = UINT32_MAX;        // n of a bitmap row
+  static constexpr uint32_t kArray = UINT32_MAX - 1;  // n of an array row
+  // Every member starts with n (inline count, kArray or kBig).
   union Storage {
     struct {
       uint32_t n;
@@ -122,22 +166,41 @@ class RowData {
       uint32_t n;
       Shared* p;
     } big;
+    struct {
+      uint32_t n;
+      Array* p;
+    } array;
   };
   static_assert(sizeof(Storage) == 16);
 
   bool is_big() const { return u_.small.n == kBig; }
+  bool is_array() const { return u_.small.n == kArray; }
+  // The offsets of an inline or array row.
+  std::span<const uint32_t> sorted() const {
+    if (is_array()) return {u_.array.p->data(), u_.array.p->size};
+    return {u_.small.v, u_.small.n};
+  }
   void Release() {
-    if (is_big() &&
-        u_.big.p->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      delete u_.big.p;
+    if (is_big()) {
+      if (u_.big.p->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        delete u_.big.p;
+    } else if (is_array()) {
+      if (u_.array.p->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        Array::Delete(u_.array.p);
     }
   }
-  // Makes this a large row holding `bits` under `owner`.
+  // Makes this a bitmap row holding `bits` under `owner`.
   void SetBig(OwnerToken owner, Roaring32 bits);
-  // Turns an inline row into a bitmap row owned by `owner`, or makes a
-  // bitmap row's bitmap owned by `owner`; returns it.
+  // Makes this row exactly `offsets` (ascending, unique; may alias this
+  // row's own offsets), in the representation they call for.
+  void Assign(OwnerToken owner, std::span<const uint32_t> offsets);
+  // Turns an inline or array row into a bitmap row owned by `owner`, or
+  // makes a bitmap row's bitmap owned by `owner`; returns it.
   Roaring32* MutableBits(OwnerToken owner);
-  // A bitmap row at or under kInlineMax offsets goes back inline.
+  // An array row's array, owned by `owner` and with room for `need`
+  // offsets (copied or grown as needed).
+  Array* MutableArray(OwnerToken owner, uint32_t need);
+  // A bitmap row of kArraySure offsets or fewer becomes an array or inline.
   void ShrinkIfSmall();
 
   Storage u_;

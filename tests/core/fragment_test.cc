@@ -15,13 +15,31 @@ namespace {
 using featurebase::testing::SeedTrace;
 using featurebase::testing::TestSeeds;
 
+// The representation a row's size calls for (see row_data.h): inline up
+// to kInlineMax bits, an array only when ArrayFits, a bitmap only above
+// kArraySure bits.
+void ExpectRepresentationFits(const RowData& r, const std::string& what) {
+  std::vector<uint32_t> v;
+  r.AppendTo(&v);
+  const auto rep = r.rep();
+  EXPECT_EQ(rep == RowData::Rep::kInline, v.size() <= RowData::kInlineMax)
+      << what << " of " << v.size() << " bits";
+  if (rep == RowData::Rep::kArray) {
+    EXPECT_TRUE(RowData::ArrayFits(v))
+        << what << ": an array of " << v.size() << " bits";
+  }
+  if (rep == RowData::Rep::kBitmap) {
+    EXPECT_GT(v.size(), RowData::kArraySure)
+        << what << ": a bitmap of " << v.size() << " bits";
+  }
+  EXPECT_EQ(r.roaring() != nullptr, rep == RowData::Rep::kBitmap) << what;
+}
+
 std::map<uint64_t, std::set<uint32_t>> Dump(const Fragment& f) {
   std::map<uint64_t, std::set<uint32_t>> out;
   f.rows().ForEach([&](uint64_t row, const RowData& r) {
     EXPECT_FALSE(r.empty()) << "empty row " << row << " kept";
-    EXPECT_EQ(r.roaring() != nullptr, r.Cardinality() > RowData::kInlineMax)
-        << "row " << row << " of " << r.Cardinality()
-        << " bits in the wrong representation";
+    ExpectRepresentationFits(r, "row " + std::to_string(row));
     r.ForEach([&](uint32_t o) { out[row].insert(o); });
     return true;
   });
