@@ -23,6 +23,9 @@
 // one VARCHAR (no splitting, no key translation): it does less work than
 // fbc per row, so the comparison favours it.
 //
+// The process runs with fbc's bulk-load malloc settings, as the CLI does
+// (FBC_DEFAULT_MALLOC=1: glibc's defaults; the context line says which).
+//
 // Run: <build>/import_bench --benchmark_min_time=0.01 (FB_BENCH_SMOKE=1:
 // 50K rows; FB_BENCH_RECORDS=n: n rows; default 5M, a 447 MB file).
 #include <benchmark/benchmark.h>
@@ -42,6 +45,7 @@
 #include <vector>
 
 #include "bench/util/bandwidth.h"
+#include "examples/fbc/bulk_malloc.h"
 #include "examples/fbc/importer.h"
 #include "examples/fbc/taxi_gen.h"
 #include "featurebase/index.h"
@@ -251,4 +255,17 @@ BENCHMARK(BM_ImportCsv_Taxi)
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// As `fbc import-csv`, the bench runs with the tool's malloc settings
+// (examples/fbc/bulk_malloc.h; DuckDB, in the same process, has them too).
+// FBC_DEFAULT_MALLOC=1 measures with glibc's defaults instead.
+int main(int argc, char** argv) {
+  fbc::ReexecWithBulkLoadMalloc(argv);
+  benchmark::AddCustomContext("malloc", fbc::HasBulkLoadMalloc()
+                                            ? "fbc bulk-load tunables"
+                                            : "process default");
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
