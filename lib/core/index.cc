@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -103,10 +102,7 @@ Bitmap UnionByShard(
       chunks.push_back({shard, parts[0]->ToRoaring()});
       continue;
     }
-    std::deque<Roaring32> scratch;
-    std::vector<const Roaring32*> bits;
-    for (const RowData* r : parts) bits.push_back(r->AsRoaring(&scratch));
-    chunks.push_back({shard, Roaring32::OrMany(bits)});
+    chunks.push_back({shard, RowData::Union(parts)});
   }
   return BitmapAccess::FromChunks(std::move(chunks));
 }
@@ -1101,8 +1097,7 @@ StatusOr<std::vector<RowCount>> Snapshot::TopN(std::string_view field,
   // Time fields without a standard view: rows may repeat across views of
   // the same unit, so count distinct columns per (row, shard) by union.
   const bool need_union = views.size() > 1;
-  std::map<std::pair<uint64_t, uint64_t>, std::vector<const Roaring32*>> parts;
-  std::deque<Roaring32> scratch;  // inline rows in `parts`, as bitmaps
+  std::map<std::pair<uint64_t, uint64_t>, std::vector<const RowData*>> parts;
   for (uint64_t vk : views) {
     const View* view = f->views.Find(vk);
     if (view == nullptr) continue;
@@ -1112,7 +1107,7 @@ StatusOr<std::vector<RowCount>> Snapshot::TopN(std::string_view field,
       if (filter != nullptr && fbits == nullptr) return true;
       frag.rows().ForEach([&](uint64_t row, const RowData& r) {
         if (need_union) {
-          parts[{row, shard}].push_back(r.AsRoaring(&scratch));
+          parts[{row, shard}].push_back(&r);
         } else {
           const uint64_t c = fbits ? r.AndCardinality(*fbits) : r.Cardinality();
           if (c > 0) counts[row] += c;
@@ -1122,8 +1117,8 @@ StatusOr<std::vector<RowCount>> Snapshot::TopN(std::string_view field,
       return true;
     });
   }
-  for (const auto& [key, bits] : parts) {
-    Roaring32 u = Roaring32::OrMany(bits);
+  for (const auto& [key, rows] : parts) {
+    Roaring32 u = RowData::Union(rows);
     const Roaring32* fbits =
         filter ? BitmapAccess::Shard(*filter, key.second) : nullptr;
     const uint64_t c =

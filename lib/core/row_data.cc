@@ -98,6 +98,30 @@ RowData RowData::FromSorted(OwnerToken owner,
   return r;
 }
 
+Roaring32 RowData::Union(std::span<const RowData* const> rows) {
+  std::vector<const Roaring32*> bitmaps;
+  std::vector<uint32_t> offsets;
+  for (const RowData* r : rows) {
+    if (const Roaring32* b = r->roaring()) {
+      bitmaps.push_back(b);
+    } else {
+      const std::span<const uint32_t> v = r->sorted();
+      offsets.insert(offsets.end(), v.begin(), v.end());
+    }
+  }
+  Roaring32 merged;
+  if (!offsets.empty()) {
+    std::sort(offsets.begin(), offsets.end());
+    offsets.erase(std::unique(offsets.begin(), offsets.end()), offsets.end());
+    merged = Roaring32::FromValues(offsets);
+    if (bitmaps.empty()) return merged;
+    bitmaps.push_back(&merged);
+  }
+  if (bitmaps.empty()) return Roaring32();
+  if (bitmaps.size() == 1) return bitmaps[0]->Copy();
+  return Roaring32::OrMany(bitmaps);
+}
+
 void RowData::Assign(OwnerToken owner, std::span<const uint32_t> offsets) {
   *this = FromSorted(owner, offsets);  // copies before releasing the old
 }

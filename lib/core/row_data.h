@@ -72,6 +72,11 @@ class RowData {
   // A row holding `offsets`, which must be ascending and unique.
   static RowData FromSorted(OwnerToken owner,
                             std::span<const uint32_t> offsets);
+  // The union of `rows` as one bitmap: the bitmap rows OR-ed together with
+  // one bitmap built from the other rows' offsets merged (a time range's
+  // many small day and month rows cost one sorted build, not one bitmap
+  // each).
+  static Roaring32 Union(std::span<const RowData* const> rows);
   // Whether ascending `offsets` (more than kInlineMax) are kept as an array.
   static bool ArrayFits(std::span<const uint32_t> offsets);
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -586,13 +585,7 @@ class Executor {
           if (const internal::RowData* r = frag->Row(n.row)) parts.push_back(r);
         }
         if (parts.size() == 1) return Bits::Of(*parts[0]);
-        if (parts.size() > 1) {
-          std::deque<Roaring32> scratch;
-          std::vector<const Roaring32*> bits;
-          for (const internal::RowData* r : parts)
-            bits.push_back(r->AsRoaring(&scratch));
-          out.own = Roaring32::OrMany(bits);
-        }
+        if (parts.size() > 1) out.own = internal::RowData::Union(parts);
         return out;
       }
       case NodeKind::kAll: {
@@ -1320,18 +1313,22 @@ class Executor {
         });
         return;
       }
-      std::map<uint64_t, std::vector<const Roaring32*>> parts;
-      std::deque<Roaring32> scratch;
+      std::map<uint64_t, std::vector<const internal::RowData*>> parts;
       for (uint64_t vk : views) {
         const Fragment* frag = f->FindFragment(vk, shard);
         if (frag == nullptr) continue;
         frag->rows().ForEach([&](uint64_t row, const internal::RowData& r) {
-          if (!ids || ids->count(row))
-            parts[row].push_back(r.AsRoaring(&scratch));
+          if (!ids || ids->count(row)) parts[row].push_back(&r);
           return true;
         });
       }
-      for (const auto& [row, bits] : parts) add(row, Roaring32::OrMany(bits));
+      for (const auto& [row, rows] : parts) {
+        if (rows.size() == 1) {
+          add(row, *rows[0]);
+        } else {
+          add(row, internal::RowData::Union(rows));
+        }
+      }
     });
     absl::flat_hash_map<uint64_t, CountSize> total;
     Partial p;

@@ -198,6 +198,32 @@ TEST(RowDataTest, BuildsPickTheRepresentationBySize) {
   EXPECT_FALSE(RowData::ArrayFits(two));
 }
 
+// Union of rows of every representation (with shared offsets) equals the
+// union of their models.
+TEST(RowDataTest, UnionOfRowsEqualsUnionOfModels) {
+  for (uint64_t seed : TestSeeds()) {
+    SCOPED_TRACE(SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    for (int round = 0; round < 50; ++round) {
+      std::vector<RowData> rows(rng() % 6);
+      std::set<uint32_t> want;
+      for (RowData& r : rows) {
+        const size_t sizes[] = {2, 30, 300, 3000};
+        const size_t n = 1 + rng() % sizes[rng() % 4];
+        const uint32_t span = rng() % 2 ? 5000 : 1u << 20;
+        std::set<uint32_t> m;
+        while (m.size() < n) m.insert(uint32_t(rng() % span));
+        r = RowData::FromSorted(1, Values(m));
+        want.insert(m.begin(), m.end());
+      }
+      std::vector<const RowData*> ptrs;
+      for (const RowData& r : rows) ptrs.push_back(&r);
+      EXPECT_TRUE(RowData::Union(ptrs).Equals(RoaringOf(want)))
+          << "round " << round << ", " << rows.size() << " rows";
+    }
+  }
+}
+
 // Copies share an array; the first write under a new owner copies it, and
 // writes under the array's own owner edit it in place.
 TEST(RowDataTest, ArraysAreSharedUntilWrittenUnderANewOwner) {
