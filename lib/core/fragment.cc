@@ -192,7 +192,7 @@ int BitWidth(uint64_t x) { return 64 - std::countl_zero(x); }
 // the keys. Fragments hold offsets below 2^20 and the index rows up to
 // 2^44 - 1, so keys never collide; pairs outside that (not made by the
 // library) are grouped by a comparison sort instead.
-RowGroups GroupByRow(const std::vector<std::pair<uint64_t, uint32_t>>& pairs) {
+RowGroups GroupByRow(std::span<const std::pair<uint64_t, uint32_t>> pairs) {
   constexpr int kOffsetBits = 20;
   RowGroups g;
   uint64_t max_row = 0;
@@ -234,7 +234,8 @@ RowGroups GroupByRow(const std::vector<std::pair<uint64_t, uint32_t>>& pairs) {
     g.offsets[i] = off;
   };
   if (max_row >> (64 - kOffsetBits) != 0 || max_off >> kOffsetBits != 0) {
-    std::vector<std::pair<uint64_t, uint32_t>> sorted = pairs;
+    std::vector<std::pair<uint64_t, uint32_t>> sorted(pairs.begin(),
+                                                      pairs.end());
     std::sort(sorted.begin(), sorted.end());
     sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
     g.offsets.resize(sorted.size());
@@ -260,7 +261,7 @@ RowGroups GroupByRow(const std::vector<std::pair<uint64_t, uint32_t>>& pairs) {
 }  // namespace
 
 uint64_t Fragment::AddBulk(
-    OwnerToken owner, const std::vector<std::pair<uint64_t, uint32_t>>& input) {
+    OwnerToken owner, std::span<const std::pair<uint64_t, uint32_t>> input) {
   uint64_t changed = 0;
   if (mode_ == Mode::kMulti) {
     const RowGroups g = GroupByRow(input);
@@ -276,16 +277,15 @@ uint64_t Fragment::AddBulk(
     return a.second < b.second;
   };
   std::vector<std::pair<uint64_t, uint32_t>> sorted;
-  const std::vector<std::pair<uint64_t, uint32_t>>* in = &input;
+  std::span<const std::pair<uint64_t, uint32_t>> bits = input;
   if (!std::is_sorted(input.begin(), input.end(), by_offset)) {
-    sorted = input;
+    sorted.assign(input.begin(), input.end());
     uint32_t max_off = 0;
     for (const auto& p : sorted) max_off = std::max(max_off, p.second);
     RadixSortBy(&sorted, BitWidth(max_off),
                 [](const auto& p) { return uint64_t{p.second}; });
-    in = &sorted;
+    bits = sorted;
   }
-  const auto& bits = *in;
   std::vector<std::pair<uint64_t, uint32_t>> adds, removes;
   adds.reserve(bits.size());
   const auto move = [&](std::optional<uint64_t> old, uint64_t row,

@@ -73,7 +73,7 @@ class Fragment {
   // once. O(n + rows touched + touched leaves * 64). Returns the number of
   // bits that changed.
   uint64_t AddBulk(OwnerToken owner,
-                   const std::vector<std::pair<uint64_t, uint32_t>>& bits);
+                   std::span<const std::pair<uint64_t, uint32_t>> bits);
   // Removes the columns in `cols` from every row.
   bool RemoveColumns(OwnerToken owner, const Roaring32& cols);
 

@@ -260,14 +260,15 @@ class BatchImpl {
     }
     return n;
   }
-  // Flush's gather buffers, kept between flushes.
+  // Flush's gather buffers (kept between flushes) and its time-view
+  // buffers (freed after it).
   size_t WorkBytes() const {
     size_t n = 0;
     for (const ColumnWork& w : work_) {
       n += w.pairs.capacity() * sizeof(w.pairs[0]) +
            w.values.capacity() * sizeof(w.values[0]) + w.exists.MemoryBytes();
     }
-    return n + records_exist_.MemoryBytes();
+    return n + records_exist_.MemoryBytes() + time_scratch_.Bytes();
   }
   size_t PeakMemoryBytes() const {
     return std::max(peak_bytes_, MemoryBytes());
@@ -400,6 +401,10 @@ class BatchImpl {
     result.key_cache_misses = misses - reported_misses_;
     reported_hits_ = hits;
     reported_misses_ = misses;
+    // The time views' buffers are per flush: two batches flushing in turn
+    // (the importer's pipeline) then share the memory instead of each
+    // keeping its own.
+    time_scratch_ = TimeScratch();
     Reset();
     return result;
   }
@@ -496,6 +501,29 @@ class BatchImpl {
     Fragment* standard = nullptr;
     Fragment* existence = nullptr;
     BsiShard* bsi = nullptr;
+  };
+
+  // ApplyTimeColumn's buffers, kept between the shards of a flush.
+  struct TimeScratch {
+    struct Unit {
+      int64_t unit;  // hours or days since 1970
+      size_t count;  // pairs in it
+    };
+    std::vector<std::pair<uint64_t, uint32_t>> pairs;    // record order
+    std::vector<uint32_t> pair_units;                    // pairs' unit ids
+    std::vector<std::pair<uint64_t, uint32_t>> by_time;  // timed, by unit
+    std::vector<uint32_t> offs;                          // existence
+    std::vector<Unit> units;                             // by first use
+    absl::flat_hash_map<int64_t, uint32_t> unit_index;   // unit -> id
+    std::vector<uint32_t> order;                         // ids by time
+    std::vector<size_t> start;                           // per id
+
+    size_t Bytes() const {
+      return (pairs.capacity() + by_time.capacity()) * sizeof(pairs[0]) +
+             (pair_units.capacity() + offs.capacity() + order.capacity()) * 4 +
+             units.capacity() * sizeof(Unit) + start.capacity() * 8 +
+             unit_index.capacity() * 16;
+    }
   };
 
   absl::Status RecordError(size_t pos, const Record& r, std::string_view field,
@@ -1158,91 +1186,127 @@ class BatchImpl {
 
   // A time field's bits of records [a, b) of `g`: the standard view, one view
   // per time quantum of each record's time, and the existence row.
+  //
+  // The views of a time depend only on its unit in the finest quantum (its
+  // hour with H, else its UTC day: months and years start at midnight).
+  // The (row, offset) pairs of timed records are sorted by unit (a counting
+  // sort over the shard's distinct units, a few thousand at most), after
+  // which every view's pairs are one contiguous run: a day's, then its
+  // month's (the days of the month), then its year's. So each view's
+  // fragment gets a span of one array instead of a vector of its own.
   void ApplyTimeColumn(Txn& txn, size_t c, uint64_t shard, const Grouping& g,
                        size_t a, size_t b,
                        const std::vector<std::vector<uint64_t>>& key_ids) {
+    using Pair = std::pair<uint64_t, uint32_t>;
     const OwnerToken owner = txn.owner();
     const Column& col = columns_[c];
     FieldState* f = txn.MutableField(col.name);
-    std::vector<std::pair<uint64_t, uint32_t>> pairs;
-    std::vector<uint32_t> offs;
-    // The views of a time depend only on its unit in the finest quantum
-    // (its hour with H, else its UTC day: months and years start at
-    // midnight), so each distinct unit's views are worked out once and kept
-    // as indexes into view_keys / time_pairs. Days rather than hours keep
-    // the cache 24 times smaller: a shard's records spread over a few
-    // thousand days fit in cache, over tens of thousands of hours not.
-    std::vector<uint64_t> view_keys;
-    std::vector<std::vector<std::pair<uint64_t, uint32_t>>> time_pairs;
-    absl::flat_hash_map<uint64_t, uint32_t> view_index;
-    struct UnitViews {
-      uint32_t n = 0;
-      uint32_t idx[4];
-    };
-    absl::flat_hash_map<int64_t, UnitViews> by_unit;
+    TimeScratch& t = time_scratch_;
+    t.pairs.clear();
+    t.pair_units.clear();
+    t.offs.clear();
+    t.units.clear();
+    t.unit_index.clear();
     const int64_t unit = f->options.time_quantum.hour ? 3600 : 86400;
-    const auto views_of = [&](int64_t t) -> const UnitViews& {
-      const int64_t u = t >= 0 ? t / unit : -((-t + unit - 1) / unit);
-      auto [it, fresh] = by_unit.try_emplace(u);
-      if (!fresh) return it->second;
-      // Times were range-checked when added; absl's conversion is the
-      // fallback that cannot fail.
-      const absl::Time at = absl::FromUnixSeconds(t);
-      const absl::StatusOr<absl::CivilSecond> civil = ToCivil(at);
-      const absl::CivilSecond cs =
-          civil.ok() ? *civil : absl::ToCivilSecond(at, absl::UTCTimeZone());
-      for (uint64_t vk : ViewsForTime(f->options.time_quantum, cs)) {
-        auto [v, added] =
-            view_index.try_emplace(vk, uint32_t(view_keys.size()));
-        if (added) {
-          view_keys.push_back(vk);
-          time_pairs.emplace_back();
-        }
-        it->second.idx[it->second.n++] = v->second;
-      }
-      return it->second;
-    };
+    constexpr uint32_t kUntimed = UINT32_MAX;
     for (size_t k = a; k < b; ++k) {
       const uint32_t r = g.Rec(k);
       const uint32_t off = OffsetInShard(g.ids[r]);
       const uint32_t from = col.starts[r], to = col.starts[r + 1];
       if (from == to) continue;
-      offs.push_back(off);
-      const UnitViews* views =
-          times_[r] != kNoTime ? &views_of(times_[r]) : nullptr;
+      t.offs.push_back(off);
+      uint32_t u = kUntimed;
+      if (times_[r] != kNoTime) {
+        const int64_t tm = times_[r];
+        const int64_t n = tm >= 0 ? tm / unit : -((-tm + unit - 1) / unit);
+        auto [it, fresh] =
+            t.unit_index.try_emplace(n, uint32_t(t.units.size()));
+        if (fresh) t.units.push_back({n, 0});
+        u = it->second;
+      }
       for (uint32_t i = from; i < to; ++i) {
         const uint64_t ref = col.refs[i];
         if (ref == kExistOnly) continue;
         const uint64_t row = (ref & kKeyRef) ? key_ids[c][ref & ~kKeyRef] : ref;
-        pairs.emplace_back(row, off);
-        if (views == nullptr) continue;
-        for (uint32_t v = 0; v < views->n; ++v)
-          time_pairs[views->idx[v]].emplace_back(row, off);
+        t.pairs.emplace_back(row, off);
+        t.pair_units.push_back(u);
+        if (u != kUntimed) ++t.units[u].count;
       }
+    }
+    // Units in time order; each unit's pairs start at its running total.
+    t.order.resize(t.units.size());
+    for (uint32_t i = 0; i < t.order.size(); ++i) t.order[i] = i;
+    std::sort(t.order.begin(), t.order.end(), [&](uint32_t x, uint32_t y) {
+      return t.units[x].unit < t.units[y].unit;
+    });
+    t.start.resize(t.units.size());
+    size_t timed = 0;
+    for (uint32_t i : t.order) {
+      t.start[i] = timed;
+      timed += t.units[i].count;
+    }
+    t.by_time.resize(timed);
+    for (size_t j = 0; j < t.pairs.size(); ++j) {
+      if (t.pair_units[j] != kUntimed)
+        t.by_time[t.start[t.pair_units[j]]++] = t.pairs[j];
+    }
+    peak_bytes_ = std::max(peak_bytes_, flush_bytes_ + WorkBytes());
+    // Each quantum unit's views, in time order: consecutive units sharing
+    // a view key at a level (year, month, day, hour) make one run.
+    struct Run {
+      uint64_t view;
+      size_t begin, end;
+    };
+    std::vector<Run> runs;
+    std::vector<Run> open;  // per level: the run being extended
+    size_t at = 0;
+    for (uint32_t i : t.order) {
+      const int64_t secs = t.units[i].unit * unit;
+      const absl::Time when = absl::FromUnixSeconds(secs);
+      // Times were range-checked when added; absl's conversion is the
+      // fallback that cannot fail.
+      const absl::StatusOr<absl::CivilSecond> civil = ToCivil(when);
+      const absl::CivilSecond cs =
+          civil.ok() ? *civil : absl::ToCivilSecond(when, absl::UTCTimeZone());
+      const std::vector<uint64_t> views =
+          ViewsForTime(f->options.time_quantum, cs);
+      const size_t end = at + t.units[i].count;
+      if (open.size() < views.size()) open.resize(views.size(), {0, 0, 0});
+      for (size_t level = 0; level < views.size(); ++level) {
+        Run& o = open[level];
+        if (o.end == o.begin || o.view != views[level]) {
+          if (o.end != o.begin) runs.push_back(o);
+          o = {views[level], at, end};
+        } else {
+          o.end = end;
+        }
+      }
+      at = end;
+    }
+    for (const Run& o : open) {
+      if (o.end != o.begin) runs.push_back(o);
     }
     // The views' fragments are created here (the transaction is
     // single-threaded), then filled in parallel, each its own object: a
     // shard's records spread over thousands of day views, which would
     // otherwise be the one serial stretch of the flush.
-    std::vector<
-        std::pair<Fragment*, const std::vector<std::pair<uint64_t, uint32_t>>*>>
-        jobs;
-    if (!pairs.empty() && f->has_standard_view()) {
-      jobs.push_back({txn.MutableFragment(f, kStandardView, shard), &pairs});
+    std::vector<std::pair<Fragment*, std::span<const Pair>>> jobs;
+    if (!t.pairs.empty() && f->has_standard_view()) {
+      jobs.push_back({txn.MutableFragment(f, kStandardView, shard), t.pairs});
     }
-    for (size_t v = 0; v < view_keys.size(); ++v) {
-      if (!time_pairs[v].empty())
-        jobs.push_back(
-            {txn.MutableFragment(f, view_keys[v], shard), &time_pairs[v]});
+    for (const Run& o : runs) {
+      jobs.push_back(
+          {txn.MutableFragment(f, o.view, shard),
+           std::span<const Pair>(t.by_time).subspan(o.begin, o.end - o.begin)});
     }
     ThreadPool::Default().ParallelFor(jobs.size(), [&](size_t i) {
-      jobs[i].first->AddBulk(owner, *jobs[i].second);
+      jobs[i].first->AddBulk(owner, jobs[i].second);
     });
-    if (!offs.empty() && f->tracks_existence()) {
-      if (!std::is_sorted(offs.begin(), offs.end()))
-        std::sort(offs.begin(), offs.end());
+    if (!t.offs.empty() && f->tracks_existence()) {
+      if (!std::is_sorted(t.offs.begin(), t.offs.end()))
+        std::sort(t.offs.begin(), t.offs.end());
       txn.MutableFragment(f, kExistenceView, shard)
-          ->AddToRow(owner, 0, Roaring32::FromValues(offs));
+          ->AddToRow(owner, 0, Roaring32::FromValues(t.offs));
     }
   }
 
@@ -1440,6 +1504,7 @@ class BatchImpl {
   std::vector<Delete> deletes_;
   std::unique_ptr<KeyCache> column_cache_;
   std::vector<ColumnWork> work_;  // per wave slot, during Flush
+  TimeScratch time_scratch_;      // during Flush, freed after it
   ShardBits records_exist_;       // during Flush
   size_t flush_bytes_ = 0;        // during Flush: records, ids, keys and order
   size_t peak_bytes_ = 0;         // see PeakMemoryBytes

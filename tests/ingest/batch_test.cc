@@ -156,6 +156,9 @@ std::string Dump(Index& index) {
   for (int r = 0; r < 3; ++r) {
     pql += fmt::format(" Row(t={}, from=2017-03-01T00:00, to=2018-01-01T00:00)",
                        r);
+    // Days, months and whole years (every view level) across decades.
+    pql += fmt::format(" Row(t={}, from=1950-06-17T00:00, to=2030-02-03T00:00)",
+                       r);
     // Single days on both sides of the epoch, and a span across it.
     const char* days[] = {"1969-12-30", "1969-12-31", "1970-01-01",
                           "1970-01-02"};
