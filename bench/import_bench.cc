@@ -142,10 +142,13 @@ void ReadFile(const std::string& path) {
   benchmark::DoNotOptimize(sum);
 }
 
-// fbc::ImportCsv with the CLI's defaults; dies unless every row loads.
+// fbc::ImportCsv with the CLI's defaults (FB_BENCH_BATCH_SIZE=n: batches
+// of n records); dies unless every row loads.
 void Import(featurebase::Index& index, const Scratch& s) {
   fbc::ImportOptions o;
   o.files = {s.csv};
+  if (const char* n = std::getenv("FB_BENCH_BATCH_SIZE"))
+    o.batch_size = std::strtoull(n, nullptr, 10);
   o.checkpoint_each_flush = true;  // as import-csv (durable indexes only)
   auto r = fbc::ImportCsv(index, o, nullptr, stderr);
   if (!r.ok()) Die("import: " + std::string(r.status().message()));
