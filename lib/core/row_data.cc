@@ -122,6 +122,15 @@ Roaring32 RowData::Union(std::span<const RowData* const> rows) {
   return Roaring32::OrMany(bitmaps);
 }
 
+template <typename Edit>
+size_t RowData::Rewrite(OwnerToken owner, size_t max, Edit&& edit) {
+  const std::span<const uint32_t> v = sorted();
+  OffsetBuffer buf(max);
+  const size_t m = size_t(edit(v, buf.data()) - buf.data());
+  if (m != v.size()) Assign(owner, {buf.data(), m});
+  return m;
+}
+
 void RowData::Assign(OwnerToken owner, std::span<const uint32_t> offsets) {
   *this = FromSorted(owner, offsets);  // copies before releasing the old
 }
@@ -288,14 +297,13 @@ uint64_t RowData::AddMany(OwnerToken owner, std::span<const uint32_t> offsets) {
     return offsets.size();
   }
   if (!is_big()) {
-    const std::span<const uint32_t> v = sorted();
-    OffsetBuffer buf(v.size() + offsets.size());
-    uint32_t* end = std::set_union(v.begin(), v.end(), offsets.begin(),
-                                   offsets.end(), buf.data());
-    const size_t before = v.size();
-    const size_t m = size_t(end - buf.data());
-    if (m != before) Assign(owner, {buf.data(), m});
-    return m - before;
+    const size_t before = sorted().size();
+    return Rewrite(owner, before + offsets.size(),
+                   [&](std::span<const uint32_t> v, uint32_t* out) {
+                     return std::set_union(v.begin(), v.end(), offsets.begin(),
+                                           offsets.end(), out);
+                   }) -
+           before;
   }
   const uint64_t before = Cardinality();
   Roaring32* bits = MutableBits(owner);
@@ -306,14 +314,13 @@ uint64_t RowData::AddMany(OwnerToken owner, std::span<const uint32_t> offsets) {
 uint64_t RowData::RemoveMany(OwnerToken owner,
                              std::span<const uint32_t> offsets) {
   if (!is_big()) {
-    const std::span<const uint32_t> v = sorted();
-    OffsetBuffer buf(v.size());
-    uint32_t* end = std::set_difference(v.begin(), v.end(), offsets.begin(),
-                                        offsets.end(), buf.data());
-    const size_t before = v.size();
-    const size_t m = size_t(end - buf.data());
-    if (m != before) Assign(owner, {buf.data(), m});
-    return before - m;
+    const size_t before = sorted().size();
+    return before - Rewrite(owner, before,
+                            [&](std::span<const uint32_t> v, uint32_t* out) {
+                              return std::set_difference(v.begin(), v.end(),
+                                                         offsets.begin(),
+                                                         offsets.end(), out);
+                            });
   }
   const uint64_t before = Cardinality();
   Roaring32* bits = MutableBits(owner);
@@ -339,13 +346,13 @@ void RowData::OrInPlace(OwnerToken owner, const Roaring32& bits) {
 void RowData::AndNotInPlace(OwnerToken owner, const Roaring32& bits) {
   if (bits.IsEmpty() || empty()) return;
   if (!is_big()) {
-    const std::span<const uint32_t> v = sorted();
-    OffsetBuffer buf(v.size());
-    size_t m = 0;
-    for (uint32_t x : v) {
-      if (!bits.Contains(x)) buf.data()[m++] = x;
-    }
-    if (m != v.size()) Assign(owner, {buf.data(), m});
+    Rewrite(owner, sorted().size(),
+            [&](std::span<const uint32_t> v, uint32_t* out) {
+              for (uint32_t x : v) {
+                if (!bits.Contains(x)) *out++ = x;
+              }
+              return out;
+            });
     return;
   }
   MutableBits(owner)->AndNotInPlace(bits);

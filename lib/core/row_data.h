@@ -199,6 +199,11 @@ class RowData {
   // Makes this row exactly `offsets` (ascending, unique; may alias this
   // row's own offsets), in the representation they call for.
   void Assign(OwnerToken owner, std::span<const uint32_t> offsets);
+  // Replaces an inline or array row's offsets with those edit(offsets, out)
+  // writes to out (at most `max`, ascending and unique; it returns the end
+  // of what it wrote); returns how many it wrote.
+  template <typename Edit>
+  size_t Rewrite(OwnerToken owner, size_t max, Edit&& edit);
   // Turns an inline or array row into a bitmap row owned by `owner`, or
   // makes a bitmap row's bitmap owned by `owner`; returns it.
   Roaring32* MutableBits(OwnerToken owner);
