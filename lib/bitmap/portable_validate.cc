@@ -30,7 +30,9 @@ absl::Status Truncated(size_t offset, size_t need, size_t have) {
 }  // namespace
 
 absl::StatusOr<size_t> ValidatePortable(std::string_view bytes,
-                                        uint32_t max_value) {
+                                        uint32_t max_value,
+                                        std::vector<uint32_t>* values,
+                                        size_t max_values) {
   const char* p = bytes.data();
   const size_t n = bytes.size();
   size_t pos = 0;
@@ -73,6 +75,13 @@ absl::StatusOr<size_t> ValidatePortable(std::string_view bytes,
     pos += size_t{4} * count;
   }
 
+  bool collect = false;
+  if (values != nullptr) {
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < count; ++i)
+      total += uint32_t{LoadFixed<uint16_t>(p + header_at + 4 * i + 2)} + 1;
+    collect = total <= max_values;
+  }
   int64_t prev_key = -1;
   for (uint32_t i = 0; i < count; ++i) {
     const uint16_t key = LoadFixed<uint16_t>(p + header_at + 4 * i);
@@ -114,6 +123,10 @@ absl::StatusOr<size_t> ValidatePortable(std::string_view bytes,
           return Bad(pos + 4 * r, "run past the container end");
         prev_end = start + len;
         total += len + 1;
+        if (collect) {
+          for (uint32_t v = start; v <= start + len; ++v)
+            values->push_back(uint32_t(base + v));
+        }
       }
       if (total != card) {
         return Bad(header_at + 4 * i + 2,
@@ -130,6 +143,7 @@ absl::StatusOr<size_t> ValidatePortable(std::string_view bytes,
         if (int64_t{v} <= prev)
           return Bad(pos + 2 * j, "array values not strictly increasing");
         prev = v;
+        if (collect) values->push_back(uint32_t(base + v));
       }
       pos += size_t{2} * card;
       last_value = base + uint64_t(prev);
@@ -141,6 +155,10 @@ absl::StatusOr<size_t> ValidatePortable(std::string_view bytes,
         const uint64_t word = LoadFixed<uint64_t>(p + pos + 8 * w);
         bits += std::popcount(word);
         if (word != 0) last_word = w;
+        for (uint64_t x = collect ? word : 0; x != 0; x &= x - 1) {
+          values->push_back(
+              uint32_t(base + uint64_t(w) * 64 + std::countr_zero(x)));
+        }
       }
       if (bits != card) {
         return Bad(

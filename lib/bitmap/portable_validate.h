@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -27,8 +28,16 @@ namespace featurebase::internal {
 // present) equal to where each container actually starts; no empty container.
 // Errors are DataLoss "decode roaring: ... at offset N". Never reads past
 // bytes.size(). O(size of the bitmap).
+//
+// When `values` is not null and the bitmap holds at most `max_values`
+// values (by its container headers), they are appended to *values in
+// ascending order as they are checked (a small row decoded without a
+// bitmap); otherwise *values is left as it is. On error *values may hold
+// part of them.
 absl::StatusOr<size_t> ValidatePortable(std::string_view bytes,
-                                        uint32_t max_value);
+                                        uint32_t max_value,
+                                        std::vector<uint32_t>* values = nullptr,
+                                        size_t max_values = 0);
 
 }  // namespace featurebase::internal
 

@@ -81,7 +81,7 @@ void ColumnRows::Set(OwnerToken owner, uint32_t offset,
 }
 
 ColumnRows ColumnRows::Build(
-    OwnerToken owner, std::span<const std::pair<uint64_t, Roaring32>> rows) {
+    OwnerToken owner, std::span<const std::pair<uint64_t, RowData>> rows) {
   ColumnRows out;
   if (rows.empty()) return out;
   uint64_t max_row = 0;

@@ -26,6 +26,7 @@
 
 #include "lib/bitmap/roaring32.h"
 #include "lib/core/persistent_map.h"
+#include "lib/core/row_data.h"
 
 namespace featurebase::internal {
 
@@ -49,7 +50,7 @@ class ColumnRows {
   // each offset in at most one row), stamped with `owner`. Fills pages
   // directly: O(bits), no per-bit copy-on-write checks (storage load).
   static ColumnRows Build(OwnerToken owner,
-                          std::span<const std::pair<uint64_t, Roaring32>> rows);
+                          std::span<const std::pair<uint64_t, RowData>> rows);
   // Storage load: the table whose present pages are `pages` (page index
   // < kPages, ascending; width 1, 2, 4 or 8; kPageSize·width bytes, entries
   // as PageAt describes), stamped with `owner`. The caller validates them.

@@ -103,15 +103,14 @@ void Fragment::ApplyRowDiffs(OwnerToken owner, std::span<const RowDiff> diffs) {
 }
 
 Fragment Fragment::FromRows(Mode mode, OwnerToken owner,
-                            std::vector<std::pair<uint64_t, Roaring32>> rows,
+                            std::vector<std::pair<uint64_t, RowData>> rows,
                             std::optional<ColumnRows> column_rows) {
   Fragment f(mode);
   if (mode == Mode::kMutex) {
     f.column_rows_ =
         column_rows ? std::move(*column_rows) : ColumnRows::Build(owner, rows);
   }
-  for (auto& [row, bits] : rows)
-    f.rows_.Put(owner, row, RowData::FromRoaring(owner, std::move(bits)));
+  for (auto& [row, bits] : rows) f.rows_.Put(owner, row, std::move(bits));
   return f;
 }
 

@@ -91,10 +91,10 @@ class Fragment {
   // side table current. Rows left empty are dropped.
   void ApplyRowDiffs(OwnerToken owner, std::span<const RowDiff> diffs);
   // A fragment holding exactly `rows` (row id, non-empty bits), ascending by
-  // row id, stamped with `owner`. Mutex fragments take `column_rows` when
-  // given (it must describe `rows`), else build it from the rows.
+  // row id. Mutex fragments take `column_rows` when given (it must describe
+  // `rows`), else build it from the rows, stamped with `owner`.
   static Fragment FromRows(Mode mode, OwnerToken owner,
-                           std::vector<std::pair<uint64_t, Roaring32>> rows,
+                           std::vector<std::pair<uint64_t, RowData>> rows,
                            std::optional<ColumnRows> column_rows = {});
 
   // Approximate heap bytes held (rows and side table; shared parts counted).

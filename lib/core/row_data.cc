@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <new>
 
+#include "lib/bitmap/portable_validate.h"
+
 namespace featurebase::internal {
 namespace {
 
@@ -96,6 +98,28 @@ RowData RowData::FromSorted(OwnerToken owner,
     r.SetBig(owner, Roaring32::FromValues(offsets));
   }
   return r;
+}
+
+absl::StatusOr<RowData> RowData::DecodePortable(OwnerToken owner,
+                                                std::string_view bytes) {
+  // Each value costs at most 10 bytes (2 of data, 8 of container header
+  // and offset), so longer bytes hold more than kArrayMax values.
+  std::vector<uint32_t> values;
+  if (bytes.size() <= 16 * kArrayMax) {
+    auto size = ValidatePortable(bytes, UINT32_MAX, &values, kArrayMax);
+    if (!size.ok()) return size.status();
+    if (*size != bytes.size()) values.clear();
+  }
+  // Bitmap rows (too many values, or values that fit no array) come from
+  // CRoaring's decoding, which keeps their containers as written.
+  if (values.empty() || (values.size() > kInlineMax && !ArrayFits(values))) {
+    // Trailing bytes (an error, worded by Roaring32), an empty bitmap, or
+    // more values than an array holds.
+    auto bits = Roaring32::DecodePortable(bytes);
+    if (!bits.ok()) return bits.status();
+    return FromRoaring(owner, *std::move(bits));
+  }
+  return FromSorted(owner, values);
 }
 
 Roaring32 RowData::Union(std::span<const RowData* const> rows) {

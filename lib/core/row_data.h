@@ -26,11 +26,14 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "lib/bitmap/roaring32.h"
 #include "lib/core/persistent_map.h"
 
@@ -72,6 +75,12 @@ class RowData {
   // A row holding `offsets`, which must be ascending and unique.
   static RowData FromSorted(OwnerToken owner,
                             std::span<const uint32_t> offsets);
+  // A row from one portable-format bitmap (checked as
+  // Roaring32::DecodePortable checks it, with the same errors): a row of up
+  // to kArrayMax values is decoded straight into its offsets, without a
+  // bitmap in between (checkpoints hold millions of such rows).
+  static absl::StatusOr<RowData> DecodePortable(OwnerToken owner,
+                                                std::string_view bytes);
   // The union of `rows` as one bitmap: the bitmap rows OR-ed together with
   // one bitmap built from the other rows' offsets merged (a time range's
   // many small day and month rows cost one sorted build, not one bitmap
@@ -90,6 +99,12 @@ class RowData {
     return is_big() ? u_.big.p->bits.Cardinality() : sorted().size();
   }
   bool Contains(uint32_t offset) const;
+  // The largest offset (none when empty).
+  std::optional<uint32_t> Maximum() const {
+    if (is_big()) return u_.big.p->bits.Maximum();
+    if (empty()) return std::nullopt;
+    return sorted().back();
+  }
   // The shared bitmap of a bitmap row; null for inline and array rows.
   const Roaring32* roaring() const {
     return is_big() ? &u_.big.p->bits : nullptr;

@@ -594,7 +594,7 @@ absl::StatusOr<Catalog> LoadCheckpoint(const std::string& dir, OwnerToken owner,
         if (mode != uint8_t(want))
           return br.Corrupt("fragment mode does not match its field");
         FB_ASSIGN_OR_RETURN(const uint64_t n, br.U64("row count"));
-        std::vector<std::pair<uint64_t, Roaring32>> rows;
+        std::vector<std::pair<uint64_t, RowData>> rows;
         rows.reserve(std::min<uint64_t>(n, 1 << 16));
         uint64_t last = 0;
         for (uint64_t k = 0; k < n; ++k) {
@@ -602,7 +602,7 @@ absl::StatusOr<Catalog> LoadCheckpoint(const std::string& dir, OwnerToken owner,
           if (row > kMaxRowId || (k > 0 && row <= last))
             return br.Corrupt("row ids out of order or range");
           last = row;
-          FB_ASSIGN_OR_RETURN(Roaring32 bits, br.Bitmap("row bits"));
+          FB_ASSIGN_OR_RETURN(RowData bits, br.Row(owner, "row bits"));
           const std::optional<uint32_t> max = bits.Maximum();
           if (!max) return br.Corrupt("empty row");
           if (*max >= (uint32_t{1} << 20))

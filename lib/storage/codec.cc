@@ -129,6 +129,20 @@ absl::StatusOr<Roaring32> ByteReader::Bitmap(std::string_view what) {
   return std::move(*bits);
 }
 
+absl::StatusOr<RowData> ByteReader::Row(OwnerToken owner,
+                                        std::string_view what) {
+  const uint64_t at = offset();
+  auto bytes = Bytes(what);
+  if (!bytes.ok()) return bytes.status();
+  if (bytes->empty()) return RowData();
+  auto row = RowData::DecodePortable(owner, *bytes);
+  if (!row.ok()) {
+    return absl::DataLossError(fmt::format("{}: bad {} at offset {}: {}", file_,
+                                           what, at, Message(row.status())));
+  }
+  return *std::move(row);
+}
+
 absl::StatusOr<FieldOptions> ByteReader::Options(std::string_view what) {
   const uint64_t at = offset();
   auto bad = [&](std::string_view why) {

@@ -54,6 +54,10 @@ class ByteReader {
   absl::StatusOr<std::string_view> Raw(size_t n, std::string_view what);
   absl::StatusOr<std::string_view> Bytes(std::string_view what);
   absl::StatusOr<Roaring32> Bitmap(std::string_view what);
+  // A fragment row in PutBitmap's encoding, decoded straight into the
+  // representation its size calls for (RowData::DecodePortable); empty
+  // bytes give an empty row. Errors as Bitmap's.
+  absl::StatusOr<RowData> Row(OwnerToken owner, std::string_view what);
   absl::StatusOr<FieldOptions> Options(std::string_view what);
 
   // DataLoss "<file>: <what> at offset <offset>".

@@ -181,3 +181,52 @@ TEST(PortableValidateTest, RejectsOverlappingRuns) {
 
 }  // namespace
 }  // namespace featurebase
+
+namespace featurebase {
+namespace {
+
+// With an output vector, the validator hands back the values of bitmaps of
+// up to max_values values (array, run and bitmap containers alike), and
+// leaves the vector alone for larger ones.
+TEST(PortableValidateTest, CollectsTheValuesOfSmallBitmaps) {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    Roaring32 r;
+    const int shape = round % 4;
+    const uint32_t n = 1 + uint32_t(rng() % 600);
+    for (uint32_t i = 0; i < n; ++i) {
+      switch (shape) {
+        case 0:  // arrays over many blocks
+          r.Add(uint32_t(rng() % (1u << 20)));
+          break;
+        case 1:  // runs
+          r.AddRange(i * 100, i * 100 + 1 + rng() % 20);
+          break;
+        case 2:  // one dense block: a bitmap container
+          r.AddRange(3u << 16, (3u << 16) + 5000 + rng() % 100);
+          break;
+        default:
+          r.Add(uint32_t(rng() % 3000));
+      }
+    }
+    r.RunOptimize();
+    std::string bytes;
+    r.AppendPortable(&bytes);
+    std::vector<uint32_t> want;
+    r.AppendTo(&want);
+    for (size_t max : {want.size(), want.size() - 1, size_t{1} << 20}) {
+      std::vector<uint32_t> got = {42};  // kept unless the values come back
+      auto size = internal::ValidatePortable(bytes, UINT32_MAX, &got, max);
+      ASSERT_TRUE(size.ok()) << size.status();
+      EXPECT_EQ(*size, bytes.size());
+      std::vector<uint32_t> expect = {42};
+      if (want.size() <= max)
+        expect.insert(expect.end(), want.begin(), want.end());
+      EXPECT_EQ(got, expect) << "max_values " << max;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace featurebase

@@ -129,9 +129,9 @@ TEST(FragmentTest, FromRowsAndRowDiffsMatchSingleWrites) {
         model[off] = row;
       }
       // Load: rebuild from the rows.
-      std::vector<std::pair<uint64_t, Roaring32>> taken;
+      std::vector<std::pair<uint64_t, RowData>> taken;
       direct.rows().ForEach([&](uint64_t row, const RowData& r) {
-        taken.emplace_back(row, r.ToRoaring());
+        taken.emplace_back(row, RowData::FromRoaring(2, r.ToRoaring()));
         return true;
       });
       Fragment loaded = Fragment::FromRows(mode, 2, std::move(taken));
