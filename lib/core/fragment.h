@@ -1,6 +1,6 @@
 // Fragment: the bits of one (field, view, shard): a map from row id to the
-// row's column offsets (< 2^20) in the shard (RowData: inline when tiny,
-// else a roaring bitmap).
+// row's column offsets (< 2^20) in the shard (RowData: inline when tiny, a
+// sorted array while small, else a roaring bitmap).
 //
 // A Fragment is a value whose copies share everything (rows are
 // copy-on-write under an owner token; see persistent_map.h). Single-valued

@@ -60,8 +60,8 @@ bool PutRowDiff(std::string* out, const Roaring32* before,
   return true;
 }
 
-// PutRowDiff for fragment rows (null = absent): inline rows are compared
-// and written as they are, without building bitmaps.
+// PutRowDiff for fragment rows (null = absent): inline and array rows are
+// compared and written as they are, without building bitmaps.
 bool PutRowDiff(std::string* out, const RowData* before, const RowData* after) {
   if ((before == nullptr || before->roaring() == nullptr) &&
       (after == nullptr || after->roaring() == nullptr)) {
@@ -77,7 +77,7 @@ bool PutRowDiff(std::string* out, const RowData* before, const RowData* after) {
     PutSortedValues(out, added);
     return true;
   }
-  std::deque<Roaring32> scratch;  // an inline row as a bitmap
+  std::deque<Roaring32> scratch;  // an inline or array row as a bitmap
   return PutRowDiff(out, before ? before->AsRoaring(&scratch) : nullptr,
                     after ? after->AsRoaring(&scratch) : nullptr);
 }
