@@ -1,5 +1,6 @@
 #include "lib/bsi/value_codec.h"
 
+#include <iterator>
 #include <string>
 
 #include "absl/status/status.h"
@@ -174,10 +175,9 @@ absl::StatusOr<int64_t> TimeToUnits(absl::Time t, TimeUnit unit) {
   const int128 units =
       int128(secs) * per_sec + nanos / (int64_t{1000000000} / per_sec);
   if (units < kInt64Min || units > kInt64Max) {
-    return absl::OutOfRangeError(fmt::format(
-        "timestamp: {} is outside the int64 range of unit {}",
-        absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone()),
-        TimeUnitName(unit)));
+    return absl::OutOfRangeError(
+        fmt::format("timestamp: {} is outside the int64 range of unit {}",
+                    FormatRfc3339(t), TimeUnitName(unit)));
   }
   return int64_t(units);
 }
@@ -206,8 +206,33 @@ absl::StatusOr<int64_t> ParseTimestamp(std::string_view text, TimeUnit unit) {
 }
 
 std::string FormatTimestamp(int64_t units, TimeUnit unit) {
-  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", UnitsToTime(units, unit),
-                          absl::UTCTimeZone());
+  return FormatRfc3339(UnitsToTime(units, unit));
+}
+
+std::string FormatRfc3339(absl::Time t) {
+  if (t == absl::InfiniteFuture()) return "infinite-future";
+  if (t == absl::InfinitePast()) return "infinite-past";
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  const absl::CivilSecond cs = absl::ToCivilSecond(t, utc);
+  // absl's %Y prints the year without padding ("50-01-01"), which is not
+  // RFC3339; the fields are formatted here instead.
+  const int64_t year = cs.year();
+  std::string out =
+      year >= 0 && year <= 9999
+          ? fmt::format("{:04}", year)
+          : fmt::format("{}{:04}", year < 0 ? "-" : "+",
+                        year < 0 ? -uint64_t(year) : uint64_t(year));
+  fmt::format_to(std::back_inserter(out), "-{:02}-{:02}T{:02}:{:02}:{:02}",
+                 cs.month(), cs.day(), cs.hour(), cs.minute(), cs.second());
+  const int64_t nanos = absl::ToInt64Nanoseconds(t - absl::FromCivil(cs, utc));
+  if (nanos > 0) {
+    std::string frac = fmt::format("{:09}", nanos);
+    while (frac.back() == '0') frac.pop_back();
+    out += '.';
+    out += frac;
+  }
+  out += 'Z';
+  return out;
 }
 
 }  // namespace featurebase::internal

@@ -60,6 +60,14 @@ absl::StatusOr<int64_t> ParseTimestamp(std::string_view text, TimeUnit unit);
 // "2024-05-06T07:08:09.123Z".
 std::string FormatTimestamp(int64_t units, TimeUnit unit);
 
+// `t` as RFC3339 in UTC, shortest exact fraction (Go's time.RFC3339Nano):
+// the year always has four digits ("0050-01-01T00:00:00Z"), so every time
+// of years 0..9999 round-trips through ParseTimestamp. Years outside that
+// range, which RFC3339 cannot express, print with as many digits as they
+// need and a sign when negative (ISO 8601's expanded form), for messages;
+// infinite times print "infinite-future" / "infinite-past".
+std::string FormatRfc3339(absl::Time t);
+
 }  // namespace featurebase::internal
 
 #endif  // FEATUREBASE_LIB_BSI_VALUE_CODEC_H_

@@ -3,6 +3,7 @@
 #include "absl/status/status.h"
 #include "featurebase/value.h"
 #include "fmt/format.h"
+#include "lib/bsi/value_codec.h"
 
 namespace featurebase {
 
@@ -124,8 +125,7 @@ std::string Value::DebugString() const {
     case Kind::kDecimal:
       return fmt::format("decimal {}e-{}", int_, scale_);
     case Kind::kTimestamp:
-      return "timestamp " +
-             absl::FormatTime(absl::RFC3339_full, time_, absl::UTCTimeZone());
+      return "timestamp " + internal::FormatRfc3339(time_);
   }
   return "?";
 }

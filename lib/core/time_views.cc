@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "fmt/format.h"
+#include "lib/bsi/value_codec.h"
 
 namespace featurebase::internal {
 namespace {
@@ -133,9 +134,8 @@ absl::StatusOr<CivilSecond> ToCivil(absl::Time t) {
   }
   const CivilSecond c = absl::ToCivilSecond(t, absl::UTCTimeZone());
   if (c.year() < 1 || c.year() > 9999) {
-    return absl::InvalidArgumentError(fmt::format(
-        "timestamp {} outside years 1..9999",
-        absl::FormatTime(absl::RFC3339_sec, t, absl::UTCTimeZone())));
+    return absl::InvalidArgumentError(
+        fmt::format("timestamp {} outside years 1..9999", FormatRfc3339(t)));
   }
   return c;
 }

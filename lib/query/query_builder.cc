@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fmt/format.h"
+#include "lib/bsi/value_codec.h"
 #include "lib/pql/ast.h"
 #include "lib/pql/printer.h"
 #include "lib/query/builder_access.h"
@@ -22,25 +23,6 @@ namespace {
 namespace ast = internal::pql;
 using internal::BuilderAccess;
 using AKind = ast::Value::Kind;
-
-// RFC3339 in UTC with the shortest exact fraction, e.g.
-// 2017-01-02T03:04:05Z or 2017-01-02T03:04:05.5Z.
-std::string Rfc3339Utc(absl::Time t) {
-  const absl::TimeZone utc = absl::UTCTimeZone();
-  const absl::CivilSecond cs = absl::ToCivilSecond(t, utc);
-  std::string out =
-      fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", cs.year(), cs.month(),
-                  cs.day(), cs.hour(), cs.minute(), cs.second());
-  int64_t nanos = absl::ToInt64Nanoseconds(t - absl::FromCivil(cs, utc));
-  if (nanos > 0) {
-    std::string frac = fmt::format("{:09}", nanos);
-    while (frac.back() == '0') frac.pop_back();
-    out += '.';
-    out += frac;
-  }
-  out += 'Z';
-  return out;
-}
 
 ast::Value Lit(const Value& v) {
   ast::Value out;
@@ -74,7 +56,7 @@ ast::Value Lit(const Value& v) {
       break;
     case Value::Kind::kTimestamp:
       out.kind = AKind::kTimestamp;
-      out.s = Rfc3339Utc(v.timestamp());
+      out.s = internal::FormatRfc3339(v.timestamp());
       break;
   }
   return out;

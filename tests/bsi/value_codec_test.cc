@@ -113,6 +113,36 @@ TEST(ValueCodecTest, TimestampsRoundTripInEveryUnit) {
   }
 }
 
+TEST(ValueCodecTest, EarlyYearsPrintWithFourDigitsAndRoundTrip) {
+  EXPECT_EQ(FormatRfc3339(absl::FromCivil(absl::CivilSecond(50, 1, 1, 0, 0, 0),
+                                          absl::UTCTimeZone())),
+            "0050-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(absl::FromCivil(absl::CivilSecond(1, 1, 1, 0, 0, 0),
+                                          absl::UTCTimeZone())),
+            "0001-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(absl::FromCivil(absl::CivilSecond(0, 12, 31, 1, 2, 3),
+                                          absl::UTCTimeZone()) +
+                          absl::Milliseconds(250)),
+            "0000-12-31T01:02:03.25Z");
+  EXPECT_EQ(FormatRfc3339(absl::FromCivil(
+                absl::CivilSecond(10000, 1, 1, 0, 0, 0), absl::UTCTimeZone())),
+            "+10000-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(absl::FromCivil(absl::CivilSecond(-1, 1, 1, 0, 0, 0),
+                                          absl::UTCTimeZone())),
+            "-0001-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(absl::InfiniteFuture()), "infinite-future");
+  for (TimeUnit unit :
+       {TimeUnit::kSecond, TimeUnit::kMillisecond, TimeUnit::kMicrosecond}) {
+    for (const char* t : {"0001-01-01T00:00:00Z", "0050-01-01T00:00:00Z",
+                          "0999-12-31T23:59:59Z", "1000-01-01T00:00:00Z",
+                          "9999-12-31T23:59:59Z", "0123-04-05T06:07:08Z"}) {
+      auto units = ParseTimestamp(t, unit);
+      ASSERT_TRUE(units.ok()) << t << " " << units.status();
+      EXPECT_EQ(FormatTimestamp(*units, unit), t);
+    }
+  }
+}
+
 TEST(ValueCodecTest, TimestampOverflowIsAnError) {
   EXPECT_EQ(ParseTimestamp("2263-01-01T00:00:00Z", TimeUnit::kNanosecond)
                 .status()
