@@ -46,6 +46,54 @@ bool IsBsi(FieldType t) {
 // The row id that `v` names in field `f`, for operation `op`. Keyed fields
 // take Value::Key: `create` makes new keys (writes); otherwise an unknown key
 // yields nullopt (an empty row, nothing to clear).
+namespace {
+
+// The largest column of any row of `view`, or nullopt when it holds none.
+std::optional<uint64_t> MaxColumn(const View& view) {
+  std::optional<uint64_t> best;
+  view.ForEach([&](uint64_t shard, const Fragment& frag) {
+    frag.rows().ForEach([&](uint64_t, const RowData& row) {
+      if (const std::optional<uint32_t> m = row.Maximum()) {
+        const uint64_t col = shard * kShardWidth + *m;
+        if (!best || col > *best) best = col;
+      }
+      return true;
+    });
+    return true;
+  });
+  return best;
+}
+
+}  // namespace
+
+uint64_t NextAutoId(const IndexState& s) {
+  std::optional<uint64_t> top = MaxColumn(s.exists);
+  auto raise = [&](std::optional<uint64_t> c) {
+    if (c && (!top || *c > *top)) top = c;
+  };
+  for (const auto& [name, f] : s.fields) {
+    if (f->bsi) {
+      f->bsi_shards.ForEach([&](uint64_t shard, const BsiShard& b) {
+        if (const std::optional<uint32_t> m = b.Exists().Maximum())
+          raise(shard * kShardWidth + *m);
+        return true;
+      });
+    } else if (f->tracks_existence()) {
+      // Every bit of the field's views has its column in existence.
+      if (const View* e = f->views.Find(kExistenceView)) raise(MaxColumn(*e));
+    } else {
+      f->views.ForEach([&](uint64_t, const View& v) {
+        raise(MaxColumn(v));
+        return true;
+      });
+    }
+  }
+  if (!top) return s.next_auto_id;
+  // A record at UINT64_MAX leaves no id to hand out: the caller's
+  // exhaustion check sees base + n overflow.
+  return std::max(s.next_auto_id, *top == UINT64_MAX ? *top : *top + 1);
+}
+
 absl::StatusOr<std::optional<uint64_t>> ResolveRow(const FieldState& f,
                                                    const Value& v,
                                                    std::string_view op,

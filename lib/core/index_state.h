@@ -155,6 +155,14 @@ absl::StatusOr<std::vector<uint64_t>> ReadViews(const FieldState& f,
                                                 const TimeRange& range,
                                                 std::string_view op);
 
+// The id IdMode::kAutoGenerate hands out next in `s`: past every record
+// id present anywhere in it (index existence, every field's views and value
+// shards) and never below the durable counter next_auto_id, so generated
+// ids never overwrite records written with explicit ids, and ids of deleted
+// records are not handed out again. O(fields × shards) plus the rows of
+// fields without an existence row (time fields without a standard view).
+uint64_t NextAutoId(const IndexState& s);
+
 class Txn;
 
 // Commits for in-library writers (the batch ingester).

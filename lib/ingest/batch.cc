@@ -355,7 +355,7 @@ class BatchImpl {
     auto committed =
         IndexWriter::Commit(*index_, [&](Txn& txn) -> absl::StatusOr<uint64_t> {
           if (options_.id_mode == IdMode::kAutoGenerate) {
-            const uint64_t base = txn.state().next_auto_id;
+            const uint64_t base = NextAutoId(txn.state());
             if (n_ > UINT64_MAX - base)
               return absl::ResourceExhaustedError("batch: ids exhausted");
             for (size_t i = 0; i < n_; ++i) owned_ids[i] = base + i;
