@@ -257,6 +257,7 @@ std::string ImportResult::ToJson() const {
 Status EnsureFields(featurebase::Index& index, const RowConverter& converter) {
   auto snap = index.GetSnapshot();
   const auto& fields = converter.batch_fields();
+  std::vector<featurebase::FieldInfo> missing;
   for (size_t i = 0; i < fields.size(); ++i) {
     const ColumnSpec& col = converter.field_column(i);
     const featurebase::FieldOptions want = col.FieldOptions();
@@ -273,11 +274,12 @@ Status EnsureFields(featurebase::Index& index, const RowConverter& converter) {
       }
       continue;
     }
-    if (Status s = index.CreateField(fields[i], want);
-        !s.ok() && !absl::IsAlreadyExists(s))
-      return Status(s.code(), "create field \"" + fields[i] +
-                                  "\": " + std::string(s.message()));
+    missing.push_back({fields[i], want});
   }
+  // One schema commit for the whole header: n CreateField calls would copy
+  // the field table n times.
+  if (Status s = index.CreateFields(missing); !s.ok())
+    return Status(s.code(), "import-csv: " + std::string(s.message()));
   return absl::OkStatus();
 }
 

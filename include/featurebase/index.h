@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -230,6 +231,13 @@ class Index {
   // (e.g. a time field without quantum, keys on a bool field), AlreadyExists
   // if the name is taken. Immediate and atomic.
   Status CreateField(std::string_view name, const FieldOptions& options);
+
+  // Adds every field of `fields` in one atomic commit: all of them or, on
+  // any error, none. Errors as CreateField, naming the field; a name given
+  // twice is InvalidArgument. O(n log n) for n fields (plus one copy of the
+  // index's field table), where n CreateField calls cost O(n^2): use it to
+  // create a wide schema (an import header with thousands of columns).
+  Status CreateFields(std::span<const FieldInfo> fields);
 
   // Keyed indexes: the record id of `key`, created when new (partition-local,
   // see translate.h). FailedPrecondition on an index without keys;

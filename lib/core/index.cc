@@ -616,6 +616,40 @@ class IndexImpl {
         .status();
   }
 
+  absl::Status CreateFields(std::span<const FieldInfo> fields) {
+    std::vector<std::shared_ptr<FieldState>> fresh;
+    fresh.reserve(fields.size());
+    for (const FieldInfo& f : fields) {
+      FB_ASSIGN_OR_RETURN(std::shared_ptr<FieldState> st,
+                          NewFieldState(f.name, f.options, 0));
+      fresh.push_back(std::move(st));
+    }
+    std::vector<std::string_view> names;
+    names.reserve(fields.size());
+    for (const FieldInfo& f : fields) names.push_back(f.name);
+    std::sort(names.begin(), names.end());
+    if (auto dup = std::adjacent_find(names.begin(), names.end());
+        dup != names.end()) {
+      return absl::InvalidArgumentError(
+          fmt::format("create fields: field \"{}\" is given twice", *dup));
+    }
+    return Write<bool>([&](Txn& txn) -> absl::StatusOr<bool> {
+             for (const FieldInfo& f : fields) {
+               if (txn.state().FindField(f.name) != nullptr) {
+                 return absl::AlreadyExistsError(fmt::format(
+                     "create field \"{}\": field already exists", f.name));
+               }
+             }
+             auto& map = txn.mutable_state()->fields;
+             for (size_t i = 0; i < fields.size(); ++i) {
+               fresh[i]->owner = txn.owner();
+               map.emplace(fields[i].name, fresh[i]);
+             }
+             return true;
+           })
+        .status();
+  }
+
   absl::StatusOr<bool> Set(uint64_t col, std::string_view field, const Value& v,
                            std::optional<absl::Time> ts) {
     return Write<bool>([&](Txn& txn) -> absl::StatusOr<bool> {
@@ -963,6 +997,10 @@ const IndexOptions& Index::options() const { return impl_->options(); }
 
 Status Index::CreateField(std::string_view name, const FieldOptions& options) {
   return impl_->CreateField(name, options);
+}
+
+Status Index::CreateFields(std::span<const FieldInfo> fields) {
+  return impl_->CreateFields(fields);
 }
 
 StatusOr<uint64_t> Index::ColumnId(std::string_view key) {

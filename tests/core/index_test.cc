@@ -662,5 +662,41 @@ TEST(IndexKeysTest, KeyedIndexAllocatesPartitionLocalIdsAndFreesOnDelete) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// CreateFields adds every field in one commit, or none on any error.
+TEST(IndexTest, CreateFieldsIsOneCommitAndAllOrNothing) {
+  auto index = *Index::Create("i");
+  ASSERT_TRUE(index->CreateField("taken", FieldOptions::Set()).ok());
+  const uint64_t v0 = index->GetSnapshot()->version();
+  std::vector<FieldInfo> many;
+  for (int i = 0; i < 5000; ++i)
+    many.push_back({"f" + std::to_string(i),
+                    i % 2 ? FieldOptions::Int(-9, 9) : FieldOptions::Mutex()});
+  ASSERT_TRUE(index->CreateFields(many).ok());
+  EXPECT_EQ(index->GetSnapshot()->version(), v0 + 1);
+  EXPECT_EQ(index->GetSnapshot()->Fields().size(), 5001u);
+  EXPECT_EQ(index->GetSnapshot()->Field("f4999")->options.type,
+            FieldType::kInt);
+
+  const std::vector<FieldInfo> clash = {{"new1", FieldOptions::Set()},
+                                        {"taken", FieldOptions::Set()}};
+  Status s = index->CreateFields(clash);
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists) << s;
+  EXPECT_NE(s.message().find("\"taken\""), absl::string_view::npos) << s;
+  const std::vector<FieldInfo> twice = {{"a", FieldOptions::Set()},
+                                        {"b", FieldOptions::Set()},
+                                        {"a", FieldOptions::Mutex()}};
+  s = index->CreateFields(twice);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_EQ(s.message(), "create fields: field \"a\" is given twice");
+  const std::vector<FieldInfo> bad = {{"ok", FieldOptions::Set()},
+                                      {"", FieldOptions::Set()}};
+  EXPECT_EQ(index->CreateFields(bad).code(),
+            absl::StatusCode::kInvalidArgument);
+  // Nothing of the refused calls was created.
+  EXPECT_EQ(index->GetSnapshot()->Fields().size(), 5001u);
+  EXPECT_EQ(index->GetSnapshot()->version(), v0 + 1);
+  EXPECT_TRUE(index->CreateFields({}).ok());
+}
+
 }  // namespace
 }  // namespace featurebase
