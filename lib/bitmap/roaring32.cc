@@ -219,6 +219,18 @@ Roaring32 Roaring32::Xor(const Roaring32& a, const Roaring32& b) {
 Roaring32 Roaring32::OrMany(std::span<const Roaring32* const> inputs) {
   if (inputs.empty()) return Roaring32();
   if (inputs.size() == 1) return inputs[0]->Copy();
+  // roaring_bitmap_or_many's lazy unions turn every array container into an
+  // 8 KiB bitset before repairing it: for small inputs (a value field's
+  // planes of a few records, decoded on every checkpoint load) that zeroing
+  // was most of the work. When the union cannot need a bitset container,
+  // exact unions keep the arrays.
+  uint64_t total = 0;
+  for (const Roaring32* in : inputs) total += in->Cardinality();
+  if (total <= 4096) {
+    Roaring32 out = inputs[0]->Copy();
+    for (size_t i = 1; i < inputs.size(); ++i) out.OrInPlace(*inputs[i]);
+    return out;
+  }
   std::vector<const roaring_bitmap_t*> raw(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) raw[i] = R(inputs[i]->r_);
   return Roaring32(O(roaring_bitmap_or_many(raw.size(), raw.data())));
