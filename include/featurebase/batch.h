@@ -104,7 +104,7 @@ class Batch {
   Batch& operator=(const Batch&) = delete;
 
   // Adds a record after validating every value (kind for the field, range
-  // of value fields, key length, record id for the id mode).
+  // of value fields, key length and UTF-8, record id for the id mode).
   // Returns true when the batch is now full or stale (flush it), false
   // otherwise. On a bad record returns InvalidArgument or OutOfRange
   // naming the record (its position in the batch and its id) and the field;
@@ -149,7 +149,10 @@ class Batch {
 };
 
 // FeatureBase's primary-key rendering: values joined with '|' (ids and
-// integers in decimal, keys as-is). InvalidArgument for a null value.
+// integers in decimal, keys as-is). InvalidArgument for a null value, and,
+// when there are two values or more, for a key value containing '|' (its
+// join could equal another record's: "a|b","c" and "a","b|c"); a single
+// value is the key as it is.
 StatusOr<std::string> JoinPrimaryKey(std::span<const Value> values);
 
 }  // namespace featurebase

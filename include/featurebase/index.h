@@ -241,7 +241,8 @@ class Index {
 
   // Keyed indexes: the record id of `key`, created when new (partition-local,
   // see translate.h). FailedPrecondition on an index without keys;
-  // InvalidArgument for an empty key or one over 64 KiB.
+  // InvalidArgument for an empty key, one over 64 KiB or one that is not
+  // valid UTF-8.
   StatusOr<uint64_t> ColumnId(std::string_view key);
 
   // The current version, for any number of reads that must agree.

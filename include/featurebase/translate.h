@@ -5,9 +5,10 @@
 //   * Id 0 means "no id". The empty key is a null value: it never gets an id,
 //     finds id 0, and id 0 translates back to the empty key. Neither is an
 //     error.
-//   * A key is at most kMaxKeyBytes (65536) bytes; a longer key is
-//     InvalidArgument naming its position, and a bulk call that contains one
-//     changes nothing.
+//   * A key is at most kMaxKeyBytes (65536) bytes of valid UTF-8 (keys are
+//     printed in JSON, where invalid bytes would make distinct keys print
+//     alike); a longer or invalid key is InvalidArgument naming its
+//     position, and a bulk call that contains one changes nothing.
 //   * Record (column) translators are partitioned (partitioner.h): a new key
 //     of partition p = KeyPartition(key) gets the lowest freed id of p if
 //     there is one, else the next unused column of the lowest shard owned by

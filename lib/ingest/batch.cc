@@ -28,6 +28,7 @@
 #include "lib/query/thread_pool.h"
 #include "lib/util/status_macros.h"
 #include "lib/util/status_util.h"
+#include "lib/util/utf8.h"
 
 namespace featurebase {
 namespace internal {
@@ -552,6 +553,11 @@ class BatchImpl {
                 fmt::format("record key of {} bytes over the {}-byte limit",
                             k.size(), KeyTranslator::kMaxKeyBytes));
           }
+          if (const std::optional<size_t> at = FirstInvalidUtf8(k)) {
+            return bad(
+                fmt::format("record key is not valid UTF-8 (byte {} of {})",
+                            *at + 1, k.size()));
+          }
         } else if (!std::holds_alternative<uint64_t>(r.id)) {
           return bad("needs an integer record id");
         }
@@ -742,6 +748,7 @@ class BatchImpl {
         if (!col.keyed)
           return absl::InvalidArgumentError("is not keyed: give row ids");
         if (k.size() > KeyTranslator::kMaxKeyBytes) return KeyTooLong(k);
+        if (FirstInvalidUtf8(k)) return KeyNotUtf8(k);
         col.refs.push_back(col.AddKey(k));
       }
     }
@@ -764,7 +771,8 @@ class BatchImpl {
       return true;
     }
     if (v.kind() == Value::Kind::kKey && col.keyed &&
-        v.key().size() <= KeyTranslator::kMaxKeyBytes) {
+        v.key().size() <= KeyTranslator::kMaxKeyBytes &&
+        !FirstInvalidUtf8(v.key())) {
       *ref = col.AddKey(v.key());
       return true;
     }
@@ -784,6 +792,7 @@ class BatchImpl {
         return absl::InvalidArgumentError("is not keyed: give row ids");
       if (v.key().size() > KeyTranslator::kMaxKeyBytes)
         return KeyTooLong(v.key());
+      if (FirstInvalidUtf8(v.key())) return KeyNotUtf8(v.key());
       return col.AddKey(v.key());
     }
     return absl::InvalidArgumentError(fmt::format(
@@ -793,6 +802,11 @@ class BatchImpl {
   static absl::Status RowIdTooBig(uint64_t id) {
     return absl::InvalidArgumentError(
         fmt::format("row id {} over the maximum {}", id, kMaxRowId));
+  }
+  static absl::Status KeyNotUtf8(std::string_view k) {
+    return absl::InvalidArgumentError(
+        fmt::format("key is not valid UTF-8 (byte {} of {})",
+                    *FirstInvalidUtf8(k) + 1, k.size()));
   }
   static absl::Status KeyTooLong(std::string_view k) {
     return absl::InvalidArgumentError(
@@ -1559,6 +1573,14 @@ StatusOr<std::string> JoinPrimaryKey(std::span<const Value> values) {
   for (size_t i = 0; i < values.size(); ++i) {
     const Value& v = values[i];
     if (i) out += '|';
+    // Two parts that contain the separator could join to the key of other
+    // parts ("a|b","c" and "a","b|c"): refused, so that distinct records
+    // never merge. A single part is the key as it is.
+    if (values.size() > 1 && v.kind() == Value::Kind::kKey &&
+        v.key().find('|') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          fmt::format("primary key: value {} contains the separator '|'", i));
+    }
     switch (v.kind()) {
       case Value::Kind::kNull:
         return absl::InvalidArgumentError(

@@ -14,6 +14,7 @@
 #include "lib/util/checksum.h"
 #include "lib/util/endian.h"
 #include "lib/util/status_macros.h"
+#include "lib/util/utf8.h"
 
 namespace featurebase {
 namespace internal {
@@ -91,6 +92,12 @@ absl::Status ValidateKeys(std::span<const std::string_view> keys,
           fmt::format("{}: key of {} bytes over the {}-byte limit at position "
                       "{}",
                       op, keys[i].size(), kMaxKeyBytes, i));
+    }
+    if (const std::optional<size_t> at = FirstInvalidUtf8(keys[i])) {
+      return absl::InvalidArgumentError(
+          fmt::format("{}: key at position {} is not valid UTF-8 (byte {} of "
+                      "{})",
+                      op, i, *at + 1, keys[i].size()));
     }
   }
   return absl::OkStatus();

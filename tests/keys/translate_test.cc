@@ -16,6 +16,7 @@
 #include "featurebase/partitioner.h"
 #include "featurebase/shard.h"
 #include "lib/util/checksum.h"
+#include "lib/util/utf8.h"
 #include "tests/util/seed.h"
 #include "tests/util/strings.h"
 
@@ -103,6 +104,94 @@ TEST(TranslateTest, OversizedKeyIsRejectedAndNothingIsCreated) {
   const uint64_t id = t->CreateKey(big).value();
   EXPECT_NE(id, 0u);
   EXPECT_EQ(t->TranslateId(id).value(), big);
+}
+
+// A reference decoder written from RFC 3629's table, one code point at a
+// time: the byte offset of the first invalid sequence, or -1.
+int64_t NaiveFirstInvalidUtf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned c = uint8_t(s[i]);
+    int len;
+    uint32_t cp;
+    if (c < 0x80) {
+      len = 1, cp = c;
+    } else if ((c >> 5) == 0x6) {
+      len = 2, cp = c & 0x1F;
+    } else if ((c >> 4) == 0xE) {
+      len = 3, cp = c & 0x0F;
+    } else if ((c >> 3) == 0x1E) {
+      len = 4, cp = c & 0x07;
+    } else {
+      return int64_t(i);
+    }
+    if (i + len > s.size()) return int64_t(i);
+    for (int k = 1; k < len; ++k) {
+      const unsigned b = uint8_t(s[i + k]);
+      if ((b >> 6) != 0x2) return int64_t(i);
+      cp = cp << 6 | (b & 0x3F);
+    }
+    static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return int64_t(i);
+    i += len;
+  }
+  return -1;
+}
+
+TEST(Utf8Test, MatchesANaiveDecoderOnRandomBytes) {
+  for (uint64_t seed : featurebase::testing::TestSeeds(4)) {
+    SCOPED_TRACE(featurebase::testing::SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    // Bytes drawn from the interesting ranges: ASCII, continuations, every
+    // lead byte, and the bounds of overlongs, surrogates and U+10FFFF.
+    static const uint8_t kBytes[] = {'a',  0x00, 0x7F, 0x80, 0x8F, 0x90, 0x9F,
+                                     0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0,
+                                     0xE1, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF};
+    for (int iter = 0; iter < 200000; ++iter) {
+      std::string s(rng() % 12, 'x');
+      for (char& ch : s) {
+        ch = rng() % 3 ? char(kBytes[rng() % std::size(kBytes)])
+                       : char(rng() % 256);
+      }
+      if (rng() % 4 == 0) s = std::string(rng() % 17, 'q') + s;  // 8-byte path
+      const std::optional<size_t> got =
+          featurebase::internal::FirstInvalidUtf8(s);
+      const int64_t want = NaiveFirstInvalidUtf8(s);
+      ASSERT_EQ(got ? int64_t(*got) : -1, want) << "iteration " << iter;
+    }
+  }
+}
+
+TEST(Utf8Test, KnownSequences) {
+  using featurebase::internal::FirstInvalidUtf8;
+  EXPECT_EQ(FirstInvalidUtf8(""), std::nullopt);
+  EXPECT_EQ(FirstInvalidUtf8("plain ascii key, long enough"), std::nullopt);
+  EXPECT_EQ(FirstInvalidUtf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"),
+            std::nullopt);
+  EXPECT_EQ(FirstInvalidUtf8("\xF4\x8F\xBF\xBF"), std::nullopt);  // U+10FFFF
+  EXPECT_EQ(FirstInvalidUtf8("abc\xFF"), 3u);
+  EXPECT_EQ(FirstInvalidUtf8("\xC0\xAF"), 0u);          // overlong '/'
+  EXPECT_EQ(FirstInvalidUtf8("\xE0\x80\xAF"), 0u);      // overlong
+  EXPECT_EQ(FirstInvalidUtf8("\xED\xA0\x80"), 0u);      // surrogate
+  EXPECT_EQ(FirstInvalidUtf8("\xF4\x90\x80\x80"), 0u);  // above U+10FFFF
+  EXPECT_EQ(FirstInvalidUtf8("12345678\xE2\x82"), 8u);  // truncated
+}
+
+TEST(TranslateTest, InvalidUtf8KeyIsRejectedAndNothingIsCreated) {
+  auto t = KeyTranslator::NewColumnTranslator();
+  const std::vector<std::string> keys = {"a", "b\xFF", "c"};
+  std::vector<uint64_t> ids(3);
+  std::string log;
+  const Status s = t->CreateKeys(Views(keys), ids, &log);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(s.message()),
+            "create keys: key at position 1 is not valid UTF-8 (byte 2 of 2)");
+  EXPECT_EQ(t->size(), 0u);
+  EXPECT_TRUE(log.empty());
+  EXPECT_EQ(t->FindKeys(Views(keys), ids).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(t->CreateKey("\xC3\xA9t\xC3\xA9").value(), 0u);
 }
 
 TEST(TranslateTest, SizeMismatchIsInvalidArgument) {
@@ -295,9 +384,27 @@ class KeyGen {
     switch (rng_() % 8) {
       case 0:
         return "";
-      case 1: {  // binary bytes, any length up to 100
-        std::string k(rng_() % 100 + 1, '\0');
-        for (char& c : k) c = char(rng_());
+      case 1: {  // any code points (NUL included), up to 100 of them
+        std::string k;
+        for (int n = int(rng_() % 100) + 1; n > 0; --n) {
+          uint32_t cp = uint32_t(rng_() % 0x110000);
+          if (cp >= 0xD800 && cp <= 0xDFFF) cp -= 0x800;  // no surrogates
+          if (cp < 0x80) {
+            k += char(cp);
+          } else if (cp < 0x800) {
+            k += char(0xC0 | cp >> 6);
+            k += char(0x80 | (cp & 0x3F));
+          } else if (cp < 0x10000) {
+            k += char(0xE0 | cp >> 12);
+            k += char(0x80 | (cp >> 6 & 0x3F));
+            k += char(0x80 | (cp & 0x3F));
+          } else {
+            k += char(0xF0 | cp >> 18);
+            k += char(0x80 | (cp >> 12 & 0x3F));
+            k += char(0x80 | (cp >> 6 & 0x3F));
+            k += char(0x80 | (cp & 0x3F));
+          }
+        }
         return k;
       }
       case 2:  // long keys
