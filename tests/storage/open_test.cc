@@ -18,6 +18,7 @@
 #include "featurebase/query.h"
 #include "fmt/format.h"
 #include "gtest/gtest.h"
+#include "lib/storage/file.h"
 #include "lib/storage/wal.h"
 #include "tests/util/temp_dir.h"
 
@@ -290,6 +291,16 @@ TEST(OpenTest, FilesystemFailuresNameThePath) {
     EXPECT_NE(std::string(idx.status().message()).find(file), std::string::npos)
         << idx.status();
   }
+}
+
+TEST(OpenTest, FullDiskOnAppendIsResourceExhaustedNamingTheFile) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  auto f = internal::AppendFile::OpenForAppend("/dev/full");
+  ASSERT_TRUE(f.ok()) << f.status();
+  const absl::Status s = (*f)->Append(std::string(4096, 'x'));
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_NE(std::string(s.message()).find("write /dev/full"), std::string::npos)
+      << s;
 }
 
 }  // namespace
