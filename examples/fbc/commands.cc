@@ -465,8 +465,8 @@ int SchemaCommand(const Context& ctx, const std::vector<std::string>& args) {
   std::string json = "{\"indexes\":[";
   bool first = true;
   for (const std::string& name : names) {
-    auto index = OpenIndex(ctx, name, false, {},
-                           featurebase::Durability::kSync, true);
+    auto index =
+        OpenIndex(ctx, name, false, {}, featurebase::Durability::kSync, true);
     if (!index.ok()) {
       // A stray directory without an index is not part of the schema.
       if (absl::IsNotFound(index.status()) && p->positional.empty()) continue;
