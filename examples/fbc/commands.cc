@@ -167,10 +167,13 @@ Status MakeDirs(const std::string& dir) {
 }
 
 // Opens DIR/<name>. NotFound `index not found: <name>` unless `create`.
+// `read_only` opens it for reading only (writes nothing, works on a
+// read-only directory; never creates).
 StatusOr<std::unique_ptr<Index>> OpenIndex(
     const Context& ctx, const std::string& name, bool create,
     const featurebase::IndexOptions& options = {},
-    featurebase::Durability durability = featurebase::Durability::kSync) {
+    featurebase::Durability durability = featurebase::Durability::kSync,
+    bool read_only = false) {
   if (Status s = featurebase::ValidateName("index", name); !s.ok()) return s;
   const std::string dir = ctx.data_dir + "/" + name;
   if (!IsDir(dir)) {
@@ -182,6 +185,7 @@ StatusOr<std::unique_ptr<Index>> OpenIndex(
   o.index = options;
   o.create_if_missing = create;
   o.durability = durability;
+  o.read_only = read_only;
   auto index = Index::Open(o, dir);
   if (!index.ok() && absl::IsNotFound(index.status()) && !create)
     return absl::NotFoundError("index not found: " + name);
@@ -322,10 +326,23 @@ int QueryCommand(const Context& ctx, const std::vector<std::string>& args) {
   if (!p.ok()) return UsageError(ctx.err, p.status().message());
   if (p->positional.size() != 2)
     return UsageError(ctx.err, "query takes INDEX 'PQL'");
-  auto index = OpenIndex(ctx, p->positional[0], false);
+  // PQL does not say up front whether a query writes, so the query runs on
+  // a read-only open first and, only if a write was refused for that,
+  // again on a writable one: every write of the first run failed and the
+  // rest only read, so the second run is the query's one effect.
+  auto index = OpenIndex(ctx, p->positional[0], false, {},
+                         featurebase::Durability::kSync, true);
   if (!index.ok()) return Fail(ctx.out, ctx.err, index.status());
   const auto t0 = std::chrono::steady_clock::now();
   auto res = featurebase::Query(**index, p->positional[1]);
+  if (!res.ok() && absl::IsFailedPrecondition(res.status()) &&
+      res.status().message().find("is open read-only") !=
+          absl::string_view::npos) {
+    index->reset();
+    index = OpenIndex(ctx, p->positional[0], false);
+    if (!index.ok()) return Fail(ctx.out, ctx.err, index.status());
+    res = featurebase::Query(**index, p->positional[1]);
+  }
   const double ms = std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - t0)
                         .count();
@@ -448,7 +465,8 @@ int SchemaCommand(const Context& ctx, const std::vector<std::string>& args) {
   std::string json = "{\"indexes\":[";
   bool first = true;
   for (const std::string& name : names) {
-    auto index = OpenIndex(ctx, name, false);
+    auto index =
+        OpenIndex(ctx, name, false, {}, featurebase::Durability::kSync, true);
     if (!index.ok()) {
       // A stray directory without an index is not part of the schema.
       if (absl::IsNotFound(index.status()) && p->positional.empty()) continue;

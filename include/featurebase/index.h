@@ -83,6 +83,18 @@ struct OpenOptions {
   // that the next open replays nothing (false: a faster close, a slower
   // next open).
   bool checkpoint_on_close = true;
+  // Open for reading only (default false). A read-only open writes,
+  // creates and deletes nothing in the directory, so it works on a
+  // read-only mount, without write permission and on a full disk: a
+  // missing index is NotFound (create_if_missing is ignored), a torn log
+  // tail is ignored in memory without cutting the file, leftovers of an
+  // interrupted checkpoint stay, and every commit, Sync and Checkpoint
+  // returns FailedPrecondition naming the index. It takes LOCK shared
+  // (when LOCK exists): read-only opens coexist with each other, not with
+  // a writer (either way round: FailedPrecondition). A writable open also
+  // writes nothing until its first commit (the log file is created then),
+  // apart from repairing a torn log tail.
+  bool read_only = false;
 };
 
 // A [from, to) time range for time fields; a missing bound means the

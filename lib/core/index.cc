@@ -493,13 +493,13 @@ class IndexImpl {
   absl::Status Checkpoint() {
     if (!store_) return absl::OkStatus();
     std::lock_guard<std::mutex> one(checkpoint_run_mu_);
-    FB_ASSIGN_OR_RETURN(std::shared_ptr<WalWriter> next, store_->PrepareLog());
+    FB_RETURN_IF_ERROR(store_->PrepareLog());
     std::shared_ptr<const IndexState> s;
     bool had_unlogged;
     {
       std::lock_guard<std::mutex> writer(write_mu_);
       FB_RETURN_IF_ERROR(store_->health());
-      store_->RotateLog(std::move(next));
+      store_->RotateLog();
       s = latest_;
       had_unlogged = std::exchange(unlogged_, false);
     }

@@ -178,17 +178,26 @@ bool FileExists(const std::string& path) {
 }
 
 absl::StatusOr<std::unique_ptr<FileLock>> FileLock::Acquire(
-    const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return IoError("open lock file", path, errno);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const std::string& path, bool shared) {
+  const int fd = shared
+                     ? ::open(path.c_str(), O_RDONLY | O_CLOEXEC)
+                     : ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    if (shared && errno == ENOENT) return std::unique_ptr<FileLock>();
+    return IoError("open lock file", path, errno);
+  }
+  if (::flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd);
     if (err == EWOULDBLOCK) {
-      return absl::FailedPreconditionError(fmt::format(
-          "lock {}: the index is open for writing elsewhere (another "
-          "process or Index holds the lock)",
-          path));
+      return absl::FailedPreconditionError(
+          shared ? fmt::format("lock {}: the index is open for writing "
+                               "elsewhere (another process or Index holds "
+                               "the lock)",
+                               path)
+                 : fmt::format("lock {}: the index is open elsewhere "
+                               "(another process or Index holds the lock)",
+                               path));
     }
     return IoError("lock", path, err);
   }

@@ -80,13 +80,16 @@ absl::Status RemoveFile(const std::string& path);
 absl::Status TruncateFile(const std::string& path, uint64_t size);
 bool FileExists(const std::string& path);
 
-// An exclusive advisory lock (flock) on `path`, held until destruction.
-// FailedPrecondition when another open file description holds it (another
+// An advisory lock (flock) on `path`, held until destruction: exclusive for
+// a writer (creating the file), shared for readers (which may coexist with
+// each other, not with a writer; the file is opened read-only and not
+// created: a missing file gives a null lock). FailedPrecondition when a
+// conflicting lock is held by another open file description (another
 // process, or another Index in this one).
 class FileLock {
  public:
   static absl::StatusOr<std::unique_ptr<FileLock>> Acquire(
-      const std::string& path);
+      const std::string& path, bool shared = false);
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;

@@ -47,14 +47,37 @@ int LoadThreads() {
 
 DurableStore::~DurableStore() = default;
 
+absl::Status DurableStore::CheckNoOrphans(
+    const std::string& dir, const std::vector<std::string>& names) {
+  // Without a manifest nothing says what the files hold, so none of them is
+  // provably garbage (only *.tmp files are: a rename never happened).
+  for (const std::string& n : names) {
+    if (FileNumber(n, "wal-", ".log") || FileNumber(n, "data-", ".fbd")) {
+      return absl::DataLossError(
+          fmt::format("open \"{}\": {} is missing but {} exists (refusing "
+                      "to create an index over it or delete it)",
+                      dir, kCheckpointName, n));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<DurableStore::Opened> DurableStore::Open(
     const OpenOptions& options, std::string dir) {
   auto ctx = [&](const absl::Status& s) {
     return Annotate(s, fmt::format("open \"{}\"", dir));
   };
   if (dir.empty()) return absl::InvalidArgumentError("open: empty directory");
-  if (auto s = MakeDirs(dir); !s.ok()) return ctx(s);
-  auto lock = FileLock::Acquire(dir + "/LOCK");
+  const bool read_only = options.read_only;
+  if (read_only) {
+    if (!FileExists(dir)) {
+      return absl::NotFoundError(
+          fmt::format("open \"{}\": no index in the directory", dir));
+    }
+  } else if (auto s = MakeDirs(dir); !s.ok()) {
+    return ctx(s);
+  }
+  auto lock = FileLock::Acquire(dir + "/LOCK", read_only);
   if (!lock.ok()) return ctx(lock.status());
   auto names = ListDir(dir);
   if (!names.ok()) return ctx(names.status());
@@ -69,12 +92,8 @@ absl::StatusOr<DurableStore::Opened> DurableStore::Open(
   Opened out;
   const std::string manifest = dir + "/" + std::string(kCheckpointName);
   if (!FileExists(manifest)) {
-    if (!wals.empty()) {
-      return absl::DataLossError(
-          fmt::format("open \"{}\": {} is missing but log files exist", dir,
-                      kCheckpointName));
-    }
-    if (!options.create_if_missing) {
+    if (auto s = CheckNoOrphans(dir, *names); !s.ok()) return s;
+    if (!options.create_if_missing || read_only) {
       return absl::NotFoundError(
           fmt::format("open \"{}\": no index in the directory", dir));
     }
@@ -102,7 +121,10 @@ absl::StatusOr<DurableStore::Opened> DurableStore::Open(
                       "\"{}\"",
                       dir, loaded->name, options.name));
     }
-    // Replay the log files the checkpoint does not cover, in order.
+    // Replay the log files the checkpoint does not cover, in order. Each
+    // file names the version it continues from: the first one at most the
+    // checkpoint's, every later one exactly where the one before it ends,
+    // so a lost file or a lost tail of an older file is a gap.
     Txn txn(*loaded, 2);
     uint64_t version = loaded->version;
     const uint64_t start = store->catalog_.wal_start;
@@ -110,6 +132,8 @@ absl::StatusOr<DurableStore::Opened> DurableStore::Open(
     for (uint64_t w : wals) {
       if (w >= start) replay.push_back(w);
     }
+    std::string prev_name;
+    uint64_t prev_end = 0;
     for (size_t i = 0; i < replay.size(); ++i) {
       const std::string name = WalFileName(replay[i]);
       const std::string path = dir + "/" + name;
@@ -117,28 +141,50 @@ absl::StatusOr<DurableStore::Opened> DurableStore::Open(
       if (!file.ok()) return ctx(file.status());
       std::vector<WalRecord> records;
       uint64_t valid_end = 0;
+      uint64_t file_start = 0;
       const bool newest = i + 1 == replay.size();
       if (auto s = ReadWal((*file)->bytes(), name, replay[i], newest, &records,
-                           &valid_end);
+                           &valid_end, &file_start);
           !s.ok())
         return ctx(s);
+      const bool header_torn = newest && valid_end < kWalFileHeaderBytes;
+      if (!header_torn) {
+        if (i == 0 && file_start > version) {
+          return ctx(absl::DataLossError(fmt::format(
+              "{}: log starts after commit {} but the checkpoint holds only "
+              "commit {} (a log file is missing)",
+              name, file_start, version)));
+        }
+        if (i > 0 && file_start != prev_end) {
+          return ctx(absl::DataLossError(fmt::format(
+              "{}: log file starts after commit {} but {} ends at commit {} "
+              "(log records or files are missing)",
+              name, file_start, prev_name, prev_end)));
+        }
+      }
+      uint64_t expected = file_start;
       for (const WalRecord& rec : records) {
         const uint64_t body_at = rec.offset + kWalRecordHeaderBytes;
         auto v = CommitVersion(rec.payload, name, body_at);
         if (!v.ok()) return ctx(v.status());
-        if (*v <= version) continue;  // covered by the checkpoint
-        if (*v != version + 1) {
+        if (*v != expected + 1) {
           return ctx(absl::DataLossError(
               fmt::format("{}: commit {} follows commit {} at offset {}", name,
-                          *v, version, rec.offset)));
+                          *v, expected, rec.offset)));
         }
+        expected = *v;
+        if (*v <= version) continue;  // covered by the checkpoint
         if (auto s = ApplyCommit(txn, rec.payload, name, body_at); !s.ok())
           return ctx(s);
         version = *v;
       }
+      prev_name = name;
+      prev_end = expected;
       // Cut a torn tail off so that the file reads intact once it is no
-      // longer the newest; a file torn inside its header goes entirely.
-      if (newest && valid_end < kWalFileHeaderBytes) {
+      // longer the newest; a file torn inside its header goes entirely. A
+      // read-only open leaves the file alone: it ignores the tail in memory.
+      if (read_only) continue;
+      if (header_torn) {
         file->reset();
         if (auto s = RemoveFile(path); !s.ok()) return ctx(s);
         if (auto s = SyncDir(dir); !s.ok()) return ctx(s);
@@ -150,25 +196,33 @@ absl::StatusOr<DurableStore::Opened> DurableStore::Open(
     }
     out.state = txn.FinishAt(version);
     out.last_owner = 2;
-    // Left over from an interrupted checkpoint or older runs.
+    // Provable leftovers of an interrupted checkpoint: log files the
+    // manifest covers, data files older than it that it does not name, and
+    // temporary files. A data file newer than the manifest is left alone.
     for (const std::string& n : *names) {
+      if (read_only) break;
       const auto w = FileNumber(n, "wal-", ".log");
       const auto d = FileNumber(n, "data-", ".fbd");
-      if ((w && *w < start) || (d && !store->catalog_.files.count(*d)) ||
+      if ((w && *w < start) ||
+          (d && *d < store->catalog_.number &&
+           !store->catalog_.files.count(*d)) ||
           n.ends_with(".tmp")) {
         if (auto s = RemoveFile(dir + "/" + n); !s.ok()) return ctx(s);
       }
     }
   }
-  // New commits go to a fresh log file after every existing one.
-  const uint64_t number =
+  // New commits go to a fresh log file after every existing one, created
+  // by the first of them.
+  store->wal_number_ =
       std::max(store->catalog_.wal_start, wals.empty() ? 0 : wals.back() + 1);
-  auto wal = WalWriter::Create(dir, number);
-  if (!wal.ok()) return ctx(wal.status());
-  store->wal_ = std::move(*wal);
   store->wal_start_ = store->catalog_.wal_start;
-  // kCheckpoint logs nothing, so nothing may pile up in the journals.
-  if (options.durability != Durability::kCheckpoint) EnableJournals(*out.state);
+  if (read_only) {
+    store->failed_ = absl::FailedPreconditionError(fmt::format(
+        "index \"{}\" is open read-only (\"{}\")", out.state->name, dir));
+  } else if (options.durability != Durability::kCheckpoint) {
+    // kCheckpoint logs nothing, so nothing may pile up in the journals.
+    EnableJournals(*out.state);
+  }
   out.store = std::move(store);
   return out;
 }
@@ -210,6 +264,12 @@ absl::StatusOr<uint64_t> DurableStore::Log(const IndexState& base,
   }
   record_.clear();
   AppendWalRecord(&record_, body);
+  if (!wal_) {
+    auto wal = WalWriter::Create(dir_, wal_number_, base.version);
+    if (!wal.ok()) return Fail(Annotate(wal.status(), "log commit"));
+    std::lock_guard<std::mutex> l(sync_mu_);
+    wal_ = std::move(*wal);
+  }
   if (auto s = wal_->Append(record_); !s.ok()) {
     return Fail(Annotate(s, "log commit"));
   }
@@ -228,7 +288,7 @@ absl::Status DurableStore::SyncTo(uint64_t lsn) {
     const uint64_t target = appended_;
     std::vector<std::shared_ptr<WalWriter>> files = std::move(unsynced_);
     unsynced_.clear();
-    files.push_back(wal_);
+    if (wal_) files.push_back(wal_);
     l.unlock();
     absl::Status s;
     for (const auto& f : files) {
@@ -258,25 +318,17 @@ absl::Status DurableStore::SyncAll() {
 
 uint64_t DurableStore::log_bytes() const {
   std::lock_guard<std::mutex> l(sync_mu_);
-  return wal_->size();
+  return wal_ ? wal_->size() : 0;
 }
 
-absl::StatusOr<std::shared_ptr<WalWriter>> DurableStore::PrepareLog() {
-  uint64_t number;
-  {
-    std::lock_guard<std::mutex> l(sync_mu_);
-    number = wal_->number() + 1;
-  }
-  auto wal = WalWriter::Create(dir_, number);
-  if (!wal.ok()) return Annotate(wal.status(), "checkpoint");
-  return std::shared_ptr<WalWriter>(std::move(*wal));
-}
-
-void DurableStore::RotateLog(std::shared_ptr<WalWriter> next) {
+void DurableStore::RotateLog() {
   std::lock_guard<std::mutex> l(sync_mu_);
-  if (synced_ < appended_) unsynced_.push_back(wal_);
-  wal_start_ = next->number();
-  wal_ = std::move(next);
+  if (wal_) {
+    if (synced_ < appended_) unsynced_.push_back(wal_);
+    wal_number_ = wal_->number() + 1;
+    wal_.reset();
+  }
+  wal_start_ = wal_number_;
 }
 
 absl::Status DurableStore::WriteCheckpoint(

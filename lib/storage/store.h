@@ -5,7 +5,14 @@
 // Directory (docs/format.md, "Durable index"): LOCK, CHECKPOINT,
 // data-<n>.fbd, wal-<n>.log. Open loads the checkpoint and replays the log
 // files from the checkpoint's wal_start, in order, skipping records it
-// already covers; a torn tail of the newest log file is cut off.
+// already covers and checking that each file starts at the version the one
+// before it ends at; a torn tail of the newest log file is cut off (only
+// ignored, in memory, by a read-only open). A log file is created by the
+// first commit that needs it, so opens that only read write nothing.
+//
+// A read-only store (OpenOptions::read_only) holds a shared lock, writes,
+// creates and deletes nothing, and its health() is FailedPrecondition
+// naming the index, which every commit, sync and checkpoint returns.
 //
 // Thread-safety: Log and RotateLog require the index's writer lock;
 // SyncTo may run on many threads at once (group commit); WriteCheckpoint
@@ -57,11 +64,13 @@ class DurableStore {
   uint64_t log_bytes() const;
   absl::Status health() const;
 
-  // Checkpoint, step 0 (no lock): creates the next log file.
-  absl::StatusOr<std::shared_ptr<WalWriter>> PrepareLog();
-  // Step 1 (writer lock held, no I/O): switches commits to `next`, so that
-  // the next step's state covers exactly the older files.
-  void RotateLog(std::shared_ptr<WalWriter> next);
+  // Checkpoint, step 0 (no lock): health(), so that a failed or read-only
+  // store writes no checkpoint.
+  absl::Status PrepareLog() const { return health(); }
+  // Step 1 (writer lock held, no I/O): switches later commits to the next
+  // log file (created by the first of them), so that the next step's state
+  // covers exactly the older files.
+  void RotateLog();
   // Step 2 (no lock): writes a checkpoint of `state` (the version current
   // at RotateLog) and deletes the log files it covers.
   absl::Status WriteCheckpoint(std::shared_ptr<const IndexState> state);
@@ -70,6 +79,8 @@ class DurableStore {
   DurableStore(std::string dir, Durability durability,
                std::unique_ptr<FileLock> lock)
       : dir_(std::move(dir)), durability_(durability), lock_(std::move(lock)) {}
+  static absl::Status CheckNoOrphans(const std::string& dir,
+                                     const std::vector<std::string>& names);
   absl::Status Fail(absl::Status s);
 
   const std::string dir_;
@@ -81,7 +92,10 @@ class DurableStore {
 
   mutable std::mutex sync_mu_;
   std::condition_variable synced_cv_;
-  std::shared_ptr<WalWriter> wal_;  // changed under writer lock + sync_mu_
+  // The current log file, null until the first commit after open or after
+  // RotateLog creates wal_number_ (changed under writer lock + sync_mu_).
+  std::shared_ptr<WalWriter> wal_;
+  uint64_t wal_number_ = 0;
   // Rotated-out log files with records not yet synced (sync_mu_); a sync
   // covers them before the current file, so the durable records are always
   // a prefix of the log.

@@ -36,11 +36,12 @@ void AppendWalRecord(std::string* out, std::string_view payload) {
 }
 
 absl::StatusOr<std::unique_ptr<WalWriter>> WalWriter::Create(
-    const std::string& dir, uint64_t number) {
+    const std::string& dir, uint64_t number, uint64_t start_version) {
   auto file = AppendFile::Create(dir + "/" + WalFileName(number));
   if (!file.ok()) return file.status();
   std::string header(kWalMagic);
   PutFixed<uint64_t>(&header, number);
+  PutFixed<uint64_t>(&header, start_version);
   if (auto s = (*file)->Append(header); !s.ok()) return s;
   if (auto s = (*file)->Sync(); !s.ok()) return s;
   if (auto s = SyncDir(dir); !s.ok()) return s;
@@ -49,12 +50,13 @@ absl::StatusOr<std::unique_ptr<WalWriter>> WalWriter::Create(
 
 absl::Status ReadWal(std::string_view bytes, std::string_view name,
                      uint64_t number, bool newest, std::vector<WalRecord>* out,
-                     uint64_t* valid_end) {
+                     uint64_t* valid_end, uint64_t* start_version) {
   auto corrupt = [&](uint64_t at, std::string_view what) {
     return absl::DataLossError(
         fmt::format("{}: {} at offset {}", name, what, at));
   };
   *valid_end = bytes.size();
+  *start_version = 0;
   if (bytes.size() < kWalFileHeaderBytes) {
     // A crash right after creating the file.
     if (newest &&
@@ -65,10 +67,17 @@ absl::Status ReadWal(std::string_view bytes, std::string_view name,
     }
     return corrupt(0, "truncated log file header");
   }
-  if (bytes.substr(0, kWalMagic.size()) != kWalMagic)
+  if (bytes.substr(0, kWalMagic.size()) != kWalMagic) {
+    if (bytes.substr(0, 5) == kWalMagic.substr(0, 5))
+      return corrupt(0,
+                     fmt::format("unsupported log file version \"{}\" "
+                                 "(this library reads \"{}\")",
+                                 bytes.substr(0, kWalMagic.size()), kWalMagic));
     return corrupt(0, "bad log file magic");
+  }
   if (LoadFixed<uint64_t>(bytes.data() + 8) != number)
     return corrupt(8, "log file number does not match its name");
+  *start_version = LoadFixed<uint64_t>(bytes.data() + 16);
   uint64_t pos = kWalFileHeaderBytes;
   while (pos < bytes.size()) {
     const std::string_view rest = bytes.substr(pos);

@@ -1,10 +1,14 @@
-// The write-ahead log: files wal-<number>.log, each a 16-byte header
-// ("FBWAL001", u64 number) followed by records
+// The write-ahead log: files wal-<number>.log, each a 24-byte header
+// ("FBWAL002", u64 number, u64 start version: the index version its first
+// record continues from) followed by records
 //   u32 payload length | u32 header check | u64 payload checksum | payload
 // where the header check is the low 32 bits of XXH3-64 (seed kWalSeed) of
 // the length bytes and the payload checksum XXH3-64 of the payload
 // (docs/format.md, "Write-ahead log"). A record is written with one
-// write(2); a crash can leave only the tail of the newest file torn.
+// write(2); a crash can leave only the tail of the newest file torn. The
+// start versions chain the files: each file starts at the version the one
+// before it ends at, so a lost tail or a lost file of an older file is a
+// version gap that recovery reports as DataLoss.
 #ifndef FEATUREBASE_LIB_STORAGE_WAL_H_
 #define FEATUREBASE_LIB_STORAGE_WAL_H_
 
@@ -19,8 +23,8 @@
 
 namespace featurebase::internal {
 
-inline constexpr std::string_view kWalMagic = "FBWAL001";
-inline constexpr size_t kWalFileHeaderBytes = 16;
+inline constexpr std::string_view kWalMagic = "FBWAL002";
+inline constexpr size_t kWalFileHeaderBytes = 24;
 inline constexpr size_t kWalRecordHeaderBytes = 16;
 inline constexpr uint64_t kWalSeed = 0x46425741'4c524543;  // "FBWALREC"
 // The largest payload a record may declare (a batch of 2^20 records with
@@ -34,10 +38,10 @@ void AppendWalRecord(std::string* out, std::string_view payload);
 
 class WalWriter {
  public:
-  // Creates wal-<number>.log in `dir` (header written and synced, directory
-  // synced).
+  // Creates wal-<number>.log in `dir` whose first record will be the commit
+  // after `start_version` (header written and synced, directory synced).
   static absl::StatusOr<std::unique_ptr<WalWriter>> Create(
-      const std::string& dir, uint64_t number);
+      const std::string& dir, uint64_t number, uint64_t start_version);
   // Appends one framed record (AppendWalRecord output or several of them).
   absl::Status Append(std::string_view framed) { return file_->Append(framed); }
   absl::Status Sync() { return file_->Sync(); }
@@ -57,14 +61,15 @@ struct WalRecord {
 };
 
 // The records of one log file's `bytes`. `name` names it in errors and
-// `number` is the number its name carries. A torn tail (a partial record
-// at the end, or a last record whose bytes up to the end of file are zeros
-// or fail their checksum with nothing intact after them) ends the records
-// when `newest`, and sets *valid_end to where it starts; anywhere else,
+// `number` is the number its name carries; *start_version gets the header's
+// start version (0 for a newest file torn inside its header). A torn tail (a
+// partial record at the end, or a last record whose bytes up to the end of file
+// are zeros or fail their checksum with nothing intact after them) ends the
+// records when `newest`, and sets *valid_end to where it starts; anywhere else,
 // and in older files, damage is DataLoss naming the file and offset.
 absl::Status ReadWal(std::string_view bytes, std::string_view name,
                      uint64_t number, bool newest, std::vector<WalRecord>* out,
-                     uint64_t* valid_end);
+                     uint64_t* valid_end, uint64_t* start_version);
 
 }  // namespace featurebase::internal
 
