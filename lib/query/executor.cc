@@ -20,6 +20,7 @@
 #include "lib/core/index_state.h"
 #include "lib/pql/parser.h"
 #include "lib/pql/printer.h"
+#include "lib/query/call_args.h"
 #include "lib/query/json.h"
 #include "lib/query/partial.h"
 #include "lib/query/thread_pool.h"
@@ -179,12 +180,14 @@ class Executor {
   }
 
   absl::StatusOr<QueryResult> Run(const Call& c) {
+    FB_RETURN_IF_ERROR(CheckCallArgs(c));
     FB_RETURN_IF_ERROR(Restrict(c));
     return Dispatch(Unwrap(c));
   }
 
   // `c` as a partial result.
   absl::StatusOr<Partial> RunPartial(const Call& c) {
+    FB_RETURN_IF_ERROR(CheckCallArgs(c));
     FB_RETURN_IF_ERROR(Restrict(c));
     const Call& call = Unwrap(c);
     if (!IsPartialCall(call.name)) {
@@ -423,7 +426,10 @@ class Executor {
       } else if (a.key.starts_with("_")) {
         return CallError(c, fmt::format("unexpected argument \"{}\"", a.key));
       } else if (field_arg != nullptr) {
-        return CallError(c, "expects exactly one field argument");
+        return CallError(
+            c, fmt::format("expects exactly one field argument, got \"{}\" "
+                           "and \"{}\" (from and to are the time range)",
+                           field_arg->key, a.key));
       } else {
         field_arg = &a;
       }
@@ -1046,8 +1052,12 @@ class Executor {
     const pql::Arg* found = nullptr;
     for (const pql::Arg& a : c.args) {
       if (a.key.starts_with("_")) continue;
-      if (found != nullptr)
-        return CallError(c, "expects exactly one field argument");
+      if (found != nullptr) {
+        return CallError(
+            c, fmt::format("expects exactly one field argument, got \"{}\" "
+                           "and \"{}\"",
+                           found->key, a.key));
+      }
       found = &a;
     }
     if (found == nullptr) return CallError(c, "field argument required");

@@ -188,5 +188,56 @@ TEST(FeatureBaseCasesTest, ValueAndBoolFieldWritesAndReads) {
   }
 }
 
+// FeatureBase refuses arguments a call does not take; so do we, naming the
+// argument and the call, wherever the call sits in the query.
+TEST(FeatureBaseCasesTest, UnknownArgumentsAreRefused) {
+  auto index = NewIndex();
+  ASSERT_TRUE(Query(*index, "Set(1, s=1) Set(2, s=2) Set(1, foo=3)").ok());
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"TopN(s, bogus=1)", "TopN(): unknown argument \"bogus\""},
+      {"Rows(s, limt=2)", "Rows(): unknown argument \"limt\""},
+      {"Count(Row(s=1, form=2017-01-01T00:00))",
+       "Row(): expects exactly one field argument, got \"s\" and \"form\""},
+      {"Count(All(limit=1, offst=2))", "All(): unknown argument \"offst\""},
+      {"Sum(field=foo, filtr=Row(s=1))", "Sum(): unknown argument \"filtr\""},
+      {"Sum(field=foo, filter=Row(s=1, x=Count(All(y=1))))",
+       "All(): unknown argument \"y\""},
+      {"GroupBy(Rows(s), limitt=1)", "GroupBy(): unknown argument \"limitt\""},
+      {"GroupBy(Rows(s, nope=1))", "Rows(): unknown argument \"nope\""},
+      {"GroupBy(Rows(s), aggregate=Sum(field=foo, z=1))",
+       "Sum(): unknown argument \"z\""},
+      {"Union(Row(s=1), x=1)", "Union(): unknown argument \"x\""},
+      {"Options(Count(All()), shard=[0])",
+       "Options(): unknown argument \"shard\""},
+      {"FieldValue(field=foo, col=1)",
+       "FieldValue(): unknown argument \"col\""},
+      {"Shift(Row(s=1), m=1)", "Shift(): unknown argument \"m\""},
+      {"TopK(s, n=1)", "TopK(): unknown argument \"n\""},
+      {"IncludesColumn(Row(s=1), col=1)",
+       "IncludesColumn(): unknown argument \"col\""},
+      {"Percentile(foo, nth=50, n=1)", "Percentile(): unknown argument \"n\""},
+      {"Sort(field=foo, desc=true)", "Sort(): unknown argument \"desc\""},
+      {"Min(foo, x=1)", "Min(): unknown argument \"x\""},
+      {"Count(ConstRow(columns=[1], c=1))",
+       "ConstRow(): unknown argument \"c\""},
+  };
+  for (const auto& [pql, fragment] : cases) {
+    SCOPED_TRACE(pql);
+    auto got = Query(*index, pql);
+    if (got.ok()) {
+      ADD_FAILURE() << "want an error, got " << got->ToJson();
+      continue;
+    }
+    EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(got.status().message().find(fragment), std::string::npos)
+        << got.status();
+  }
+  // The arguments a call takes still work.
+  EXPECT_EQ(Query(*index, "Rows(s, limit=1)")->ToJson(),
+            R"({"results":[{"rows":[1]}]})");
+  EXPECT_EQ(Query(*index, "TopN(s, n=1)")->ToJson(),
+            R"({"results":[[{"id":1,"count":1}]]})");
+}
+
 }  // namespace
 }  // namespace featurebase
