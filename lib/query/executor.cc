@@ -2760,13 +2760,44 @@ absl::StatusOr<QueryResult> FinishPartial(Index& index, const Partial& p,
   return exec.FinishPartial(q.calls[0], p);
 }
 
+namespace {
+
+bool IsWrite(const Call& c) {
+  const Call& call =
+      c.name == "Options" && c.children.size() == 1 ? c.children[0] : c;
+  const std::string& n = call.name;
+  return n == "Set" || n == "Clear" || n == "ClearRow" || n == "Store" ||
+         n == "Delete";
+}
+
+// The failure of call `i` (0-based) of `query` after the calls before it
+// ran: a caller must learn that the writes among them stay applied.
+absl::Status FailedAfterWrites(const absl::Status& s, const pql::Query& query,
+                               size_t i) {
+  std::string text = pql::Print(query.calls[i]);
+  if (text.size() > 80) text = text.substr(0, 77) + "...";
+  const std::string applied =
+      i == 1 ? "call 1 was applied" : fmt::format("calls 1-{} were applied", i);
+  return absl::Status(
+      s.code(), fmt::format("call {} of {} ({}) failed: {}; {}", i + 1,
+                            query.calls.size(), text, Message(s), applied));
+}
+
+}  // namespace
+
 absl::StatusOr<QueryResponse> Execute(Index& index, const pql::Query& query,
                                       const QueryOptions& options) {
   QueryResponse response;
   Executor exec(index, options);
-  for (const Call& c : query.calls) {
-    FB_ASSIGN_OR_RETURN(QueryResult r, exec.Run(c));
-    response.results.push_back(std::move(r));
+  bool wrote = false;
+  for (size_t i = 0; i < query.calls.size(); ++i) {
+    absl::StatusOr<QueryResult> r = exec.Run(query.calls[i]);
+    if (!r.ok()) {
+      if (!wrote) return r.status();
+      return FailedAfterWrites(r.status(), query, i);
+    }
+    wrote |= IsWrite(query.calls[i]);
+    response.results.push_back(*std::move(r));
   }
   return response;
 }

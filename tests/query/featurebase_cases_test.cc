@@ -239,5 +239,35 @@ TEST(FeatureBaseCasesTest, UnknownArgumentsAreRefused) {
             R"({"results":[[{"id":1,"count":1}]]})");
 }
 
+// A query whose later call fails after earlier writes says which call
+// failed and that the calls before it were applied (they stay applied).
+TEST(FeatureBaseCasesTest, FailureAfterWritesReportsWhatWasApplied) {
+  auto index = NewIndex();
+  auto got = Query(*index,
+                   "Set(1, s=1) Set(2, s=1) Set(3, foo=5000) Set(4, s=1) "
+                   "Count(Row(s=1))");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(got.status().message(),
+            "call 3 of 5 (Set(3, foo=5000)) failed: set: value 5000 out of "
+            "range [-990, 1000] for field \"foo\"; calls 1-2 were applied");
+  EXPECT_EQ(Query(*index, "Row(s=1)")->ToJson(),
+            R"({"results":[{"columns":[1,2]}]})");
+  got = Query(*index, "Set(5, s=1) Row(nope=1)");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound) << got.status();
+  EXPECT_NE(got.status().message().find(
+                "call 2 of 2 (Row(nope=1)) failed: Row(): field \"nope\""),
+            std::string::npos)
+      << got.status();
+  EXPECT_NE(got.status().message().find("; call 1 was applied"),
+            std::string::npos);
+  // Without an earlier write the message is the call's own.
+  got = Query(*index, "Count(All()) Row(nope=1)");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().message().find("Row(): field \"nope\""), 0u)
+      << got.status();
+}
+
 }  // namespace
 }  // namespace featurebase
