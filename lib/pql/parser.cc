@@ -860,8 +860,11 @@ class Parser {
     if (has_dot) {
       if (overflow || (negative ? mag > kMinMagnitude : mag > INT64_MAX) ||
           frac_digits > kMaxDecimalScale) {
-        return Error(at,
-                     fmt::format("decimal out of range: {}", Snippet(token)));
+        return Error(
+            at, fmt::format(
+                    "decimal {} overflows (unscaled digits in [{}, {}], "
+                    "at most {} decimal places)",
+                    Snippet(token), INT64_MIN, INT64_MAX, kMaxDecimalScale));
       }
       value.kind = Value::Kind::kDecimal;
       value.d.unscaled =

@@ -20,6 +20,7 @@
 #include "lib/core/index_state.h"
 #include "lib/pql/parser.h"
 #include "lib/pql/printer.h"
+#include "lib/query/call_args.h"
 #include "lib/query/json.h"
 #include "lib/query/partial.h"
 #include "lib/query/thread_pool.h"
@@ -179,12 +180,14 @@ class Executor {
   }
 
   absl::StatusOr<QueryResult> Run(const Call& c) {
+    FB_RETURN_IF_ERROR(CheckCallArgs(c));
     FB_RETURN_IF_ERROR(Restrict(c));
     return Dispatch(Unwrap(c));
   }
 
   // `c` as a partial result.
   absl::StatusOr<Partial> RunPartial(const Call& c) {
+    FB_RETURN_IF_ERROR(CheckCallArgs(c));
     FB_RETURN_IF_ERROR(Restrict(c));
     const Call& call = Unwrap(c);
     if (!IsPartialCall(call.name)) {
@@ -423,7 +426,10 @@ class Executor {
       } else if (a.key.starts_with("_")) {
         return CallError(c, fmt::format("unexpected argument \"{}\"", a.key));
       } else if (field_arg != nullptr) {
-        return CallError(c, "expects exactly one field argument");
+        return CallError(
+            c, fmt::format("expects exactly one field argument, got \"{}\" "
+                           "and \"{}\" (from and to are the time range)",
+                           field_arg->key, a.key));
       } else {
         field_arg = &a;
       }
@@ -435,10 +441,14 @@ class Executor {
       return PlanCondition(c, *f, v, range);
     }
     if (IsBsi(f->options.type)) {
-      return CallError(
-          c, fmt::format(
-                 "field \"{}\" is a {} field: compare it, e.g. Row({} > 5)",
-                 f->name, FieldTypeName(f->options.type), f->name));
+      // Row(f=5) on a value field is Row(f == 5), as in FeatureBase.
+      pql::Value eq;
+      eq.kind = PKind::kCondition;
+      eq.pos = v.pos;
+      eq.cond = std::make_shared<pql::Condition>();
+      eq.cond->op = pql::Op::kEq;
+      eq.cond->value = v;
+      return PlanCondition(c, *f, eq, range);
     }
     FB_ASSIGN_OR_RETURN(Value row, RowValue(c, *f, v));
     FB_ASSIGN_OR_RETURN(std::optional<uint64_t> id,
@@ -1042,8 +1052,12 @@ class Executor {
     const pql::Arg* found = nullptr;
     for (const pql::Arg& a : c.args) {
       if (a.key.starts_with("_")) continue;
-      if (found != nullptr)
-        return CallError(c, "expects exactly one field argument");
+      if (found != nullptr) {
+        return CallError(
+            c, fmt::format("expects exactly one field argument, got \"{}\" "
+                           "and \"{}\"",
+                           found->key, a.key));
+      }
       found = &a;
     }
     if (found == nullptr) return CallError(c, "field argument required");
@@ -1062,12 +1076,77 @@ class Executor {
       if (!set) return CallError(c, "takes no timestamp");
       FB_ASSIGN_OR_RETURN(ts, ParseTimeArg(c, "timestamp", t->value));
     }
+    if (f->bsi) return SetClearValue(c, *f, col, arg->value, ts);
     FB_ASSIGN_OR_RETURN(Value row, RowValue(c, *f, arg->value));
     absl::StatusOr<bool> changed = set ? index_.Set(col, f->name, row, ts)
                                        : index_.Clear(col, f->name, row);
     if (!changed.ok()) return changed.status();
     return QueryResult::Number(QueryResult::Kind::kBool, *changed,
                                *changed ? "true" : "false");
+  }
+
+  // Set or Clear of value field `f` (int, decimal, timestamp) at `col`.
+  // Clear clears whatever value is stored, as FeatureBase does; its literal
+  // must still be one the field compares with.
+  absl::StatusOr<QueryResult> SetClearValue(const Call& c, const FieldState& f,
+                                            uint64_t col, const pql::Value& v,
+                                            std::optional<absl::Time> ts) {
+    FB_ASSIGN_OR_RETURN(const PredicateRaw p, PredicateValue(c, f, v));
+    const BsiFieldSpec& spec = *f.bsi;
+    absl::StatusOr<bool> changed;
+    if (c.name == "Set") {
+      if (!p.exact) {
+        return absl::InvalidArgumentError(fmt::format(
+            "set: {} has more than {} decimal places for field \"{}\"",
+            LiteralText(v), spec.scale(), f.name));
+      }
+      // The index checks min and max; this only keeps the value in int64.
+      if (p.raw < spec.min() || p.raw > spec.max()) {
+        return absl::OutOfRangeError(
+            fmt::format("set: value {} out of range [{}, {}] for field \"{}\"",
+                        LiteralText(v), spec.FormatValue(spec.min()),
+                        spec.FormatValue(spec.max()), f.name));
+      }
+      const int64_t raw = int64_t(p.raw);
+      Value value = f.options.type == FieldType::kDecimal
+                        ? Value::Decimal(raw, spec.scale())
+                    : f.options.type == FieldType::kInt
+                        ? Value::Int(raw)
+                        : Value::Int(int64_t(__int128(raw) - spec.base()));
+      changed = index_.Set(col, f.name, value, ts);
+    } else {
+      changed = index_.Clear(col, f.name, Value::Null());
+    }
+    if (!changed.ok()) return changed.status();
+    return QueryResult::Number(QueryResult::Kind::kBool, *changed,
+                               *changed ? "true" : "false");
+  }
+
+  // A literal as the query wrote it, for messages.
+  static std::string LiteralText(const pql::Value& v) {
+    switch (v.kind) {
+      case PKind::kInt:
+        return fmt::format("{}", v.i);
+      case PKind::kUint:
+        return fmt::format("{}", v.u);
+      case PKind::kDecimal: {
+        const bool neg = v.d.unscaled < 0;
+        const unsigned __int128 mag =
+            neg ? -(unsigned __int128)(v.d.unscaled) : v.d.unscaled;
+        std::string digits = fmt::format("{}", uint64_t(mag));
+        if (v.d.scale > 0) {
+          if (digits.size() <= size_t(v.d.scale))
+            digits.insert(0, size_t(v.d.scale) + 1 - digits.size(), '0');
+          digits.insert(digits.size() - size_t(v.d.scale), ".");
+        }
+        return neg ? "-" + digits : digits;
+      }
+      case PKind::kString:
+      case PKind::kTimestamp:
+        return fmt::format("\"{}\"", v.s);
+      default:
+        return "this value";
+    }
   }
 
   absl::StatusOr<QueryResult> ClearRow(const Call& c) {
@@ -1958,7 +2037,16 @@ class Executor {
     const pql::Condition h = *a->value.call->args[0].value.cond;
     auto num = [&](const pql::Value& v) -> absl::StatusOr<__int128> {
       if (!on_count && agg.kind == Aggregate::Kind::kSum) {
-        return PredicateValue(c, *agg.field, v);
+        FB_ASSIGN_OR_RETURN(const PredicateRaw p,
+                            PredicateValue(c, *agg.field, v));
+        if (!p.exact) {
+          return CallError(
+              c, fmt::format("having value {} has more than {} decimal "
+                             "places for field \"{}\"",
+                             LiteralText(v), agg.field->bsi->scale(),
+                             agg.field->name));
+        }
+        return p.raw;
       }
       if (v.kind == PKind::kInt) return __int128(v.i);
       if (v.kind == PKind::kUint) return __int128(v.u);
@@ -2126,49 +2214,69 @@ class Executor {
     node.kind = NodeKind::kBsi;
     node.field = &f;
     const BsiFieldSpec& spec = *f.bsi;
-    FB_ASSIGN_OR_RETURN(__int128 a, PredicateValue(c, f, cond.value));
+    FB_ASSIGN_OR_RETURN(const PredicateRaw a, PredicateValue(c, f, cond.value));
+    // A literal finer than the field's scale lies strictly between a.raw and
+    // a.raw + 1: x < a and x <= a are both x <= a.raw, x > a and x >= a both
+    // x > a.raw; x == a holds for no value and x != a for every one.
     switch (cond.op) {
       case pql::Op::kEq:
-        node.predicate = spec.Translate(BsiOp::kEq, a);
+        if (!a.exact) return Node();
+        node.predicate = spec.Translate(BsiOp::kEq, a.raw);
         return node;
       case pql::Op::kNeq:
-        node.predicate = spec.Translate(BsiOp::kNeq, a);
+        if (!a.exact) {
+          node.kind = NodeKind::kExistence;
+          return node;
+        }
+        node.predicate = spec.Translate(BsiOp::kNeq, a.raw);
         return node;
       case pql::Op::kLt:
-        node.predicate = spec.Translate(BsiOp::kLt, a);
+        node.predicate =
+            spec.Translate(a.exact ? BsiOp::kLt : BsiOp::kLte, a.raw);
         return node;
       case pql::Op::kLte:
-        node.predicate = spec.Translate(BsiOp::kLte, a);
+        node.predicate = spec.Translate(BsiOp::kLte, a.raw);
         return node;
       case pql::Op::kGt:
-        node.predicate = spec.Translate(BsiOp::kGt, a);
+        node.predicate = spec.Translate(BsiOp::kGt, a.raw);
         return node;
       case pql::Op::kGte:
-        node.predicate = spec.Translate(BsiOp::kGte, a);
+        node.predicate =
+            spec.Translate(a.exact ? BsiOp::kGte : BsiOp::kGt, a.raw);
         return node;
       default: {
-        FB_ASSIGN_OR_RETURN(__int128 b, PredicateValue(c, f, cond.value2));
-        const bool lo_incl = cond.op == pql::Op::kBetweenLteLt ||
+        FB_ASSIGN_OR_RETURN(const PredicateRaw b,
+                            PredicateValue(c, f, cond.value2));
+        const bool lo_incl = a.exact && (cond.op == pql::Op::kBetweenLteLt ||
+                                         cond.op == pql::Op::kBetweenLteLte);
+        const bool hi_incl = !b.exact || cond.op == pql::Op::kBetweenLtLte ||
                              cond.op == pql::Op::kBetweenLteLte;
-        const bool hi_incl = cond.op == pql::Op::kBetweenLtLte ||
-                             cond.op == pql::Op::kBetweenLteLte;
-        node.predicate = spec.TranslateBetween(a, lo_incl, b, hi_incl);
+        node.predicate = spec.TranslateBetween(a.raw, lo_incl, b.raw, hi_incl);
         return node;
       }
     }
   }
 
-  // A comparison value in raw units of value field `f`; may lie beyond int64
-  // (the spec clamps it with FeatureBase's rules).
-  absl::StatusOr<__int128> PredicateValue(const Call& c, const FieldState& f,
-                                          const pql::Value& v) const {
+  // A literal in raw units of a value field: `raw` is the literal itself
+  // when `exact`, else (a decimal finer than the field's scale) the largest
+  // raw value below it.
+  struct PredicateRaw {
+    __int128 raw = 0;
+    bool exact = true;
+  };
+
+  // A comparison or write value in raw units of value field `f`; may lie
+  // beyond int64 (the spec clamps comparisons with FeatureBase's rules).
+  absl::StatusOr<PredicateRaw> PredicateValue(const Call& c,
+                                              const FieldState& f,
+                                              const pql::Value& v) const {
     const BsiFieldSpec& spec = *f.bsi;
     switch (f.options.type) {
       case FieldType::kInt:
-        if (v.kind == PKind::kInt) return __int128(v.i);
-        if (v.kind == PKind::kUint) return __int128(v.u);
-        return CallError(
-            c, fmt::format("field \"{}\" compares with integers", f.name));
+        if (v.kind == PKind::kInt) return PredicateRaw{__int128(v.i)};
+        if (v.kind == PKind::kUint) return PredicateRaw{__int128(v.u)};
+        return CallError(c, fmt::format("field \"{}\" takes integers, not {}",
+                                        f.name, LiteralText(v)));
       case FieldType::kDecimal: {
         __int128 x;
         int from_scale;
@@ -2182,32 +2290,32 @@ class Executor {
           x = v.d.unscaled;
           from_scale = v.d.scale;
         } else {
-          return CallError(
-              c, fmt::format("field \"{}\" compares with numbers", f.name));
+          return CallError(c, fmt::format("field \"{}\" takes numbers, not {}",
+                                          f.name, LiteralText(v)));
         }
+        // |x| < 2^64 and scales are at most 19: x · 10^19 fits in int128.
         for (int i = from_scale; i < spec.scale(); ++i) x *= 10;
-        for (int i = spec.scale(); i < from_scale; ++i) {
-          if (x % 10 != 0) {
-            return CallError(
-                c,
-                fmt::format(
-                    "a value has more than {} decimal places for field \"{}\"",
-                    spec.scale(), f.name));
-          }
-          x /= 10;
-        }
-        return x;
+        __int128 div = 1;
+        for (int i = spec.scale(); i < from_scale; ++i) div *= 10;
+        PredicateRaw p;
+        p.raw = x / div;
+        const __int128 rem = x % div;
+        p.exact = rem == 0;
+        if (rem < 0) p.raw -= 1;  // floor, not truncation
+        return p;
       }
       default: {
-        if (v.kind == PKind::kInt) return __int128(spec.base()) + v.i;
+        if (v.kind == PKind::kInt)
+          return PredicateRaw{__int128(spec.base()) + v.i};
         if (v.kind != PKind::kTimestamp && v.kind != PKind::kString) {
           return CallError(
-              c, fmt::format("field \"{}\" compares with timestamps", f.name));
+              c, fmt::format("field \"{}\" takes timestamps, not {}", f.name,
+                             LiteralText(v)));
         }
         auto units = ParseTimestamp(v.s, spec.unit());
         if (!units.ok())
           return Annotate(units.status(), fmt::format("{}()", c.name));
-        return __int128(*units);
+        return PredicateRaw{__int128(*units)};
       }
     }
   }
@@ -2652,13 +2760,44 @@ absl::StatusOr<QueryResult> FinishPartial(Index& index, const Partial& p,
   return exec.FinishPartial(q.calls[0], p);
 }
 
+namespace {
+
+bool IsWrite(const Call& c) {
+  const Call& call =
+      c.name == "Options" && c.children.size() == 1 ? c.children[0] : c;
+  const std::string& n = call.name;
+  return n == "Set" || n == "Clear" || n == "ClearRow" || n == "Store" ||
+         n == "Delete";
+}
+
+// The failure of call `i` (0-based) of `query` after the calls before it
+// ran: a caller must learn that the writes among them stay applied.
+absl::Status FailedAfterWrites(const absl::Status& s, const pql::Query& query,
+                               size_t i) {
+  std::string text = pql::Print(query.calls[i]);
+  if (text.size() > 80) text = text.substr(0, 77) + "...";
+  const std::string applied =
+      i == 1 ? "call 1 was applied" : fmt::format("calls 1-{} were applied", i);
+  return absl::Status(
+      s.code(), fmt::format("call {} of {} ({}) failed: {}; {}", i + 1,
+                            query.calls.size(), text, Message(s), applied));
+}
+
+}  // namespace
+
 absl::StatusOr<QueryResponse> Execute(Index& index, const pql::Query& query,
                                       const QueryOptions& options) {
   QueryResponse response;
   Executor exec(index, options);
-  for (const Call& c : query.calls) {
-    FB_ASSIGN_OR_RETURN(QueryResult r, exec.Run(c));
-    response.results.push_back(std::move(r));
+  bool wrote = false;
+  for (size_t i = 0; i < query.calls.size(); ++i) {
+    absl::StatusOr<QueryResult> r = exec.Run(query.calls[i]);
+    if (!r.ok()) {
+      if (!wrote) return r.status();
+      return FailedAfterWrites(r.status(), query, i);
+    }
+    wrote |= IsWrite(query.calls[i]);
+    response.results.push_back(*std::move(r));
   }
   return response;
 }

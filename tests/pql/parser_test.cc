@@ -501,8 +501,9 @@ TEST(PqlParserTest, ErrorsNameOffsetLineColumnAndExpectation) {
        "-9223372036854775809"},
       {"Row(a=9223372036854775808.0)",
        "parse: at offset 6 (line 1, column "
-       "7): decimal out of range: "
-       "9223372036854775808.0"},
+       "7): decimal 9223372036854775808.0 overflows (unscaled digits in "
+       "[-9223372036854775808, 9223372036854775807], at most 1000 decimal "
+       "places)"},
       {"Row(a=12abc)",
        "parse: at offset 6 (line 1, column 7): invalid number "
        "or timestamp: 12abc"},

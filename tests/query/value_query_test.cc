@@ -282,9 +282,9 @@ TEST(ValueQueryTest, DecimalAndTimestampShapes) {
             "{\"results\":[{\"value\":0.50,\"count\":1}]}");
   EXPECT_EQ(RunPql(*index, "Sum(field=nope)"),
             "{\"error\":\"Sum(): field \\\"nope\\\" not found\"}");
-  EXPECT_EQ(RunPql(*index, "Row(amount = 1)"),
-            "{\"error\":\"Row(): field \\\"amount\\\" is a decimal field: "
-            "compare it, e.g. Row(amount > 5)\"}");
+  // FeatureBase reads Row(f=v) on a value field as Row(f == v).
+  EXPECT_EQ(RunPql(*index, "Row(amount = 0.5)"),
+            "{\"results\":[{\"columns\":[2]}]}");
 }
 
 }  // namespace
