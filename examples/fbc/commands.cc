@@ -705,7 +705,11 @@ int DemoCommand(const Context& ctx, const std::vector<std::string>& args) {
     return 1;
   }
   struct stat st;
-  ::stat(path.c_str(), &st);
+  if (::stat(path.c_str(), &st) != 0) {
+    std::fprintf(ctx.err, "fbc: demo: stat %s: %s\n", path.c_str(),
+                 std::strerror(errno));
+    return 1;
+  }
   std::fprintf(
       out, "gen-taxi: %.1f MB of CSV in %.2f s\n", double(st.st_size) / 1e6,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
