@@ -294,6 +294,7 @@ class GzipSource : public ByteSource {
     return absl::OkStatus();
   }
   featurebase::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (n == 0) return size_t{0};
     zs_.next_out = reinterpret_cast<Bytef*>(buf);
     zs_.avail_out = uInt(std::min<size_t>(n, 1u << 30));
     const uInt want = zs_.avail_out;
