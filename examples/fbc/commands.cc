@@ -1,6 +1,7 @@
 #include "examples/fbc/commands.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -19,6 +20,7 @@
 
 #include "examples/fbc/header.h"
 #include "examples/fbc/importer.h"
+#include "examples/fbc/message.h"
 #include "examples/fbc/row_converter.h"
 #include "examples/fbc/schema_json.h"
 #include "examples/fbc/taxi_gen.h"
@@ -157,6 +159,22 @@ bool IsDir(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+// OK when `dir` is a directory or does not exist (yet);
+// FailedPrecondition naming it when it is something else or cannot be
+// examined.
+Status CheckDataDir(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return absl::FailedPreconditionError("data dir " + dir + ": " +
+                                         std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      "data dir " + dir + " is " +
+      (S_ISREG(st.st_mode) ? "a regular file, " : "") + "not a directory");
+}
+
 Status MakeDirs(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -174,7 +192,7 @@ StatusOr<std::unique_ptr<Index>> OpenIndex(
     const featurebase::IndexOptions& options = {},
     featurebase::Durability durability = featurebase::Durability::kSync,
     bool read_only = false) {
-  if (Status s = featurebase::ValidateName("index", name); !s.ok()) return s;
+  if (Status s = ValidateNameForMessage("index", name); !s.ok()) return s;
   const std::string dir = ctx.data_dir + "/" + name;
   if (!IsDir(dir)) {
     if (!create) return absl::NotFoundError("index not found: " + name);
@@ -214,7 +232,7 @@ int CreateIndex(const Context& ctx, const std::vector<std::string>& args) {
     if (!n.ok()) return UsageError(ctx.err, n.status().message());
     o.partitions = uint32_t(*n);
   }
-  if (Status s = featurebase::ValidateName("index", name); !s.ok())
+  if (Status s = ValidateNameForMessage("index", name); !s.ok())
     return Fail(ctx.out, ctx.err, s);
   if (IsDir(ctx.data_dir + "/" + name)) {
     auto existing = OpenIndex(ctx, name, false);
@@ -314,6 +332,8 @@ int CreateField(const Context& ctx, const std::vector<std::string>& args) {
                                      p->get("--epoch") + "\"");
   }
   if (p->has("--time-unit")) o.time_unit = p->get("--time-unit");
+  if (Status s = ValidateNameForMessage("field", p->positional[1]); !s.ok())
+    return Fail(ctx.out, ctx.err, s);
   auto index = OpenIndex(ctx, p->positional[0], false);
   if (!index.ok()) return Fail(ctx.out, ctx.err, index.status());
   if (Status s = (*index)->CreateField(p->positional[1], o); !s.ok())
@@ -400,6 +420,29 @@ double ProgressInterval(const ParsedArgs& p, bool* ok) {
   return s;
 }
 
+// A failed import. When it had committed records, they are made durable
+// and reported with the error: {"error":"...","committed":{"records":N,
+// "file":"F","line":L}} on out, and in words on err.
+int FailImport(const Context& ctx, Index& index, const Status& error,
+               const ImportResult& committed) {
+  if (committed.records == 0) return Fail(ctx.out, ctx.err, error);
+  Status s = error;
+  if (Status sync = index.Sync(); !sync.ok())
+    s = Status(error.code(), std::string(error.message()) +
+                                 "; sync of the committed records: " +
+                                 std::string(sync.message()));
+  std::string json = featurebase::ErrorJson(s);
+  json.pop_back();  // the closing brace
+  std::fprintf(ctx.out, "%s,\"committed\":%s}\n", json.c_str(),
+               committed.CommittedJson().c_str());
+  std::fprintf(ctx.err, "fbc: %s (committed %llu records, up to %s:%llu)\n",
+               std::string(s.message()).c_str(),
+               static_cast<unsigned long long>(committed.records),
+               committed.last_file.c_str(),
+               static_cast<unsigned long long>(committed.last_line));
+  return 1;
+}
+
 int ImportCsvCommand(const Context& ctx, const std::vector<std::string>& args) {
   auto p = ParseArgs(args, 1,
                      {{"--header", true},
@@ -432,8 +475,9 @@ int ImportCsvCommand(const Context& ctx, const std::vector<std::string>& args) {
                          featurebase::Durability::kCheckpoint);
   if (!index.ok()) return Fail(ctx.out, ctx.err, index.status());
   Progress progress(ctx.err, ::isatty(::fileno(ctx.err)) != 0, interval);
-  auto result = ImportCsv(**index, *o, &progress, ctx.err);
-  if (!result.ok()) return Fail(ctx.out, ctx.err, result.status());
+  ImportResult committed;
+  auto result = ImportCsv(**index, *o, &progress, ctx.err, &committed);
+  if (!result.ok()) return FailImport(ctx, **index, result.status(), committed);
   if (Status s = (*index)->Sync(); !s.ok()) return Fail(ctx.out, ctx.err, s);
   std::fprintf(ctx.out, "%s\n", result->ToJson().c_str());
   if (ctx.process.exit_after_import) {
@@ -455,11 +499,28 @@ int SchemaCommand(const Context& ctx, const std::vector<std::string>& args) {
   if (p->positional.size() == 1) {
     names.push_back(p->positional[0]);
   } else if (IsDir(ctx.data_dir)) {
+    // error_code overloads throughout: an entry that cannot be examined (a
+    // symlink loop, a dangling link) is no index and is skipped with a
+    // warning naming it; an unreadable data dir is an error.
     std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(ctx.data_dir, ec))
-      if (e.is_directory() &&
-          featurebase::ValidateName("index", e.path().filename().string()).ok())
-        names.push_back(e.path().filename().string());
+    std::filesystem::directory_iterator it(ctx.data_dir, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (!featurebase::ValidateName("index", name).ok()) continue;
+      std::error_code entry_ec;
+      const bool dir = it->is_directory(entry_ec);
+      if (entry_ec) {
+        std::fprintf(ctx.err, "fbc: schema: skipping %s: %s\n",
+                     it->path().string().c_str(), entry_ec.message().c_str());
+        continue;
+      }
+      if (dir) names.push_back(name);
+    }
+    if (ec)
+      return Fail(
+          ctx.out, ctx.err,
+          absl::FailedPreconditionError("schema: list data dir " +
+                                        ctx.data_dir + ": " + ec.message()));
     std::sort(names.begin(), names.end());
   }
   std::string json = "{\"indexes\":[";
@@ -513,6 +574,54 @@ Status GenTaxi(const std::string& path, uint64_t rows, uint64_t seed) {
   return s;
 }
 
+// The bytes per row of gen-taxi's output (gzipped when `gz`), measured on
+// the first rows of the seed's file.
+StatusOr<double> TaxiBytesPerRow(uint64_t seed, bool gz) {
+  constexpr uint64_t kSampleRows = 4096;
+  std::string sample;
+  if (Status s = WriteTaxiCsv(
+          [&](const char* d, size_t n) {
+            sample.append(d, n);
+            return true;
+          },
+          kSampleRows, seed, "sample");
+      !s.ok())
+    return s;
+  if (!gz) return double(sample.size()) / double(kSampleRows);
+  uLongf packed = compressBound(uLong(sample.size()));
+  std::string out(packed, '\0');
+  if (compress2(reinterpret_cast<Bytef*>(out.data()), &packed,
+                reinterpret_cast<const Bytef*>(sample.data()),
+                uLong(sample.size()), 6) != Z_OK)
+    return absl::InternalError("gen-taxi: compress the size sample");
+  return double(packed) / double(kSampleRows);
+}
+
+// FailedPrecondition when `rows` rows would not fit in the free space of
+// the file system holding `path` (statvfs).
+Status CheckTaxiFits(const std::string& path, uint64_t rows, uint64_t seed) {
+  if (path == "-") return absl::OkStatus();
+  const bool gz =
+      path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  struct statvfs vfs;
+  if (::statvfs(dir.c_str(), &vfs) != 0)
+    return absl::InvalidArgumentError("gen-taxi: free space of " + dir + ": " +
+                                      std::strerror(errno));
+  auto per_row = TaxiBytesPerRow(seed, gz);
+  if (!per_row.ok()) return per_row.status();
+  const double need = *per_row * double(rows);
+  const double free_bytes = double(vfs.f_bavail) * double(vfs.f_frsize);
+  if (need <= free_bytes) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      "gen-taxi: " + std::to_string(rows) + " rows need about " +
+      std::to_string(uint64_t(need)) + " bytes (" +
+      std::to_string(uint64_t(*per_row + 0.5)) + " bytes per row" +
+      (gz ? " gzipped" : "") + "), " + dir + " has " +
+      std::to_string(uint64_t(free_bytes)) + " bytes free");
+}
+
 int GenTaxiCommand(const Context& ctx, const std::vector<std::string>& args) {
   auto p = ParseArgs(args, 1, {{"--rows", true}, {"--seed", true}});
   if (!p.ok()) return UsageError(ctx.err, p.status().message());
@@ -526,6 +635,10 @@ int GenTaxiCommand(const Context& ctx, const std::vector<std::string>& args) {
     auto s = ParseCount("--seed", p->get("--seed"), 0, UINT64_MAX);
     if (!s.ok()) return UsageError(ctx.err, s.status().message());
     seed = *s;
+  }
+  if (Status s = CheckTaxiFits(p->positional[0], *rows, seed); !s.ok()) {
+    std::fprintf(ctx.err, "fbc: %s\n", std::string(s.message()).c_str());
+    return 1;
   }
   if (Status s = GenTaxi(p->positional[0], *rows, seed); !s.ok()) {
     std::fprintf(ctx.err, "fbc: %s\n", std::string(s.message()).c_str());
@@ -601,12 +714,20 @@ int DemoCommand(const Context& ctx, const std::vector<std::string>& args) {
   } remove{path};
 
   auto t0 = std::chrono::steady_clock::now();
+  if (Status s = CheckTaxiFits(path, rows, seed); !s.ok()) {
+    std::fprintf(ctx.err, "fbc: demo: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
   if (Status s = GenTaxi(path, rows, seed); !s.ok()) {
     std::fprintf(ctx.err, "fbc: demo: %s\n", std::string(s.message()).c_str());
     return 1;
   }
   struct stat st;
-  ::stat(path.c_str(), &st);
+  if (::stat(path.c_str(), &st) != 0) {
+    std::fprintf(ctx.err, "fbc: demo: stat %s: %s\n", path.c_str(),
+                 std::strerror(errno));
+    return 1;
+  }
   std::fprintf(
       out, "gen-taxi: %.1f MB of CSV in %.2f s\n", double(st.st_size) / 1e6,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
@@ -649,6 +770,11 @@ int DemoCommand(const Context& ctx, const std::vector<std::string>& args) {
 
 const char* Usage() { return kUsage; }
 
+int FailUncaught(const char* what, std::FILE* out, std::FILE* err) {
+  return Fail(out, err,
+              absl::InternalError(std::string("uncaught exception: ") + what));
+}
+
 int RunFbc(const std::vector<std::string>& args, std::FILE* out, std::FILE* err,
            const ProcessOptions& process) {
   Context ctx;
@@ -679,6 +805,11 @@ int RunFbc(const std::vector<std::string>& args, std::FILE* out, std::FILE* err,
   if (i >= args.size()) return UsageError(err, "no command");
   const std::vector<std::string> rest(args.begin() + long(i), args.end());
   const std::string& cmd = rest[0];
+  if (cmd == "create-index" || cmd == "create-field" || cmd == "query" ||
+      cmd == "import-csv" || cmd == "schema") {
+    if (Status s = CheckDataDir(ctx.data_dir); !s.ok())
+      return Fail(out, err, s);
+  }
   if (cmd == "create-index") return CreateIndex(ctx, rest);
   if (cmd == "create-field") return CreateField(ctx, rest);
   if (cmd == "query") return QueryCommand(ctx, rest);

@@ -28,6 +28,10 @@ struct ProcessOptions {
 int RunFbc(const std::vector<std::string>& args, std::FILE* out, std::FILE* err,
            const ProcessOptions& process = {});
 
+// Reports an exception that reached main: {"error":"internal: uncaught
+// exception: <what>"} on `out`, one line on `err`; returns 1.
+int FailUncaught(const char* what, std::FILE* out, std::FILE* err);
+
 }  // namespace fbc
 
 #endif  // FBC_COMMANDS_H_

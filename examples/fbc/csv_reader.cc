@@ -274,40 +274,110 @@ class FileSource : public ByteSource {
   uint64_t offset_ = 0;
 };
 
+// Inflates a gzip file member after member (concatenated members are one
+// gzip stream, as gzip(1) reads them). Bytes after a member that do not
+// start another one are an error: zlib's gzread would drop them silently.
 class GzipSource : public ByteSource {
  public:
-  GzipSource(gzFile gz, std::string path, uint64_t size)
-      : gz_(gz), path_(std::move(path)), size_(size) {}
-  ~GzipSource() override { gzclose(gz_); }
+  GzipSource(int fd, std::string path, uint64_t size)
+      : fd_(fd), path_(std::move(path)), size_(size), in_(kInBytes) {}
+  ~GzipSource() override {
+    if (initialized_) inflateEnd(&zs_);
+    ::close(fd_);
+  }
+  featurebase::Status Init() {
+    zs_ = {};
+    if (inflateInit2(&zs_, 16 + MAX_WBITS) != Z_OK)
+      return absl::ResourceExhaustedError("gunzip " + path_ +
+                                          ": cannot allocate a stream");
+    initialized_ = true;
+    return absl::OkStatus();
+  }
   featurebase::StatusOr<size_t> Read(char* buf, size_t n) override {
-    const unsigned want = unsigned(std::min<size_t>(n, 1u << 30));
-    const int r = gzread(gz_, buf, want);
-    if (r < 0) {
-      int err = 0;
-      const char* msg = gzerror(gz_, &err);
-      return absl::DataLossError("gunzip " + path_ + ": " +
-                                 (msg ? msg : "read error"));
+    if (n == 0) return size_t{0};
+    zs_.next_out = reinterpret_cast<Bytef*>(buf);
+    zs_.avail_out = uInt(std::min<size_t>(n, 1u << 30));
+    const uInt want = zs_.avail_out;
+    while (zs_.avail_out == want && !done_) {
+      if (zs_.avail_in == 0) {
+        auto got = Fill();
+        if (!got.ok()) return got.status();
+        if (*got == 0) {
+          if (between_members_) {
+            done_ = true;
+            break;
+          }
+          return absl::DataLossError("gunzip " + path_ +
+                                     ": truncated gzip member at byte offset " +
+                                     std::to_string(consumed()));
+        }
+      }
+      if (between_members_) {
+        // Another member must start with the gzip magic (1f 8b).
+        if (zs_.avail_in < 2) {
+          if (zs_.next_in[0] != 0x1f) return Trailing();
+          // One byte only: the next one decides.
+          const Bytef first = zs_.next_in[0];
+          in_[0] = char(first);
+          auto got = Fill(1);
+          if (!got.ok()) return got.status();
+          if (*got == 0) return Trailing();
+        }
+        if (zs_.next_in[0] != 0x1f || zs_.next_in[1] != 0x8b) return Trailing();
+        if (inflateReset(&zs_) != Z_OK)
+          return absl::InternalError("gunzip " + path_ + ": inflateReset");
+        between_members_ = false;
+      }
+      const int r = inflate(&zs_, Z_NO_FLUSH);
+      if (r == Z_STREAM_END) {
+        between_members_ = true;
+      } else if (r != Z_OK && r != Z_BUF_ERROR) {
+        return absl::DataLossError(
+            "gunzip " + path_ + ": " + (zs_.msg ? zs_.msg : "corrupt data") +
+            " near byte offset " + std::to_string(consumed()));
+      }
     }
-    if (r == 0) {
-      // gzread returns 0 both at the end and on a truncated stream.
-      int err = 0;
-      const char* msg = gzerror(gz_, &err);
-      if (err != Z_OK && err != Z_STREAM_END)
-        return absl::DataLossError("gunzip " + path_ + ": " +
-                                   (msg ? msg : "read error"));
-    }
-    return size_t(r);
+    return size_t(want - zs_.avail_out);
   }
-  uint64_t file_offset() const override {
-    const z_off_t off = gzoffset(gz_);
-    return off < 0 ? 0 : uint64_t(off);
-  }
+  uint64_t file_offset() const override { return consumed(); }
   uint64_t file_size() const override { return size_; }
 
  private:
-  gzFile gz_;
+  static constexpr size_t kInBytes = size_t{1} << 20;
+
+  // Compressed bytes consumed so far.
+  uint64_t consumed() const { return read_ - zs_.avail_in; }
+
+  // Reads more compressed bytes into in_ after the first `keep` (already
+  // there); the bytes read.
+  featurebase::StatusOr<size_t> Fill(size_t keep = 0) {
+    while (true) {
+      const ssize_t r = ::read(fd_, in_.data() + keep, in_.size() - keep);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return ErrnoStatus("read", path_);
+      read_ += uint64_t(r);
+      zs_.next_in = reinterpret_cast<Bytef*>(in_.data());
+      zs_.avail_in = uInt(keep + size_t(r));
+      return size_t(r);
+    }
+  }
+
+  featurebase::Status Trailing() const {
+    return absl::DataLossError("gunzip " + path_ +
+                               ": trailing garbage after gzip member at "
+                               "byte offset " +
+                               std::to_string(consumed()));
+  }
+
+  int fd_;
   std::string path_;
   uint64_t size_;
+  std::vector<char> in_;
+  z_stream zs_{};
+  bool initialized_ = false;
+  bool between_members_ = false;  // a member ended; none started since
+  bool done_ = false;
+  uint64_t read_ = 0;  // compressed bytes read from fd_
 };
 
 }  // namespace
@@ -338,15 +408,9 @@ featurebase::StatusOr<std::unique_ptr<ByteSource>> OpenByteSource(
       got == 2 && uint8_t(magic[0]) == 0x1f && uint8_t(magic[1]) == 0x8b;
   if (gzip && seekable) {
     ::lseek(fd, 0, SEEK_SET);
-    gzFile gz = gzdopen(fd, "rb");
-    if (gz == nullptr) {
-      ::close(fd);
-      return absl::ResourceExhaustedError("gunzip " + path +
-                                          ": cannot allocate a stream");
-    }
-    gzbuffer(gz, 1u << 20);
-    return std::unique_ptr<ByteSource>(
-        std::make_unique<GzipSource>(gz, path, size));
+    auto gz = std::make_unique<GzipSource>(fd, path, size);
+    if (featurebase::Status s = gz->Init(); !s.ok()) return s;
+    return std::unique_ptr<ByteSource>(std::move(gz));
   }
   if (gzip) {
     ::close(fd);
@@ -382,7 +446,16 @@ featurebase::StatusOr<bool> CsvReader::Next(RowBlock* block) {
   }
   Buffer& b = bufs_[cur_];
   while (true) {
-    if (b.begin < b.end || !eof_) {
+    if (!bom_checked_ && (b.end - b.begin >= 3 || eof_)) {
+      // A UTF-8 byte order mark before the first record is not data.
+      bom_checked_ = true;
+      if (b.end - b.begin >= 3 &&
+          std::memcmp(b.bytes.data() + b.begin, "\xEF\xBB\xBF", 3) == 0)
+        b.begin += 3;
+    }
+    if (!bom_checked_) {
+      // Fewer than three bytes so far: read on before parsing any.
+    } else if (b.begin < b.end || !eof_) {
       const size_t used = ParseCsv(b.bytes.data() + b.begin, b.end - b.begin,
                                    eof_, &line_, block);
       b.begin += used;

@@ -94,6 +94,8 @@ class CsvReader {
 
   // Fills `block` with the next rows (at least one unless at the end).
   // Returns false at the end of input. Read errors are returned as status.
+  // A UTF-8 byte order mark (EF BB BF) at the start of the input is
+  // skipped.
   featurebase::StatusOr<bool> Next(RowBlock* block);
 
   const ByteSource& source() const { return *source_; }
@@ -109,6 +111,7 @@ class CsvReader {
   size_t read_size_;
   uint64_t line_ = 1;
   bool eof_ = false;
+  bool bom_checked_ = false;  // a leading UTF-8 BOM was looked for
 };
 
 // A CsvReader that (when `threaded`) reads and parses on its own thread, up

@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "examples/fbc/message.h"
+
 namespace fbc {
 namespace {
 
@@ -125,8 +127,8 @@ featurebase::FieldOptions ColumnSpec::FieldOptions() const {
 }
 
 StatusOr<ColumnSpec> ParseHeaderCell(std::string_view cell, size_t column) {
-  const std::string where = "header column " + std::to_string(column) + " \"" +
-                            std::string(cell) + "\"";
+  const std::string where =
+      "header column " + std::to_string(column) + " " + Excerpt(cell);
   auto error = [&](absl::string_view why) {
     return absl::InvalidArgumentError(where + ": " + std::string(why));
   };
@@ -155,7 +157,7 @@ StatusOr<ColumnSpec> ParseHeaderCell(std::string_view cell, size_t column) {
         type_name == "signedintboolkey")
       return error("type " + std::string(parts[0]) +
                    " is not supported by fbc");
-    return error("unknown type \"" + std::string(parts[0]) + "\"");
+    return error("unknown type " + Excerpt(parts[0]));
   }
   spec.type = entry->type;
   const std::vector<std::string_view> args(parts.begin() + 1, parts.end());
@@ -169,7 +171,7 @@ StatusOr<ColumnSpec> ParseHeaderCell(std::string_view cell, size_t column) {
       spec.type != ColumnType::kIgnore)
     return error("no source name");
   if (spec.is_field()) {
-    if (Status s = featurebase::ValidateName("field", spec.field); !s.ok())
+    if (Status s = ValidateNameForMessage("field", spec.field); !s.ok())
       return error(s.message());
   }
   auto parse_quantum = [&](std::string_view q) -> Status {
@@ -183,7 +185,7 @@ StatusOr<ColumnSpec> ParseHeaderCell(std::string_view cell, size_t column) {
     if (t.empty()) return absl::OkStatus();
     if (!absl::ParseDuration(std::string(t), &spec.ttl) ||
         spec.ttl < absl::ZeroDuration())
-      return error("bad TTL \"" + std::string(t) + "\" (a duration like 24h)");
+      return error("bad TTL " + Excerpt(t) + " (a duration like 24h)");
     if (spec.quantum.empty()) return error("a TTL needs a time quantum");
     return absl::OkStatus();
   };
@@ -213,8 +215,8 @@ StatusOr<ColumnSpec> ParseHeaderCell(std::string_view cell, size_t column) {
         if (args[0] == "T") {
           spec.mutex = true;
         } else if (args[0] != "F") {
-          return error("mutex argument must be T or F, got \"" +
-                       std::string(args[0]) + "\"");
+          return error("mutex argument must be T or F, got " +
+                       Excerpt(args[0]));
         }
       }
       if (args.size() > 1)
@@ -233,14 +235,14 @@ StatusOr<ColumnSpec> ParseHeaderCell(std::string_view cell, size_t column) {
       if (args.size() > 0) {
         spec.min = ParseInt64(args[0]);
         if (!spec.min)
-          return error("parsing min: \"" + std::string(args[0]) +
-                       "\" is not an integer");
+          return error("parsing min: " + Excerpt(args[0]) +
+                       " is not an integer");
       }
       if (args.size() > 1) {
         spec.max = ParseInt64(args[1]);
         if (!spec.max)
-          return error("parsing max: \"" + std::string(args[1]) +
-                       "\" is not an integer");
+          return error("parsing max: " + Excerpt(args[1]) +
+                       " is not an integer");
         if (*spec.max < *spec.min)
           return error("min " + std::to_string(*spec.min) +
                        " is greater than max " + std::to_string(*spec.max));
@@ -250,8 +252,8 @@ StatusOr<ColumnSpec> ParseHeaderCell(std::string_view cell, size_t column) {
       if (args.size() > 0) {
         auto s = ParseInt64(args[0]);
         if (!s || *s < 0 || *s > 19)
-          return error("parsing scale: \"" + std::string(args[0]) +
-                       "\" is not an integer in [0, 19]");
+          return error("parsing scale: " + Excerpt(args[0]) +
+                       " is not an integer in [0, 19]");
         spec.scale = int(*s);
       }
       break;
@@ -261,8 +263,8 @@ StatusOr<ColumnSpec> ParseHeaderCell(std::string_view cell, size_t column) {
         spec.granularity = std::string(args[0]);
         if (spec.granularity != "s" && spec.granularity != "ms" &&
             spec.granularity != "us" && spec.granularity != "ns")
-          return error("granularity must be s, ms, us or ns, got \"" +
-                       spec.granularity + "\"");
+          return error("granularity must be s, ms, us or ns, got " +
+                       Excerpt(spec.granularity));
       }
       if (args.size() > 1)
         if (Status s = parse_layout(args[1]); !s.ok()) return s;
@@ -291,8 +293,8 @@ StatusOr<ColumnSpec> ParseHeaderCell(std::string_view cell, size_t column) {
           absl::Duration d;
           if (!absl::ParseDuration(std::string(args[3]), &d) ||
               d <= absl::ZeroDuration())
-            return error("bad custom unit \"" + std::string(args[3]) +
-                         "\" (a positive duration like 15m)");
+            return error("bad custom unit " + Excerpt(args[3]) +
+                         " (a positive duration like 15m)");
           spec.unit = d;
         } else {
           if (Status s = parse_unit(args[2]); !s.ok()) return s;
@@ -318,13 +320,14 @@ StatusOr<std::vector<ColumnSpec>> ParseHeader(
     if (!spec.ok()) return spec.status();
     if (spec->is_field() && !fields.insert(spec->field).second) {
       return absl::InvalidArgumentError(
-          "header column " + std::to_string(i + 1) + " \"" + cells[i] +
-          "\": field \"" + spec->field + "\" is written by an earlier column");
+          "header column " + std::to_string(i + 1) + " " + Excerpt(cells[i]) +
+          ": field " + Excerpt(spec->field) +
+          " is written by an earlier column");
     }
     if (spec->type == ColumnType::kRecordTime && ++record_time > 1) {
       return absl::InvalidArgumentError(
-          "header column " + std::to_string(i + 1) + " \"" + cells[i] +
-          "\": a second RecordTime column");
+          "header column " + std::to_string(i + 1) + " " + Excerpt(cells[i]) +
+          ": a second RecordTime column");
     }
     specs.push_back(*std::move(spec));
   }

@@ -12,6 +12,8 @@
 
 #include "examples/fbc/csv_reader.h"
 #include "examples/fbc/header.h"
+#include "examples/fbc/message.h"
+#include "examples/fbc/schema_json.h"
 #include "featurebase/batch.h"
 
 namespace fbc {
@@ -139,6 +141,7 @@ class FlushPipeline {
                 CheckpointPolicy* policy)
       : batches_(std::move(batches)),
         busy_(batches_.size(), false),
+        lines_(batches_.size(), 0),
         policy_(policy) {
     if (threaded) thread_ = std::thread([this] { Run(); });
   }
@@ -153,15 +156,18 @@ class FlushPipeline {
 
   Batch& current() { return *batches_[current_]; }
 
-  // Hands the current batch to the flusher and switches to a free one.
-  Status Submit() {
+  // Hands the current batch, whose last row is at `line`, to the flusher
+  // and switches to a free one.
+  Status Submit(uint64_t line) {
     if (!thread_.joinable()) {
       auto r = FlushOne(current_);
       if (!r.ok()) return r.status();
       accepted_ += *r;
+      committed_line_ = line;
       return absl::OkStatus();
     }
     std::unique_lock<std::mutex> l(mu_);
+    lines_[current_] = line;
     busy_[current_] = true;
     queue_.push_back(current_);
     cv_.notify_all();
@@ -170,13 +176,13 @@ class FlushPipeline {
     return error_;
   }
 
-  // Waits for every submitted flush and the checkpoints they asked for.
+  // Waits for every submitted flush (after an error the flusher skips
+  // the rest) and the checkpoints they asked for.
   Status Drain() {
     if (!thread_.joinable()) return absl::OkStatus();
     {
       std::unique_lock<std::mutex> l(mu_);
       cv_.wait(l, [&] {
-        if (!error_.ok()) return true;
         for (bool b : busy_)
           if (b) return false;
         return true;
@@ -192,6 +198,11 @@ class FlushPipeline {
     std::lock_guard<std::mutex> l(mu_);
     return accepted_;
   }
+  // The line of the last row committed (0: none yet).
+  uint64_t committed_line() {
+    std::lock_guard<std::mutex> l(mu_);
+    return committed_line_;
+  }
 
  private:
   void Run() {
@@ -201,11 +212,18 @@ class FlushPipeline {
       if (queue_.empty()) return;
       const size_t k = queue_.front();
       queue_.erase(queue_.begin());
+      if (!error_.ok()) {
+        // A flush failed: nothing more is committed.
+        busy_[k] = false;
+        cv_.notify_all();
+        continue;
+      }
       l.unlock();
       auto r = FlushOne(k);
       l.lock();
       if (r.ok()) {
         accepted_ += *r;
+        committed_line_ = lines_[k];
       } else if (error_.ok()) {
         error_ = r.status();
       }
@@ -230,9 +248,11 @@ class FlushPipeline {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<bool> busy_;
+  std::vector<uint64_t> lines_;  // per batch: the line of its last row
   std::vector<size_t> queue_;
   Status error_;
   uint64_t accepted_ = 0;
+  uint64_t committed_line_ = 0;
   bool stop_ = false;
   CheckpointPolicy* const policy_;
   std::thread thread_;
@@ -244,6 +264,12 @@ bool SameKind(const featurebase::FieldOptions& a,
 }
 
 }  // namespace
+
+std::string ImportResult::CommittedJson() const {
+  return "{\"records\":" + std::to_string(records) +
+         ",\"file\":" + JsonString(last_file) +
+         ",\"line\":" + std::to_string(last_line) + "}";
+}
 
 std::string ImportResult::ToJson() const {
   char buf[128];
@@ -270,7 +296,8 @@ Status EnsureFields(featurebase::Index& index, const RowConverter& converter) {
         };
         return absl::FailedPreconditionError(
             "field \"" + fields[i] + "\" exists as " + describe(have->options) +
-            ", header column \"" + col.cell + "\" wants " + describe(want));
+            ", header column " + Excerpt(col.cell) + " wants " +
+            describe(want));
       }
       continue;
     }
@@ -285,7 +312,8 @@ Status EnsureFields(featurebase::Index& index, const RowConverter& converter) {
 
 StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
                                  const ImportOptions& options,
-                                 Progress* progress, std::FILE* log) {
+                                 Progress* progress, std::FILE* log,
+                                 ImportResult* committed) {
   const auto start = std::chrono::steady_clock::now();
   if (options.files.empty())
     return absl::InvalidArgumentError("import-csv: no input files");
@@ -341,8 +369,38 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
   const size_t first_batch = std::max<size_t>(1, options.batch_size / 8);
   int submitted = 0;  // early submits so far: at most two
   bool tail_submitted = false;
+  size_t live_file = 0;
+  // What an error reports as committed: the files done, and the records
+  // the current file's pipeline committed once its queued flushes are done
+  // (so that nothing commits after the report).
+  std::string committed_file;
+  uint64_t committed_line = 0;
+  FlushPipeline* live = nullptr;
+  auto fail = [&](Status error) -> Status {
+    uint64_t records = accepted;
+    std::string file = committed_file;
+    uint64_t line = committed_line;
+    if (live != nullptr) {
+      live->Drain().IgnoreError();
+      records += live->accepted();
+      if (live->committed_line() > 0) {
+        file = options.files[live_file];
+        line = live->committed_line();
+      }
+    }
+    if (committed == nullptr) return error;
+    committed->records = records;
+    committed->rejected = rejects.count();
+    committed->last_file = file;
+    committed->last_line = line;
+    committed->seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    return error;
+  };
   for (size_t f = 0; f < sources.size(); ++f) {
     const std::string& path = options.files[f];
+    live_file = f;
     const uint64_t file_size = sources[f]->file_size();
     const bool threaded = options.concurrency >= 2;
     // Threaded, the file is read and parsed on a thread of its own, ahead
@@ -350,7 +408,7 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
     ReadAheadCsvReader reader(std::move(sources[f]), options.read_buffer_bytes,
                               threaded);
     auto next = reader.Next();
-    if (!next.ok()) return next.status();
+    if (!next.ok()) return fail(next.status());
     const RowBlock* block = *next;
     size_t first_row = 0;
     std::vector<std::string> header_cells;
@@ -359,22 +417,23 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
       if (options.ignore_header && block != nullptr) first_row = 1;
     } else {
       if (block == nullptr)
-        return absl::InvalidArgumentError(path + ": empty file, no header row");
+        return fail(
+            absl::InvalidArgumentError(path + ": empty file, no header row"));
       const CsvRow& h = block->rows[0];
       if (!h.error.empty())
-        return absl::InvalidArgumentError(path + ":" + std::to_string(h.line) +
-                                          ": header row: " + h.error);
+        return fail(absl::InvalidArgumentError(
+            path + ":" + std::to_string(h.line) + ": header row: " + h.error));
       for (size_t i = 0; i < h.count; ++i)
         header_cells.emplace_back(block->field(h, i));
       first_row = 1;
     }
     auto specs = ParseHeader(header_cells);
     if (!specs.ok())
-      return Status(specs.status().code(),
-                    path + ": " + std::string(specs.status().message()));
+      return fail(Status(specs.status().code(),
+                         path + ": " + std::string(specs.status().message())));
     auto converter = RowConverter::Create(*std::move(specs), options.ids);
-    if (!converter.ok()) return converter.status();
-    if (Status s = EnsureFields(index, *converter); !s.ok()) return s;
+    if (!converter.ok()) return fail(converter.status());
+    if (Status s = EnsureFields(index, *converter); !s.ok()) return fail(s);
 
     featurebase::BatchOptions bopts;
     bopts.capacity = std::max<size_t>(1, options.batch_size);
@@ -384,11 +443,13 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
     std::vector<std::unique_ptr<Batch>> batches;
     for (int k = 0; k < (threaded ? 2 : 1); ++k) {
       auto b = Batch::Create(&index, converter->batch_fields(), bopts);
-      if (!b.ok()) return b.status();
+      if (!b.ok()) return fail(b.status());
       batches.push_back(*std::move(b));
     }
     FlushPipeline pipeline(std::move(batches), threaded,
                            policy.index != nullptr ? &policy : nullptr);
+    live = &pipeline;
+    uint64_t last_line = 0;  // of the last row added to the batch
     featurebase::Record record;
     std::string error;
     while (block != nullptr) {
@@ -404,13 +465,14 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
           rejects.Add(path, row.line, std::string(full.status().message()));
           continue;
         }
+        last_line = row.line;
         if (*full || (threaded && submitted < 2 &&
                       pipeline.current().size() >=
                           (submitted == 0 ? first_batch
                                           : bopts.capacity - first_batch))) {
           ++submitted;
-          if (Status s = pipeline.Submit(); !s.ok())
-            return Status(s.code(), "flush: " + std::string(s.message()));
+          if (Status s = pipeline.Submit(last_line); !s.ok())
+            return fail(Status(s.code(), "flush: " + std::string(s.message())));
         }
       }
       first_row = 0;
@@ -424,26 +486,33 @@ StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
           double(total_bytes - std::min(total_bytes, bytes_done)) <=
               double(first_batch) * double(bytes_done) / double(records_read)) {
         tail_submitted = true;
-        if (Status s = pipeline.Submit(); !s.ok())
-          return Status(s.code(), "flush: " + std::string(s.message()));
+        if (Status s = pipeline.Submit(last_line); !s.ok())
+          return fail(Status(s.code(), "flush: " + std::string(s.message())));
       }
       next = reader.Next();
-      if (!next.ok()) return next.status();
+      if (!next.ok()) return fail(next.status());
       block = *next;
     }
     if (pipeline.current().size() > 0) {
-      if (Status s = pipeline.Submit(); !s.ok())
-        return Status(s.code(), "flush: " + std::string(s.message()));
+      if (Status s = pipeline.Submit(last_line); !s.ok())
+        return fail(Status(s.code(), "flush: " + std::string(s.message())));
     }
     if (Status s = pipeline.Drain(); !s.ok())
-      return Status(s.code(), "flush: " + std::string(s.message()));
+      return fail(Status(s.code(), "flush: " + std::string(s.message())));
     accepted += pipeline.accepted();
+    if (pipeline.committed_line() > 0) {
+      committed_file = path;
+      committed_line = pipeline.committed_line();
+    }
+    live = nullptr;
     bytes_before += file_size;
   }
   rejects.Summary();
   ImportResult result;
   result.records = accepted;
   result.rejected = rejects.count();
+  result.last_file = committed_file;
+  result.last_line = committed_line;
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

@@ -57,8 +57,13 @@ struct ImportResult {
   uint64_t records = 0;   // records committed
   uint64_t rejected = 0;  // rows rejected
   double seconds = 0;
+  // The file and line of the last row committed ("" and 0: none).
+  std::string last_file;
+  uint64_t last_line = 0;
   // {"records":N,"rejected":N,"seconds":S}
   std::string ToJson() const;
+  // {"records":N,"file":"F","line":L}: what a failed import committed.
+  std::string CommittedJson() const;
 };
 
 // Imports into `index` (whose keys option must match the id mode: keyed
@@ -66,11 +71,12 @@ struct ImportResult {
 // (InvalidArgument naming the column), unreadable file, a field that exists
 // with other options (FailedPrecondition), a failed flush. Rows with bad
 // values are rejected, not errors. `log` gets reject summaries; `progress`
-// may be null.
-featurebase::StatusOr<ImportResult> ImportCsv(featurebase::Index& index,
-                                              const ImportOptions& options,
-                                              Progress* progress,
-                                              std::FILE* log);
+// may be null. On an error, `committed` (when not null) gets what was
+// committed before it: records, rows rejected so far, and the file and line
+// of the last committed row; no flush starts after the error.
+featurebase::StatusOr<ImportResult> ImportCsv(
+    featurebase::Index& index, const ImportOptions& options, Progress* progress,
+    std::FILE* log, ImportResult* committed = nullptr);
 
 // The fields of `converter` that `index` lacks, created; FailedPrecondition
 // for an existing field of another type or keys setting, e.g.

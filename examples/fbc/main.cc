@@ -1,6 +1,7 @@
 // fbc: the featurebase_core command-line tool (examples/fbc/commands.h).
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,16 @@ int main(int argc, char** argv) {
       break;
     }
   }
-  std::vector<std::string> args(argv + 1, argv + argc);
-  fbc::ProcessOptions process;
-  process.exit_after_import = true;
-  return fbc::RunFbc(args, stdout, stderr, process);
+  // The last resort: the commands report errors as statuses, but nothing
+  // (std::bad_alloc, a library throwing) may end the process unreported.
+  try {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    fbc::ProcessOptions process;
+    process.exit_after_import = true;
+    return fbc::RunFbc(args, stdout, stderr, process);
+  } catch (const std::exception& e) {
+    return fbc::FailUncaught(e.what(), stdout, stderr);
+  } catch (...) {
+    return fbc::FailUncaught("unknown exception", stdout, stderr);
+  }
 }

@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include "examples/fbc/message.h"
+
 namespace fbc {
 namespace {
 
@@ -22,20 +24,6 @@ std::string_view StripBrackets(std::string_view s) {
   if (s.size() >= 2 && s.front() == '[' && s.back() == ']')
     return s.substr(1, s.size() - 2);
   return s;
-}
-
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s.substr(0, 64)) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  if (s.size() > 64) out += "...";
-  return out + "\"";
 }
 
 }  // namespace
@@ -136,7 +124,13 @@ featurebase::StatusOr<RowConverter> RowConverter::Create(
   } else if (ids.mode == IdOptions::Mode::kPrimaryKey) {
     if (ids.primary_key_fields.empty())
       return absl::InvalidArgumentError("--primary-key-fields: no fields");
-    for (const std::string& f : ids.primary_key_fields) {
+    for (size_t k = 0; k < ids.primary_key_fields.size(); ++k) {
+      const std::string& f = ids.primary_key_fields[k];
+      for (size_t j = 0; j < k; ++j)
+        if (ids.primary_key_fields[j] == f)
+          return absl::InvalidArgumentError(
+              "--primary-key-fields: \"" + f + "\" given twice (parts " +
+              std::to_string(j + 1) + " and " + std::to_string(k + 1) + ")");
       const int col = find(f);
       if (col < 0)
         return absl::InvalidArgumentError(
@@ -151,6 +145,7 @@ featurebase::StatusOr<RowConverter> RowConverter::Create(
     skip_single_pk = pk_columns.size() == 1 &&
                      c.columns_[pk_columns[0]].type == ColumnType::kString;
     c.pk_values_.resize(pk_columns.size());
+    c.pk_columns_ = pk_columns;
   }
   c.pk_slot_.assign(c.columns_.size(), -1);
   for (size_t k = 0; k < pk_columns.size(); ++k)
@@ -192,9 +187,18 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
     record->values.resize(fields_.size());
   record->time.reset();
   auto bad = [&](size_t i, std::string_view cell, std::string_view what) {
-    *error = "column " + std::to_string(i + 1) + " \"" + columns_[i].source +
-             "\": " + Quote(cell) + " " + std::string(what);
+    *error = "column " + std::to_string(i + 1) + " " +
+             Excerpt(columns_[i].source) + ": " + Excerpt(cell) + " " +
+             std::string(what);
     return false;
+  };
+  // Keys must be UTF-8 (the index refuses others): a row with a bad one is
+  // rejected here rather than failing the batch.
+  auto valid_utf8 = [&](size_t i, std::string_view cell) {
+    const auto at = InvalidUtf8Offset(cell);
+    if (!at) return true;
+    return bad(i, cell,
+               "is not valid UTF-8 (byte " + std::to_string(*at + 1) + ")");
   };
   // Time cells: numbers of `unit` since `epoch` when either is given, else
   // text in the layout.
@@ -210,8 +214,8 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
     }
     auto parsed = c.layout.ParseTime(cell);
     if (!parsed.ok()) {
-      *error = "column " + std::to_string(i + 1) + " \"" + c.source +
-               "\": " + std::string(parsed.status().message());
+      *error = "column " + std::to_string(i + 1) + " " + Excerpt(c.source) +
+               ": " + std::string(parsed.status().message());
       return false;
     }
     *t = *parsed;
@@ -237,6 +241,7 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
       const std::string_view s = StripBrackets(cell);
       size_t start = 0, n = 0;
       if (step.type == ColumnType::kStringArray) {
+        if (!valid_utf8(i, cell)) return false;
         auto* keys = std::get_if<std::vector<std::string>>(&out);
         if (keys == nullptr) keys = &out.emplace<std::vector<std::string>>();
         while (!s.empty()) {
@@ -289,6 +294,7 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
           break;
         }
         case ColumnType::kString:
+          if (!valid_utf8(i, cell)) return false;
           v->SetKey(cell);
           break;
         case ColumnType::kStringArray:
@@ -337,8 +343,9 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
         case ColumnType::kDateInt: {
           auto t = c.layout.ParseTime(cell);
           if (!t.ok()) {
-            *error = "column " + std::to_string(i + 1) + " \"" + c.source +
-                     "\": " + std::string(t.status().message());
+            *error = "column " + std::to_string(i + 1) + " " +
+                     Excerpt(c.source) + ": " +
+                     std::string(t.status().message());
             return false;
           }
           absl::Duration rem;
@@ -374,6 +381,20 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
     }
   }
   if (!pk_values_.empty()) {
+    // FeatureBase joins the parts with '|': a part holding one would make
+    // ("a|b", "c") and ("a", "b|c") the same record. One part is never
+    // ambiguous.
+    if (pk_values_.size() > 1) {
+      for (size_t k = 0; k < pk_values_.size(); ++k) {
+        const Value& part = pk_values_[k];
+        if (part.kind() != Value::Kind::kKey) continue;
+        const size_t at = part.key().find(kPrimaryKeySeparator);
+        if (at == std::string::npos) continue;
+        return bad(size_t(pk_columns_[k]), part.key(),
+                   "contains the primary key separator '|' at byte " +
+                       std::to_string(at + 1));
+      }
+    }
     auto key = featurebase::JoinPrimaryKey(pk_values_);
     if (!key.ok()) {
       *error = std::string(key.status().message());

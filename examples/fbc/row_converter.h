@@ -26,9 +26,15 @@ struct IdOptions {
   Mode mode = Mode::kAutoGenerate;
   // kIdField: the field (header destination name) holding the record id.
   std::string id_field;
-  // kPrimaryKey: fields whose values, joined by '|', are the record key.
+  // kPrimaryKey: fields whose values, joined by '|', are the record key
+  // (distinct names; with two or more, a part containing '|' rejects the
+  // row).
   std::vector<std::string> primary_key_fields;
 };
+
+// Joins the parts of a primary key (featurebase::JoinPrimaryKey). With two
+// or more parts, a row whose key part contains it is rejected.
+inline constexpr char kPrimaryKeySeparator = '|';
 
 class RowConverter {
  public:
@@ -66,6 +72,8 @@ class RowConverter {
   int id_column_ = -1;
   // Per column: its index among the primary key fields (pk_values_), or -1.
   std::vector<int> pk_slot_;
+  // The column of each primary key part.
+  std::vector<int> pk_columns_;
   // The columns Convert reads, in order: the field slot each writes (or -1),
   // and whether it gives the id, a primary key part or the record time.
   struct Step {

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "examples/fbc/message.h"
+
 namespace fbc {
 namespace {
 
@@ -158,8 +160,8 @@ featurebase::StatusOr<TimeLayout> TimeLayout::Parse(std::string_view layout) {
     if (layout.substr(i, 3) == "MST" || layout.substr(i, 2) == "_2" ||
         layout.substr(i, 3) == "002") {
       return absl::InvalidArgumentError(
-          "time layout \"" + std::string(layout) + "\": element at offset " +
-          std::to_string(i) + " is not supported");
+          "time layout " + Excerpt(layout) + ": element at character " +
+          std::to_string(i + 1) + " is not supported");
     }
     if (layout[i] == '%') fmt += '%';
     fmt += layout[i++];
@@ -191,8 +193,8 @@ featurebase::StatusOr<absl::Time> TimeLayout::ParseTime(
       break;
     }
   }
-  return absl::InvalidArgumentError("\"" + std::string(text) +
-                                    "\" does not match layout " + layout_);
+  return absl::InvalidArgumentError(Excerpt(text) + " does not match layout " +
+                                    layout_);
 }
 
 featurebase::StatusOr<absl::Duration> ParseUnit(std::string_view unit) {
@@ -206,8 +208,8 @@ featurebase::StatusOr<absl::Duration> ParseUnit(std::string_view unit) {
   if (u == "ms") return absl::Milliseconds(1);
   if (u == "us") return absl::Microseconds(1);
   if (u == "ns") return absl::Nanoseconds(1);
-  return absl::InvalidArgumentError("unknown unit \"" + std::string(unit) +
-                                    "\", please choose from d/h/m/s/ms/us/ns");
+  return absl::InvalidArgumentError("unknown unit " + Excerpt(unit) +
+                                    ", please choose from d/h/m/s/ms/us/ns");
 }
 
 }  // namespace fbc

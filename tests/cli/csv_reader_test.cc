@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -390,6 +391,106 @@ TEST(CsvReaderTest, TruncatedGzipIsDataLoss) {
   EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss) << st;
   EXPECT_NE(std::string(st.message()).find(path), std::string::npos) << st;
   std::remove(path.c_str());
+}
+
+// A gzip member holding `text`.
+std::string GzipMember(const std::string& text) {
+  z_stream zs{};
+  EXPECT_EQ(
+      deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
+      Z_OK);
+  std::string out(deflateBound(&zs, uLong(text.size())) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  zs.avail_in = uInt(text.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = uInt(out.size());
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+// Reads a whole file through OpenByteSource and a CsvReader: the rows, or
+// the first error.
+featurebase::StatusOr<Rows> ReadFile(const std::string& path, size_t buffer) {
+  auto src = OpenByteSource(path);
+  if (!src.ok()) return src.status();
+  CsvReader reader(*std::move(src), buffer);
+  RowBlock block;
+  Parsed p;
+  while (true) {
+    auto more = reader.Next(&block);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    Append(block, &p);
+  }
+  return p.rows;
+}
+
+TEST(CsvReaderTest, ConcatenatedGzipMembersAreOneStream) {
+  const std::string path = TempPath("members.csv.gz");
+  std::string text;
+  Rows want;
+  std::string bytes;
+  for (int m = 0; m < 3; ++m) {
+    std::string part;
+    for (int i = 0; i < 2000; ++i) {
+      const std::string a = std::to_string(m * 2000 + i);
+      part += a + ",x" + a + "\n";
+      want.push_back({a, "x" + a});
+    }
+    bytes += GzipMember(part);
+  }
+  std::ofstream(path, std::ios::binary) << bytes;
+  for (size_t buffer : {size_t{64}, size_t{4096}, size_t{1} << 20}) {
+    auto rows = ReadFile(path, buffer);
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    EXPECT_EQ(*rows, want) << "buffer " << buffer;
+  }
+  std::remove(path.c_str());
+}
+
+TEST(CsvReaderTest, TrailingGarbageAfterAGzipMemberIsDataLossNamingTheFile) {
+  const std::string path = TempPath("garbage.csv.gz");
+  const std::string member = GzipMember("1,a\n2,b\n");
+  for (const std::string& tail :
+       {std::string("x"), std::string("garbage\n"), std::string(100, '\0'),
+        std::string("\x1f"), std::string("\x1f\x00", 2)}) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << member + tail;
+    auto rows = ReadFile(path, 4096);
+    ASSERT_FALSE(rows.ok()) << "tail of " << tail.size() << " bytes";
+    EXPECT_EQ(rows.status(),
+              absl::DataLossError("gunzip " + path +
+                                  ": trailing garbage after gzip member at "
+                                  "byte offset " +
+                                  std::to_string(member.size())));
+  }
+  std::remove(path.c_str());
+}
+
+TEST(CsvReaderTest, AUtf8ByteOrderMarkAtTheStartIsSkipped) {
+  // Through sources handing out one byte at a time and all at once, plain
+  // and gzipped: the mark is never part of the first field.
+  const std::string text =
+      "\xEF\xBB\xBF"
+      "a__ID,b\n1,\xEF\xBB\xBF\n";
+  const Rows want = {{"a__ID", "b"}, {"1", "\xEF\xBB\xBF"}};
+  for (size_t chunk : {size_t{1}, size_t{2}, size_t{1} << 20})
+    EXPECT_EQ(Read(text, 1 << 16, chunk).rows, want) << "chunk " << chunk;
+  EXPECT_EQ(Read("\xEF\xBB").rows, (Rows{{"\xEF\xBB"}}));
+  EXPECT_EQ(Read("\xEF\xBB\xBF").rows, Rows{});
+  const std::string plain = TempPath("bom.csv");
+  std::ofstream(plain, std::ios::binary) << text;
+  auto rows = ReadFile(plain, 4096);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, want);
+  const std::string gz = TempPath("bom.csv.gz");
+  std::ofstream(gz, std::ios::binary) << GzipMember(text);
+  rows = ReadFile(gz, 4096);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, want);
+  std::remove(plain.c_str());
+  std::remove(gz.c_str());
 }
 
 TEST(CsvReaderTest, MissingFileIsNotFoundNamingThePath) {

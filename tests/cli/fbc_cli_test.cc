@@ -331,4 +331,101 @@ TEST_F(FbcTest, DemoRunsTheTaxiQueries) {
   EXPECT_EQ(r.out.find("\"error\""), std::string::npos) << r.out;
 }
 
+TEST_F(FbcTest, PrimaryKeyFieldsGivenTwiceAreRefusedUpFront) {
+  const std::string csv = Write("pk.csv", "k__String,v__Int\na,1\nb,2\n");
+  const Outcome r = Fbc({"import-csv", "t", csv, "--primary-key-fields", "k,k",
+                         "--rejects", Path("rejects.txt")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out,
+            "{\"error\":\"--primary-key-fields: \\\"k\\\" given twice (parts "
+            "1 and 2)\"}\n");
+  EXPECT_EQ(ReadFile(Path("rejects.txt")), "");
+}
+
+TEST_F(FbcTest, PrimaryKeyPartsWithTheSeparatorGoToTheRejectsFile) {
+  const std::string csv =
+      Write("pk.csv", "k1__String,k2__String,v__Int\na|b,c,1\na,b|c,2\n");
+  const Outcome r = Fbc({"import-csv", "t", csv, "--primary-key-fields",
+                         "k1,k2", "--rejects", Path("rejects.txt")});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::StartsWith("{\"records\":0,\"rejected\":2,"));
+  EXPECT_EQ(ReadFile(Path("rejects.txt")),
+            csv +
+                ":2: column 1 \"k1\": \"a|b\" contains the primary key "
+                "separator '|' at byte 2\n" +
+                csv +
+                ":3: column 2 \"k2\": \"b|c\" contains the primary key "
+                "separator '|' at byte 2\n");
+}
+
+TEST_F(FbcTest, SchemaSkipsASymlinkLoopInTheDataDir) {
+  Ok({"create-index", "people"});
+  const std::string before = Ok({"schema"});
+  EXPECT_THAT(before,
+              ::testing::StartsWith("{\"indexes\":[{\"name\":\"people\""));
+  std::filesystem::create_symlink(Path("data/loop"), Path("data/loop"));
+  const Outcome r = Fbc({"schema"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, before);
+  EXPECT_EQ(r.err, "fbc: schema: skipping " + Path("data/loop") +
+                       ": Too many levels of symbolic links\n");
+}
+
+TEST_F(FbcTest, ADataDirThatIsARegularFileIsNamed) {
+  Write("data", "not a directory\n");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"schema"},
+        std::vector<std::string>{"create-index", "t"},
+        std::vector<std::string>{"query", "t", "Count(All())"}}) {
+    const Outcome r = Fbc(args);
+    EXPECT_EQ(r.code, 1) << args[0];
+    EXPECT_EQ(r.out, "{\"error\":\"data dir " + Path("data") +
+                         " is a regular file, not a directory\"}\n")
+        << args[0];
+  }
+}
+
+TEST_F(FbcTest, AFailedImportReportsWhatItCommitted) {
+  const std::string good = Write("a.csv", "v__Int\n1\n2\n3\n");
+  const std::string bad = Write("b.csv", "v__Nope\n4\n");
+  const Outcome r = Fbc({"import-csv", "nums", good, bad, "--batch-size", "2"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out,
+            "{\"error\":\"" + bad +
+                ": header column 1 \\\"v__Nope\\\": unknown type "
+                "\\\"Nope\\\"\",\"committed\":{\"records\":3,\"file\":\"" +
+                good + "\",\"line\":4}}\n");
+  EXPECT_THAT(r.err, HasSubstr("fbc: " + bad +
+                               ": header column 1 \"v__Nope\": unknown type "
+                               "\"Nope\" (committed 3 records, up to " +
+                               good + ":4)\n"));
+  // What it reported is on disk.
+  EXPECT_EQ(Ok({"query", "nums", "Count(All()) Sum(field=v)"}),
+            "{\"results\":[3,{\"value\":6,\"count\":3}]}\n");
+}
+
+TEST_F(FbcTest, AByteOrderMarkStartingEachFileIsStripped) {
+  const std::string a = Write("a.csv",
+                              "\xEF\xBB\xBF"
+                              "v__Int,k__String\n1,x\n");
+  const std::string b = Write("b.csv",
+                              "\xEF\xBB\xBF"
+                              "v__Int,k__String\n2,y\n");
+  const Outcome r = Fbc({"import-csv", "t", a, b});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::StartsWith("{\"records\":2,\"rejected\":0,"));
+  EXPECT_EQ(Ok({"query", "t", "Sum(field=v) Count(Row(k=\"y\"))"}),
+            "{\"results\":[{\"value\":3,\"count\":2},1]}\n");
+}
+
+TEST_F(FbcTest, GenTaxiRefusesASizeLargerThanTheFreeDisk) {
+  const Outcome r =
+      Fbc({"gen-taxi", "--rows", "1099511627776", Path("huge.csv.gz")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, MatchesRegex("fbc: gen-taxi: 1099511627776 rows need "
+                                  "about [0-9]+ bytes \\([0-9]+ bytes per row "
+                                  "gzipped\\), .* has [0-9]+ bytes free\n"));
+  EXPECT_FALSE(std::filesystem::exists(Path("huge.csv.gz")));
+}
+
 }  // namespace

@@ -185,6 +185,37 @@ TEST(HeaderTest, BadCellsNameTheColumnAndTheProblem) {
             "unit c needs a duration argument");
 }
 
+TEST(HeaderTest, LongCellsAreCutInMessages) {
+  const std::string type(100, 'M');
+  EXPECT_EQ(Error("fare__" + type),
+            "header column 3 \"fare__" + std::string(58, 'M') +
+                "...\": unknown type \"" + std::string(64, 'M') + "...\"");
+  // Cut before a UTF-8 sequence that would cross the bound; bytes that are
+  // not UTF-8 and control bytes are shown as \xNN.
+  EXPECT_EQ(Error(std::string(63, 'a') + "\xC3\xA9__Int_x"),
+            "header column 3 \"" + std::string(63, 'a') +
+                "...\": invalid field name \"" + std::string(63, 'a') +
+                "...\": character 64 \"\\xc3\" not allowed (want a "
+                "lower-case letter, then up to 229 of a-z 0-9 _ -)");
+  EXPECT_EQ(Error("a" + std::string(99, 'b') + "C__Int"),
+            "header column 3 \"a" + std::string(63, 'b') +
+                "...\": invalid field name \"a" + std::string(63, 'b') +
+                "...\": character 101 \"C\" not allowed (want a "
+                "lower-case letter, then up to 229 of a-z 0-9 _ -)");
+  EXPECT_EQ(Error("a__Int_\xFF\x01"),
+            "header column 3 \"a__Int_\\xff\\x01\": parsing min: "
+            "\"\\xff\\x01\" is not an integer");
+}
+
+TEST(HeaderTest, PositionsInLayoutMessagesAreOneBased) {
+  // "MST" starts at the 12th character of the layout.
+  const std::string e = Error("a__RecordTime_2006-01-02 MST");
+  EXPECT_NE(e.find("time layout \"2006-01-02 MST\": element at character 12 "
+                   "is not supported"),
+            std::string::npos)
+      << e;
+}
+
 TEST(HeaderTest, WholeHeaderRules) {
   auto dup = ParseHeader({"a__ID", "b___a__Int"});
   ASSERT_FALSE(dup.ok());

@@ -208,6 +208,147 @@ TEST_F(ImporterTest, PrimaryKeysJoinFieldsAndASingleStringKeyIsNotAField) {
             "{\"results\":[{\"value\":3,\"count\":2}]}");
 }
 
+TEST_F(ImporterTest, PrimaryKeyPartsContainingTheSeparatorAreRejected) {
+  auto index = NewIndex(true);
+  ImportOptions o;
+  const std::string csv = Write(
+      "pk.csv", "k1__String,k2__String,v__Int\na|b,c,1\na,b|c,2\nx,y,3\n");
+  o.files = {csv};
+  o.ids.mode = IdOptions::Mode::kPrimaryKey;
+  o.ids.primary_key_fields = {"k1", "k2"};
+  o.rejects_path = (dir_ / "rejects.txt").string();
+  const ImportResult r = Import(*index, o);
+  EXPECT_EQ(r.records, 1u);
+  EXPECT_EQ(r.rejected, 2u);
+  EXPECT_EQ(ReadFile(o.rejects_path),
+            csv +
+                ":2: column 1 \"k1\": \"a|b\" contains the primary key "
+                "separator '|' at byte 2\n" +
+                csv +
+                ":3: column 2 \"k2\": \"b|c\" contains the primary key "
+                "separator '|' at byte 2\n");
+  EXPECT_EQ(Q(*index, "Sum(field=v)"),
+            "{\"results\":[{\"value\":3,\"count\":1}]}");
+
+  // One part is never ambiguous: FeatureBase's rendering is kept.
+  auto single = NewIndex(true);
+  o.files = {Write("pk1.csv", "k__String,v__Int\na|b,7\n")};
+  o.ids.primary_key_fields = {"k"};
+  EXPECT_EQ(Import(*single, o).records, 1u);
+  EXPECT_EQ(Q(*single, "Sum(field=v)"),
+            "{\"results\":[{\"value\":7,\"count\":1}]}");
+}
+
+TEST(RowConverterTest, DuplicatePrimaryKeyFieldsAreRefused) {
+  auto specs = ParseHeader({"k__String", "v__Int"});
+  ASSERT_TRUE(specs.ok()) << specs.status();
+  IdOptions ids;
+  ids.mode = IdOptions::Mode::kPrimaryKey;
+  ids.primary_key_fields = {"k", "v", "k"};
+  auto c = RowConverter::Create(*specs, ids);
+  EXPECT_EQ(c.status(),
+            absl::InvalidArgumentError(
+                "--primary-key-fields: \"k\" given twice (parts 1 and 3)"));
+}
+
+TEST_F(ImporterTest, InvalidUtf8KeysRejectTheRowNamingColumnAndByte) {
+  auto index = NewIndex();
+  ImportOptions o;
+  const std::string csv = Write(
+      "utf8.csv",
+      "id__ID,name__String,tags__StringArray\n1,ok,a\n2,b\xff"
+      "d,a\n3,x,\"a,\xc3(\"\n4,\xc3\xa9,\xe2\x82\xac\n5,\xed\xa0\x80,a\n");
+  o.files = {csv};
+  o.ids.mode = IdOptions::Mode::kIdField;
+  o.ids.id_field = "id";
+  o.rejects_path = (dir_ / "rejects.txt").string();
+  const ImportResult r = Import(*index, o);
+  EXPECT_EQ(r.records, 2u);
+  EXPECT_EQ(r.rejected, 3u);
+  EXPECT_EQ(ReadFile(o.rejects_path),
+            csv +
+                ":3: column 2 \"name\": \"b\\xffd\" is not valid UTF-8 "
+                "(byte 2)\n" +
+                csv +
+                ":4: column 3 \"tags\": \"a,\\xc3(\" is not valid "
+                "UTF-8 (byte 3)\n" +
+                csv +
+                ":6: column 2 \"name\": \"\\xed\\xa0\\x80\" is not "
+                "valid UTF-8 (byte 1)\n");
+  EXPECT_EQ(Q(*index,
+              "Row(name=\"ok\") Row(name=\"\xc3\xa9\") "
+              "Row(tags=\"\xe2\x82\xac\")"),
+            "{\"results\":[{\"columns\":[1]},{\"columns\":[4]},"
+            "{\"columns\":[4]}]}");
+}
+
+TEST_F(ImporterTest, AFailedImportReportsWhatItCommitted) {
+  const std::string first = Write("a.csv", "v__Int\n1\n2\n3\n");
+  // A bad header in the second file: the first is committed, up to line 4.
+  const std::string bad_header = Write("b.csv", "v__Nope\n4\n");
+  for (int concurrency : {1, 2}) {
+    auto index = NewIndex();
+    ImportOptions o;
+    o.files = {first, bad_header};
+    o.batch_size = 2;
+    o.concurrency = concurrency;
+    ImportResult committed;
+    auto r = ImportCsv(*index, o, nullptr, nullptr, &committed);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(committed.records, 3u);
+    EXPECT_EQ(committed.last_file, first);
+    EXPECT_EQ(committed.last_line, 4u);
+    EXPECT_EQ(committed.CommittedJson(),
+              "{\"records\":3,\"file\":\"" + first + "\",\"line\":4}");
+    EXPECT_EQ(Q(*index, "Count(All())"), "{\"results\":[3]}");
+  }
+  // Garbage after the rows of a gzipped second file: single-threaded, the
+  // full batch (lines 2 and 3) is committed before the read fails.
+  const std::string member = [] {
+    std::string out(256, '\0');
+    const std::string text = "v__Int\n4\n5\n6\n";
+    uLongf n = uLongf(out.size());
+    z_stream zs{};
+    deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+    zs.avail_in = uInt(text.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = uInt(n);
+    deflate(&zs, Z_FINISH);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    return out;
+  }();
+  const std::string garbage = Write("c.csv.gz", member + "junk");
+  for (int concurrency : {1, 2}) {
+    auto index = NewIndex();
+    ImportOptions o;
+    o.files = {first, garbage};
+    o.batch_size = 2;
+    o.concurrency = concurrency;
+    ImportResult committed;
+    auto r = ImportCsv(*index, o, nullptr, nullptr, &committed);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status(), absl::DataLossError(
+                              "gunzip " + garbage +
+                              ": trailing garbage after gzip member at byte "
+                              "offset " +
+                              std::to_string(member.size())));
+    // Whatever the pipeline had flushed: the report and the index agree.
+    EXPECT_EQ(Q(*index, "Count(All())"),
+              "{\"results\":[" + std::to_string(committed.records) + "]}")
+        << "concurrency " << concurrency;
+    if (concurrency == 1) {
+      EXPECT_EQ(committed.records, 5u);
+      EXPECT_EQ(committed.last_file, garbage);
+      EXPECT_EQ(committed.last_line, 3u);
+    } else {
+      EXPECT_GE(committed.records, 3u);
+      EXPECT_EQ(committed.last_file, committed.records > 3 ? garbage : first);
+    }
+  }
+}
+
 TEST_F(ImporterTest, IdModeMustMatchTheIndex) {
   auto keyed = NewIndex(true);
   ImportOptions o;
