@@ -38,7 +38,8 @@ int64_t StoreKeys() {
   return bench::SmokeMode() ? 100000 : 10000000;
 }
 
-// n random 16-byte keys (any byte values) in one buffer.
+// n random 16-byte keys (7 random bits a byte: ASCII, as keys must be valid
+// UTF-8) in one buffer.
 struct KeySet {
   std::string bytes;
   std::vector<std::string_view> keys;
@@ -52,7 +53,7 @@ const KeySet& Keys(size_t n, uint64_t seed) {
     KeySet& ks = it->second;
     ks.bytes.resize(n * kKeyBytes);
     for (size_t i = 0; i < n * kKeyBytes; i += 8) {
-      const uint64_t v = rng();
+      const uint64_t v = rng() & 0x7F7F7F7F7F7F7F7Full;
       std::memcpy(ks.bytes.data() + i, &v, 8);
     }
     ks.keys.reserve(n);
