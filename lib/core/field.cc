@@ -67,12 +67,32 @@ std::string TimeQuantum::ToString() const {
   return s;
 }
 
+namespace {
+
+// At most 64 bytes of `name` for a message, bytes outside printable ASCII
+// as \xNN, "..." when cut.
+std::string Excerpt(std::string_view name) {
+  std::string out;
+  for (size_t i = 0; i < name.size() && i < 64; ++i) {
+    const unsigned char c = uint8_t(name[i]);
+    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+      out += char(c);
+    } else {
+      out += fmt::format("\\x{:02X}", c);
+    }
+  }
+  if (name.size() > 64) out += "...";
+  return out;
+}
+
+}  // namespace
+
 Status ValidateName(std::string_view what, std::string_view name) {
   auto bad = [&](std::string_view why) {
     return absl::InvalidArgumentError(
         fmt::format("invalid {} name \"{}\": {} (want a lower-case letter, "
                     "then up to 229 of a-z 0-9 _ -)",
-                    what, name.substr(0, 300), why));
+                    what, Excerpt(name), why));
   };
   if (name.empty()) return bad("empty");
   if (name.size() > 230)
@@ -83,7 +103,7 @@ Status ValidateName(std::string_view what, std::string_view name) {
     const char c = name[i];
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
           c == '-')) {
-      return bad(fmt::format("character {} not allowed", i));
+      return bad(fmt::format("character {} not allowed", i + 1));
     }
   }
   return absl::OkStatus();

@@ -128,6 +128,9 @@ absl::StatusOr<Value> RowValue(const Call& c, const FieldState& f,
     case PKind::kUint:
       return Value::Id(v.u);
     case PKind::kString:
+      // Value::Key("") would be a null value: name the real mistake.
+      if (v.s.empty())
+        return CallError(c, fmt::format("empty key for field \"{}\"", f.name));
       return Value::Key(v.s);
     default:
       return CallError(
@@ -227,9 +230,19 @@ class Executor {
           return CallError(c, "shards must be a list");
         std::set<uint64_t> wanted;
         for (const auto& v : a->value.list) {
-          if (v.kind != PKind::kInt || v.i < 0)
+          if (v.kind != PKind::kInt && v.kind != PKind::kUint)
             return CallError(c, "shards must be integers");
-          wanted.insert(uint64_t(v.i));
+          constexpr uint64_t kMaxShard = ShardOf(UINT64_MAX);
+          if (v.kind == PKind::kInt && v.i < 0) {
+            return CallError(c, fmt::format("shard {} out of range [0, {}]",
+                                            v.i, kMaxShard));
+          }
+          const uint64_t shard = v.kind == PKind::kInt ? uint64_t(v.i) : v.u;
+          if (shard > kMaxShard) {
+            return CallError(c, fmt::format("shard {} out of range [0, {}]",
+                                            shard, kMaxShard));
+          }
+          wanted.insert(shard);
         }
         std::erase_if(shards_, [&](uint64_t s) { return !wanted.count(s); });
         restricted_ = true;

@@ -698,5 +698,24 @@ TEST(IndexTest, CreateFieldsIsOneCommitAndAllOrNothing) {
   EXPECT_TRUE(index->CreateFields({}).ok());
 }
 
+TEST(IndexTest, BadNamesNameTheCharacterFromOneAndAreCut) {
+  auto index = *Index::Create("i");
+  Status s = index->CreateField("ab c", FieldOptions::Set());
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("\"ab c\": character 3 not allowed"),
+            absl::string_view::npos)
+      << s;
+  s = index->CreateField("a" + std::string(299, 'b') + "\x01",
+                         FieldOptions::Set());
+  EXPECT_NE(s.message().find("\"a" + std::string(63, 'b') +
+                             "...\": 301 characters, over 230"),
+            absl::string_view::npos)
+      << s;
+  s = index->CreateField("x\x01\"", FieldOptions::Set());
+  EXPECT_NE(s.message().find("\"x\\x01\\x22\": character 2 not allowed"),
+            absl::string_view::npos)
+      << s;
+}
+
 }  // namespace
 }  // namespace featurebase

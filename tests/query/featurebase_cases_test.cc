@@ -143,6 +143,11 @@ const std::vector<FbCase>& Cases() {
        R"({"results":[{"value":"2020-01-02T03:04:05Z","count":1}]})"},
       {"TimestampClear", R"(Set(7, ts="2020-01-02T03:04:05Z"))",
        R"(Clear(7, ts="2020-01-02T03:04:05Z"))", R"({"results":[true]})"},
+      {"TimestampEarlyYearPrintsFourDigits",
+       R"(Set(7, ts="0050-01-01T00:00:00Z") Set(8, ts=0999-12-31T23:59:59Z))",
+       "Min(field=ts) Max(field=ts)",
+       R"({"results":[{"value":"0050-01-01T00:00:00Z","count":1},)"
+       R"({"value":"0999-12-31T23:59:59Z","count":1}]})"},
       {"TimestampBadText", "", R"(Set(7, ts="yesterday"))", nullptr,
        C::kInvalidArgument, "yesterday"},
       // ---- bool: TestExecutor_Execute_Row bool field
@@ -186,6 +191,33 @@ TEST(FeatureBaseCasesTest, ValueAndBoolFieldWritesAndReads) {
     EXPECT_NE(got.status().message().find(tc.fragment), std::string::npos)
         << got.status();
   }
+}
+
+// An empty key is named as such (not as a null value), and shards outside
+// the range of 64-bit record ids are refused rather than matching nothing.
+TEST(FeatureBaseCasesTest, EmptyKeysAndShardsOutOfRangeAreNamed) {
+  auto index = *Index::Create("i");
+  FieldOptions keyed = FieldOptions::Set();
+  keyed.keys = true;
+  ASSERT_TRUE(index->CreateField("k", keyed).ok());
+  ASSERT_TRUE(Query(*index, R"(Set(1, k="a"))").ok());
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"(Row(k=""))", "Row(): empty key for field \"k\""},
+      {R"(Set(2, k=""))", "Set(): empty key for field \"k\""},
+      {R"(Options(Row(k="a"), shards=[99999999999999999]))",
+       "Options(): shard 99999999999999999 out of range [0, 17592186044415]"},
+      {R"(Options(Row(k="a"), shards=[0, -1]))",
+       "Options(): shard -1 out of range [0, 17592186044415]"},
+  };
+  for (const auto& [pql, want] : cases) {
+    auto got = Query(*index, pql);
+    ASSERT_FALSE(got.ok()) << pql << " gave " << got->ToJson();
+    EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument) << pql;
+    EXPECT_EQ(std::string(got.status().message()), want) << pql;
+  }
+  auto last = Query(*index, R"(Options(Row(k="a"), shards=[17592186044415]))");
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(last->ToJson(), R"({"results":[{"columns":[]}]})");
 }
 
 // FeatureBase refuses arguments a call does not take; so do we, naming the
