@@ -303,10 +303,9 @@ int CreateField(const Context& ctx, const std::vector<std::string>& args) {
     int64_t v;
     if (o.type == FieldType::kDecimal) {
       if (!ParseDecimalCell(p->get(flag), o.scale, &v))
-        return UsageError(
-            ctx.err, std::string(flag) + " takes a decimal with at most " +
-                         std::to_string(o.scale) + " fraction digits, got \"" +
-                         p->get(flag) + "\"");
+        return UsageError(ctx.err, std::string(flag) + " \"" + p->get(flag) +
+                                       "\" " +
+                                       DecimalCellError(p->get(flag), o.scale));
     } else {
       auto n = ParseSigned(flag, p->get(flag));
       if (!n.ok()) return UsageError(ctx.err, n.status().message());

@@ -1,5 +1,6 @@
 #include "examples/fbc/row_converter.h"
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 #include <utility>
@@ -43,38 +44,57 @@ bool ParseInt64Cell(std::string_view s, int64_t* out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
-bool ParseDecimalCell(std::string_view s, int scale, int64_t* out) {
+bool ParseDecimalCell(std::string_view s, int scale, int64_t* out,
+                      bool* overflow) {
+  bool ignored;
+  if (overflow == nullptr) overflow = &ignored;
+  *overflow = false;
   s = Trim(s);
   bool neg = false;
   if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
     neg = s[0] == '-';
     s.remove_prefix(1);
   }
+  // The syntax first (digits, at most one point, at most `scale` places),
+  // so that a value that does not fit is told apart from a malformed one.
+  const size_t point = s.find('.');
+  if (s.empty() || s == ".") return false;
+  for (size_t i = 0; i < s.size(); ++i)
+    if ((s[i] < '0' || s[i] > '9') && i != point) return false;
+  const int frac =
+      point == std::string_view::npos ? 0 : int(s.size() - point - 1);
+  if (frac > scale) return false;
   // Accumulate as a negative number so that INT64_MIN fits.
   int64_t v = 0;
-  int digits = 0, frac = 0;
-  bool point = false;
-  for (char c : s) {
-    if (c == '.' && !point) {
-      point = true;
-      continue;
-    }
-    if (c < '0' || c > '9') return false;
-    if (point && ++frac > scale) return false;
-    ++digits;
+  *overflow = true;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i == point) continue;
     if (__builtin_mul_overflow(v, int64_t{10}, &v) ||
-        __builtin_sub_overflow(v, int64_t(c - '0'), &v))
+        __builtin_sub_overflow(v, int64_t(s[i] - '0'), &v))
       return false;
   }
-  if (digits == 0) return false;
   for (int k = frac; k < scale; ++k)
     if (__builtin_mul_overflow(v, int64_t{10}, &v)) return false;
   if (!neg) {
     if (v == INT64_MIN) return false;
     v = -v;
   }
+  *overflow = false;
   *out = v;
   return true;
+}
+
+std::string DecimalCellError(std::string_view cell, int scale) {
+  int64_t ignored;
+  bool overflow = false;
+  ParseDecimalCell(cell, scale, &ignored, &overflow);
+  if (overflow) {
+    return "overflows a decimal of scale " + std::to_string(scale) +
+           " (unscaled value outside [-9223372036854775808, "
+           "9223372036854775807])";
+  }
+  return "is not a decimal with at most " + std::to_string(scale) +
+         " fraction digits";
 }
 
 bool ParseBoolCell(std::string_view s, bool* out) {
@@ -315,9 +335,7 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
         case ColumnType::kDecimal: {
           int64_t n;
           if (!ParseDecimalCell(cell, c.scale, &n))
-            return bad(i, cell,
-                       "is not a decimal with at most " +
-                           std::to_string(c.scale) + " fraction digits");
+            return bad(i, cell, DecimalCellError(cell, c.scale));
           v->SetDecimal(n, c.scale);
           break;
         }

@@ -90,8 +90,13 @@ class RowConverter {
 bool ParseUint64Cell(std::string_view s, uint64_t* out);
 bool ParseInt64Cell(std::string_view s, int64_t* out);
 // "12.34" at scale 2 → 1234; false for more than `scale` fraction digits or
-// a value outside int64.
-bool ParseDecimalCell(std::string_view s, int scale, int64_t* out);
+// a value outside int64, and then *overflow (when given) tells the second
+// case from a malformed cell.
+bool ParseDecimalCell(std::string_view s, int scale, int64_t* out,
+                      bool* overflow = nullptr);
+// Why ParseDecimalCell refused `cell` at `scale`, for messages: "overflows
+// ..." or "is not a decimal with at most N fraction digits".
+std::string DecimalCellError(std::string_view cell, int scale);
 // 1/t/true → true, 0/f/false → false (case-insensitive, spaces trimmed).
 bool ParseBoolCell(std::string_view s, bool* out);
 

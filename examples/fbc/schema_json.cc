@@ -82,9 +82,7 @@ std::string FieldOptionsJson(const featurebase::FieldOptions& o) {
              ",\"max\":" + DecimalLiteral(o.max, o.scale);
       break;
     case FieldType::kTimestamp:
-      out += ",\"epoch\":" +
-             JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", o.epoch,
-                                         absl::UTCTimeZone())) +
+      out += ",\"epoch\":" + JsonString(featurebase::FormatRfc3339(o.epoch)) +
              ",\"timeUnit\":" + JsonString(o.time_unit);
       break;
   }

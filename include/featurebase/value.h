@@ -109,6 +109,12 @@ class Value {
 // "timestamp".
 std::string_view KindName(Value::Kind kind);
 
+// `t` as results print timestamps: RFC3339 in UTC with a four-digit year
+// and the shortest exact fraction ("0050-01-01T00:00:00Z",
+// "2024-05-06T07:08:09.123Z"). Years outside 0..9999 print in ISO 8601's
+// expanded form ("+10000-01-01T00:00:00Z"). Thread-safe.
+std::string FormatRfc3339(absl::Time t);
+
 }  // namespace featurebase
 
 #endif  // FEATUREBASE_VALUE_H_

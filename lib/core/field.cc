@@ -129,6 +129,8 @@ std::string_view KindName(Value::Kind kind) {
   return "unknown";
 }
 
+std::string FormatRfc3339(absl::Time t) { return internal::FormatRfc3339(t); }
+
 std::string Value::DebugString() const {
   switch (kind_) {
     case Kind::kNull:

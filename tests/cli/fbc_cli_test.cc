@@ -169,6 +169,21 @@ TEST_F(FbcTest, CreateIndexFieldsQueryAndSchemaAcrossInvocations) {
             std::string::npos);
 }
 
+// Times print with four-digit years (absl's %Y printed "50-01-01"), so the
+// schema and results read back through the importer and PQL.
+TEST_F(FbcTest, EarlyYearsPrintAsRfc3339AndReadBack) {
+  Ok({"create-index", "old"});
+  Ok({"create-field", "old", "at", "--type", "timestamp", "--epoch",
+      "0050-01-01T00:00:00Z"});
+  EXPECT_NE(Ok({"schema", "old"}).find("\"epoch\":\"0050-01-01T00:00:00Z\""),
+            std::string::npos);
+  EXPECT_EQ(Ok({"query", "old", "Set(1, at=\"0999-12-31T23:59:59Z\")"}),
+            "{\"results\":[true]}\n");
+  EXPECT_EQ(Ok({"query", "old", "Min(field=at)"}),
+            "{\"results\":[{\"value\":\"0999-12-31T23:59:59Z\","
+            "\"count\":1}]}\n");
+}
+
 TEST_F(FbcTest, QueryErrorsAreJsonOnStdoutAndOneLineOnStderr) {
   Ok({"create-index", "t"});
   Outcome r = Fbc({"query", "t", "Row(nope=1)"});

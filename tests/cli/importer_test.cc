@@ -239,6 +239,34 @@ TEST_F(ImporterTest, PrimaryKeyPartsContainingTheSeparatorAreRejected) {
             "{\"results\":[{\"value\":7,\"count\":1}]}");
 }
 
+// A decimal that does not fit says it overflows; a malformed one or one
+// with too many places says what a decimal cell must be.
+TEST(RowConverterTest, DecimalOverflowIsNamedApartFromMalformedCells) {
+  int64_t v = 0;
+  bool overflow = true;
+  EXPECT_TRUE(ParseDecimalCell(" -1.5 ", 2, &v, &overflow));
+  EXPECT_EQ(v, -150);
+  EXPECT_FALSE(overflow);
+  EXPECT_TRUE(ParseDecimalCell("-92233720368547758.08", 2, &v));
+  EXPECT_EQ(v, INT64_MIN);
+  EXPECT_TRUE(ParseDecimalCell("92233720368547758.07", 2, &v));
+  EXPECT_EQ(v, INT64_MAX);
+  for (const char* big : {"92233720368547758.08", "99999999999999999999.5",
+                          "-92233720368547758.09", "100000000000000000"}) {
+    EXPECT_FALSE(ParseDecimalCell(big, 2, &v, &overflow)) << big;
+    EXPECT_TRUE(overflow) << big;
+    EXPECT_EQ(DecimalCellError(big, 2),
+              "overflows a decimal of scale 2 (unscaled value outside "
+              "[-9223372036854775808, 9223372036854775807])");
+  }
+  for (const char* bad : {"1.555", "1.2.3", "", ".", "-", "1e5", "12a"}) {
+    EXPECT_FALSE(ParseDecimalCell(bad, 2, &v, &overflow)) << bad;
+    EXPECT_FALSE(overflow) << bad;
+    EXPECT_EQ(DecimalCellError(bad, 2),
+              "is not a decimal with at most 2 fraction digits");
+  }
+}
+
 TEST(RowConverterTest, DuplicatePrimaryKeyFieldsAreRefused) {
   auto specs = ParseHeader({"k__String", "v__Int"});
   ASSERT_TRUE(specs.ok()) << specs.status();
