@@ -11,47 +11,12 @@
 #include <string_view>
 
 #include "featurebase/field.h"
+#include "featurebase/translate.h"
 
 namespace fbc {
 
 // At most this many bytes of an input text appear in a message.
 inline constexpr size_t kMessageExcerptBytes = 64;
-
-// The 0-based offset of the first byte of `s` that is not part of a
-// well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates,
-// nothing above U+10FFFF), or nullopt when `s` is valid UTF-8. O(size).
-inline std::optional<size_t> InvalidUtf8Offset(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return i;
-    }
-    if (i + 1 >= n || p[i + 1] < lo || p[i + 1] > hi) return i;
-    for (size_t k = 2; k < len; ++k)
-      if (i + k >= n || (p[i + k] & 0xC0) != 0x80) return i;
-    i += len;
-  }
-  return std::nullopt;
-}
 
 // `s` in double quotes for a message: at most kMessageExcerptBytes bytes of
 // it (cut before a UTF-8 sequence that would not fit) followed by "..."
@@ -66,7 +31,7 @@ inline std::string Excerpt(std::string_view s) {
     size_t len = 1;
     bool valid = true;
     if (c >= 0x80) {
-      const auto bad = InvalidUtf8Offset(s.substr(i, 4));
+      const auto bad = featurebase::FirstInvalidUtf8(s.substr(i, 4));
       len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
       valid = !bad.has_value() || *bad >= len;
       if (!valid) len = 1;

@@ -215,7 +215,7 @@ bool RowConverter::Convert(const RowBlock& block, const CsvRow& row,
   // Keys must be UTF-8 (the index refuses others): a row with a bad one is
   // rejected here rather than failing the batch.
   auto valid_utf8 = [&](size_t i, std::string_view cell) {
-    const auto at = InvalidUtf8Offset(cell);
+    const auto at = featurebase::FirstInvalidUtf8(cell);
     if (!at) return true;
     return bad(i, cell,
                "is not valid UTF-8 (byte " + std::to_string(*at + 1) + ")");

@@ -40,6 +40,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -154,6 +155,12 @@ class KeyTranslator {
 
   std::unique_ptr<internal::TranslatorState> state_;
 };
+
+// The offset of the first byte of `s` that does not start a well-formed
+// UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, nothing above
+// U+10FFFF, no truncated sequence), or nullopt when `s` is valid UTF-8, as
+// every key must be. O(size), ASCII eight bytes at a time. Thread-safe.
+std::optional<size_t> FirstInvalidUtf8(std::string_view s);
 
 }  // namespace featurebase
 

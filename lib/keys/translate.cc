@@ -533,4 +533,8 @@ size_t KeyTranslator::KeyBytes() const {
   return state_->store_->key_bytes();
 }
 
+std::optional<size_t> FirstInvalidUtf8(std::string_view s) {
+  return internal::FirstInvalidUtf8(s);
+}
+
 }  // namespace featurebase
