@@ -165,25 +165,6 @@ uint64_t NextAutoId(const IndexState& s);
 
 class Txn;
 
-// Commits for in-library writers (the batch ingester).
-class IndexWriter {
- public:
-  static std::shared_ptr<const IndexState> Current(const Index& index);
-  // Runs `f` on a transaction over the current version as one commit:
-  // published if `f` succeeds, discarded otherwise. Writers serialize.
-  static absl::StatusOr<uint64_t> Commit(
-      Index& index, const std::function<absl::StatusOr<uint64_t>(Txn&)>& f);
-  // Durable indexes: commits key changes made outside a commit (freed keys)
-  // so that they are durable now. No-op in memory.
-  static absl::Status FlushKeys(Index& index);
-};
-
-// The state behind a public Snapshot, for the query executor.
-class SnapshotAccess {
- public:
-  static const IndexState& State(const Snapshot& s) { return *s.state_; }
-};
-
 // InvalidArgument unless `source` is a usable stream source name (1..4096
 // bytes).
 absl::Status ValidateStreamSource(std::string_view source, std::string_view op);

@@ -12,6 +12,7 @@
 #include "featurebase/index.h"
 #include "fmt/format.h"
 #include "lib/core/index_state.h"
+#include "lib/db/index_access.h"
 
 namespace featurebase::testing {
 

@@ -1,13 +1,14 @@
-// A fixed pool of worker threads for per-shard query execution.
+// A fixed pool of worker threads for per-shard work (queries, ingest,
+// checkpoint loading).
 //
 // Hand-written because Debian's abseil (20220623) exposes no thread pool;
-// ParallelFor is the only operation the executor needs. Uses std::mutex and
+// ParallelFor is the only operation its users need. Uses std::mutex and
 // std::condition_variable rather than absl::Mutex: Debian's abseil carries
 // no ThreadSanitizer annotations, so TSan could not check it.
 //
 // Thread-safe: any number of threads may call ParallelFor concurrently.
-#ifndef FEATUREBASE_LIB_QUERY_THREAD_POOL_H_
-#define FEATUREBASE_LIB_QUERY_THREAD_POOL_H_
+#ifndef FEATUREBASE_LIB_UTIL_THREAD_POOL_H_
+#define FEATUREBASE_LIB_UTIL_THREAD_POOL_H_
 
 #include <condition_variable>
 #include <cstddef>
@@ -48,4 +49,4 @@ class ThreadPool {
 
 }  // namespace featurebase::internal
 
-#endif  // FEATUREBASE_LIB_QUERY_THREAD_POOL_H_
+#endif  // FEATUREBASE_LIB_UTIL_THREAD_POOL_H_

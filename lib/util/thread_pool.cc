@@ -1,4 +1,4 @@
-#include "lib/query/thread_pool.h"
+#include "lib/util/thread_pool.h"
 
 #include <algorithm>
 #include <atomic>
