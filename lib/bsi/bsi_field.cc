@@ -255,17 +255,6 @@ BsiPredicate BsiFieldSpec::TranslateBetween(__int128 lo, bool lo_inclusive,
           int64_t(std::max(lo, kInt64Min)), int64_t(std::min(hi, kInt64Max))};
 }
 
-BsiRawSum FieldSum(const BsiFieldSpec& spec,
-                   std::span<const BsiShardInput> shards) {
-  BsiRawSum r;
-  for (const BsiShardInput& in : shards) {
-    const BsiSum s = in.shard->Sum(in.filter);
-    r.sum += spec.RawSum(s);
-    r.count += s.count;
-  }
-  return r;
-}
-
 namespace {
 
 template <bool kMin>
@@ -306,19 +295,6 @@ std::optional<BsiExtreme> FieldMin(const BsiFieldSpec& spec,
 std::optional<BsiExtreme> FieldMax(const BsiFieldSpec& spec,
                                    std::span<const BsiShardInput> shards) {
   return FieldExtreme<false>(spec, shards);
-}
-
-std::vector<int64_t> FieldDistinct(const BsiFieldSpec& spec,
-                                   std::span<const BsiShardInput> shards) {
-  std::vector<int64_t> out;
-  for (const BsiShardInput& in : shards) {
-    for (int64_t v : in.shard->Distinct(in.filter)) {
-      out.push_back(spec.ToRaw(v));
-    }
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
 }
 
 absl::StatusOr<std::optional<int64_t>> FieldPercentile(

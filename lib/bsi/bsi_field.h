@@ -156,22 +156,13 @@ struct BsiShardInput {
   const Roaring32* filter = nullptr;  // null: every column of the shard
 };
 
-// Cross-shard aggregates in raw values, merged as FeatureBase's reducers do:
-// sums and counts add; Min/Max keep the extreme value and add the counts of
-// shards that tie. Shard-major: each shard is finished before the next.
-struct BsiRawSum {
-  __int128 sum = 0;  // raw: stored sum + count * base
-  uint64_t count = 0;
-};
-BsiRawSum FieldSum(const BsiFieldSpec& spec,
-                   std::span<const BsiShardInput> shards);
-// nullopt when no column has a value.
+// Min/Max over shards in raw values, merged as FeatureBase's reducers do:
+// the extreme value, with the counts of the shards that tie added; nullopt
+// when no column has a value. (Sums, distinct values and the rest run as
+// per-shard partials in the executor, which may merge them anywhere.)
 std::optional<BsiExtreme> FieldMin(const BsiFieldSpec& spec,
                                    std::span<const BsiShardInput> shards);
 std::optional<BsiExtreme> FieldMax(const BsiFieldSpec& spec,
-                                   std::span<const BsiShardInput> shards);
-// Sorted distinct raw values.
-std::vector<int64_t> FieldDistinct(const BsiFieldSpec& spec,
                                    std::span<const BsiShardInput> shards);
 // Percentile(nth) as FeatureBase computes it (PercentileSearch over
 // FieldMin/FieldMax and fused counts of `< v` / `> v` translated with

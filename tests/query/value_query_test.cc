@@ -15,11 +15,13 @@
 #include "featurebase/query.h"
 #include "featurebase/shard.h"
 #include "fmt/format.h"
+#include "tests/util/percentile_model.h"
 #include "tests/util/seed.h"
 
 namespace featurebase {
 namespace {
 
+using featurebase::testing::BrutePercentile;
 using featurebase::testing::SeedTrace;
 using featurebase::testing::TestSeeds;
 
@@ -191,6 +193,38 @@ TEST(ValueQueryTest, IntPredicatesAndAggregatesMatchModel) {
               fmt::format("{{\"results\":[{{\"value\":{},\"count\":{}}}]}}",
                           *mx, nmax));
         }
+        // Percentile (FeatureBase's search) and Distinct (a SignedRow of
+        // magnitudes: negatives ascending by |v|, then non-negatives).
+        std::vector<int64_t> values;
+        for (auto [col, v] : model) {
+          if (!filtered || group[col] == 1) values.push_back(v);
+        }
+        std::sort(values.begin(), values.end());
+        for (double nth : {0.0, 10.0, 50.0, 99.0, 100.0}) {
+          const std::string pql =
+              fmt::format("Percentile({}field=v, nth={})", f, nth);
+          ASSERT_EQ(RunPql(*index, pql),
+                    values.empty()
+                        ? std::string("{\"results\":[null]}")
+                        : fmt::format(
+                              "{{\"results\":[{{\"value\":{},\"count\":1}}]}}",
+                              BrutePercentile(values, nth)))
+              << pql;
+        }
+        values.erase(std::unique(values.begin(), values.end()), values.end());
+        std::string neg, pos;
+        for (auto it = values.rbegin(); it != values.rend(); ++it) {
+          if (*it < 0)
+            neg += fmt::format("{}{}", neg.empty() ? "" : ",",
+                               uint64_t(0) - uint64_t(*it));
+        }
+        for (int64_t v : values) {
+          if (v >= 0) pos += fmt::format("{}{}", pos.empty() ? "" : ",", v);
+        }
+        ASSERT_EQ(RunPql(*index, fmt::format("Distinct({}field=v)", f)),
+                  fmt::format("{{\"results\":[{{\"neg\":{{\"columns\":[{}]}},"
+                              "\"pos\":{{\"columns\":[{}]}}}}]}}",
+                              neg, pos));
       }
       // FieldValue and Sort.
       const uint64_t some = model.begin()->first;
