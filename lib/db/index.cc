@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -538,27 +539,30 @@ class IndexImpl {
   }
 
   // std::mutex rather than absl::Mutex: Debian's abseil carries no
-  // ThreadSanitizer annotations, so TSan could not check these.
+  // ThreadSanitizer annotations, so TSan could not check these. The
+  // ABSL_GUARDED_BY annotations state the locking rule; GCC does not check
+  // them (nor clang over libstdc++, whose std::mutex is not a capability),
+  // so the ThreadSanitizer run of the concurrency tests is what enforces it.
   std::string name_;
   IndexOptions options_;
   std::mutex write_mu_;  // one writer at a time
-  OwnerToken last_owner_ = 0;
+  OwnerToken last_owner_ ABSL_GUARDED_BY(write_mu_) = 0;
   // The version writers build on (ahead of state_ while group commits
-  // wait for their sync). Guarded by write_mu_.
-  std::shared_ptr<const IndexState> latest_;
+  // wait for their sync).
+  std::shared_ptr<const IndexState> latest_ ABSL_GUARDED_BY(write_mu_);
   mutable std::mutex state_mu_;  // guards the pointer swap only
-  std::shared_ptr<const IndexState> state_;
+  std::shared_ptr<const IndexState> state_ ABSL_GUARDED_BY(state_mu_);
 
   // Durable indexes only.
   std::unique_ptr<DurableStore> store_;
   uint64_t checkpoint_log_bytes_ = 0;
   bool checkpoint_on_close_ = true;
-  // kCheckpoint: commits made since the last checkpoint began (write_mu_).
-  bool unlogged_ = false;
+  // kCheckpoint: commits made since the last checkpoint began.
+  bool unlogged_ ABSL_GUARDED_BY(write_mu_) = false;
   std::mutex checkpoint_run_mu_;  // one checkpoint at a time
-  std::mutex checkpoint_mu_;      // guards stop_, with checkpoint_cv_
+  std::mutex checkpoint_mu_;      // with checkpoint_cv_
   std::condition_variable checkpoint_cv_;
-  bool stop_ = false;
+  bool stop_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
   std::thread checkpointer_;
 };
 
