@@ -1,4 +1,4 @@
-// Batch ingest benchmarks (issue 6): the taxi-like record from parsed
+// Batch ingest benchmarks: the taxi-like record from parsed
 // records (target >= 2M records/s on one core, batch memory <= 200
 // bytes/record), a mutex field with 1M distinct values, and string-keyed
 // records (10M distinct keys in the full run).

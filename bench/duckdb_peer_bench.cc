@@ -1,7 +1,7 @@
 // Side by side with DuckDB (the embedded analytics engine users would pick
 // instead): the same taxi-like records (bench/util/taxi.h, same generator
 // and seed) loaded into our index and into an in-memory DuckDB table in one
-// process, then each of the seven issue-7 queries timed on both engines,
+// process, then each of the seven taxi queries timed on both engines,
 // interleaved, best of the iterations. Counters: ours_ms, duckdb_ms and
 // speedup = duckdb_ms / ours_ms. A benchmark fails (SkipWithError) when the
 // two engines disagree on the answer.

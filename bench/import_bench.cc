@@ -1,4 +1,4 @@
-// import-csv end to end (issue 9): one gen-taxi CSV file, written once to
+// import-csv end to end: one gen-taxi CSV file, written once to
 // $TMPDIR, then each round, interleaved so that every engine sees the same
 // machine load:
 //   - a floor: read() of the whole file (from the page cache) in 4 MiB

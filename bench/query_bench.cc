@@ -1,6 +1,6 @@
 // Query engine benchmarks on a taxi-like index (bench/util/taxi.h): 10M
 // records (200K with FB_BENCH_SMOKE=1), built once per process through the
-// Batch API. Each benchmark runs one of the seven issue-7 queries through the
+// Batch API. Each benchmark runs one of the seven taxi queries through the
 // C++ builder on the default thread pool; `ms` is the fastest run.
 // bench/duckdb_peer_bench.cc runs the same queries side by side with DuckDB.
 #include <benchmark/benchmark.h>

@@ -1,4 +1,4 @@
-// Key translation benchmarks (issue 5 targets, one core):
+// Key translation benchmarks (the targets, one core):
 //   BM_FindKeys_Bulk       lookups of existing keys, bulk API, 16-byte keys,
 //                          10M-key store: >= 10M keys/s
 //   BM_CreateKeys_Bulk     creating new keys from empty to 10M: >= 3M keys/s;

@@ -1,9 +1,8 @@
 // Batch: the main way data enters an index. Records accumulate in memory and
 // Flush() applies all of them as one atomic commit, with the semantics of
-// FeatureBase's ingest kit (shared reference: featurebase-model.md
-// section 5): within a batch the last value per record wins for mutex, bool
-// and value fields; nulls are ignored (nothing set, nothing cleared); set
-// fields accumulate.
+// FeatureBase's ingest kit (the batch package of FeatureBase v3): within a
+// batch the last value per record wins for mutex, bool and value fields; nulls
+// are ignored (nothing set, nothing cleared); set fields accumulate.
 //
 // Thread-compatible: one thread fills and flushes a batch; the index may be
 // read concurrently (readers see the whole batch or none of it).

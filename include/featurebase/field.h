@@ -1,5 +1,5 @@
-// Field types and options, with FeatureBase's semantics
-// (shared reference: featurebase-model.md section 2).
+// Field types and options, with FeatureBase's semantics (the field types
+// and options of FeatureBase's field.go).
 #ifndef FEATUREBASE_FIELD_H_
 #define FEATUREBASE_FIELD_H_
 

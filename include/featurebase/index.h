@@ -1,6 +1,6 @@
 // Index: a named collection of records (columns) with typed fields, stored
 // as roaring bitmaps per 2^20-record shard, with FeatureBase's semantics
-// (shared reference: featurebase-model.md sections 1, 2 and 5.7).
+// (its index, field and view model, and its record deletion).
 //
 // Concurrency: one writer at a time (writes serialize on an internal mutex),
 // any number of readers. Every write is one atomic commit that publishes a

@@ -187,7 +187,7 @@ TEST(KeyCacheTest, MatchesModelWhileTheKeyArenaIsCompacted) {
   }
 }
 
-// The ingester's flow (issue 6): cache first, the misses in one bulk create,
+// The ingester's flow: cache first, the misses in one bulk create,
 // then insert them; the ids always equal the translator's.
 TEST(KeyCacheTest, IngestFlowGivesTheTranslatorsIds) {
   for (uint64_t seed : TestSeeds(3)) {
