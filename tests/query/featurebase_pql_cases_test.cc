@@ -8,6 +8,10 @@
 // not output of this library.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -15,6 +19,8 @@
 #include "absl/time/civil_time.h"
 #include "featurebase/index.h"
 #include "featurebase/query.h"
+#include "fmt/format.h"
+#include "tests/util/seed.h"
 
 namespace featurebase {
 namespace {
@@ -774,6 +780,94 @@ TEST(FeatureBasePqlCasesTest, ExecutorCasesOnValueAndBoolFields) {
 
 TEST(FeatureBasePqlCasesTest, ExecutorCasesOnAKeyedIndex) {
   for (const PqlCase& tc : KeyedCases()) RunCase(tc, /*keyed=*/true);
+}
+
+// FeatureBase's definition of Percentile, from the reference model of
+// variousQueriesOnPercentiles as of its last release, v3.35.0: min at nth 0,
+// else bisect [min, max] at the midpoint (truncating as Go does) until
+// round(count below * (100 - nth) / nth) equals the count above; min when
+// the bounds meet. (Its unreleased master changed the definition in April
+// 2023; this library follows the release.)
+int64_t ModelPercentile(const std::vector<int64_t>& nums, double nth) {
+  int64_t lo = *std::min_element(nums.begin(), nums.end());
+  int64_t hi = *std::max_element(nums.begin(), nums.end());
+  if (nth == 0.0) return lo;
+  const double k = (100 - nth) / nth;
+  while (lo < hi) {
+    const int64_t mid = hi / 2 + lo / 2 + (hi % 2 + lo % 2) / 2;
+    int64_t less = 0, more = 0;
+    for (int64_t v : nums) {
+      if (v < mid) ++less;
+      if (v > mid) ++more;
+    }
+    const auto less_weighted = static_cast<int64_t>(std::round(k * less));
+    if (less_weighted > more) {
+      hi = mid - 1;
+    } else if (less_weighted < more) {
+      lo = mid + 1;
+    } else {
+      return mid;
+    }
+  }
+  return lo;
+}
+
+// variousQueriesOnPercentiles (v3.35.0): 100 keyed records with values of
+// either sign up to 2^32 in magnitude, half of them (by coin) in row "foo";
+// Percentile over that row at each nth, written as a float and as an integer.
+TEST(FeatureBasePqlCasesTest, PercentileMatchesFeatureBasesDefinition) {
+  for (uint64_t seed : featurebase::testing::TestSeeds(4)) {
+    SCOPED_TRACE(featurebase::testing::SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    std::vector<int64_t> all, foo;
+    std::vector<bool> in_foo;
+    for (int i = 0; i < 100; ++i) {
+      int64_t v = static_cast<int64_t>(rng() & 0xFFFFFFFFu);
+      if (rng() % 2 == 0) v = -v;
+      all.push_back(v);
+      in_foo.push_back(rng() % 2 == 0);
+      if (in_foo.back()) foo.push_back(v);
+    }
+    if (foo.empty()) continue;
+    IndexOptions io;
+    io.keys = true;
+    auto index = *Index::Create("users2", io);
+    ASSERT_TRUE(
+        index
+            ->CreateField(
+                "net_worth",
+                FieldOptions::Int(*std::min_element(all.begin(), all.end()),
+                                  *std::max_element(all.begin(), all.end())))
+            .ok());
+    ASSERT_TRUE(index->CreateField("val", KeyedSet()).ok());
+    std::string setup;
+    for (size_t i = 0; i < all.size(); ++i) {
+      setup +=
+          fmt::format(R"(Set("user{}", net_worth={}) Set("user{}", val="{}") )",
+                      i + 1, all[i], i + 1, in_foo[i] ? "foo" : "bar");
+    }
+    ASSERT_TRUE(Query(*index, setup).ok());
+    auto check = [&](const std::string& pql, double nth) {
+      auto got = Query(*index, pql);
+      ASSERT_TRUE(got.ok()) << pql << ": " << got.status();
+      EXPECT_EQ(got->ToJson(),
+                fmt::format(R"({{"results":[{{"value":{},"count":1}}]}})",
+                            ModelPercentile(foo, nth)))
+          << pql;
+    };
+    const std::string filtered =
+        R"(Percentile(field="net_worth", filter=Row(val="foo"), nth=)";
+    for (double nth : {0.0, 10.0, 25.0, 50.0, 75.0, 90.0, 99.0}) {
+      check(filtered + fmt::format("{:f})", nth), nth);
+    }
+    for (int nth : {0, 10, 100}) {
+      check(filtered + fmt::format("{})", nth), nth);
+      check(fmt::format(
+                R"(Percentile(field=net_worth, filter=Row(val="foo"), nth={}))",
+                nth),
+            nth);
+    }
+  }
 }
 
 }  // namespace
