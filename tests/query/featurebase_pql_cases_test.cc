@@ -43,8 +43,16 @@ struct PqlCase {
 // (_GroupBy), m10_20, mn10_20, mn20_n10 (_MinMax offsets); decimals dec
 // (scale 3), d2, dm10_20, dmn10_20, dmn20_n10 (scale 2); timestamps ts
 // (seconds), tse (epoch 2000-01-10), unix_sec/_milli/_micro/_nano; bool b;
-// variousQueries' likes (keyed set), affinity, net_worth, zip_code and
-// variousQueriesOnIntFields' neg_neg, neg_pos, zero_pos, pos_pos.
+// unix_*_min/_max with variousQueriesOnLargeEpoch's epochs; variousQueries'
+// likes (keyed set), affinity, net_worth, zip_code and
+// variousQueriesOnIntFields' neg_neg, neg_pos, zero_pos, pos_pos;
+// TestExecutor_GroupByStrings' generals (keyed set), vv, nv, dv, ndv.
+// FeatureBase's MinTimestamp and MaxTimestamp (0001-01-01T00:00:01Z and
+// 9999-12-31T23:59:59Z), the epochs of variousQueriesOnLargeEpoch; its nano
+// fields' epochs are MinTimestampNano and MaxTimestampNano (-+2^32 s).
+const absl::Time kMinTimestamp = absl::FromUnixSeconds(-62135596799);
+const absl::Time kMaxTimestamp = absl::FromUnixSeconds(253402300799);
+
 FieldOptions KeyedSet() {
   FieldOptions o = FieldOptions::Set();
   o.keys = true;
@@ -88,7 +96,22 @@ std::unique_ptr<Index> NewIndex(bool keyed) {
       {"unix_micro", FieldOptions::Timestamp("us")},
       {"unix_nano", FieldOptions::Timestamp("ns")},
       {"b", FieldOptions::Bool()},
+      {"unix_sec_min", FieldOptions::Timestamp("s", kMinTimestamp)},
+      {"unix_sec_max", FieldOptions::Timestamp("s", kMaxTimestamp)},
+      {"unix_milli_min", FieldOptions::Timestamp("ms", kMinTimestamp)},
+      {"unix_milli_max", FieldOptions::Timestamp("ms", kMaxTimestamp)},
+      {"unix_micro_min", FieldOptions::Timestamp("us", kMinTimestamp)},
+      {"unix_micro_max", FieldOptions::Timestamp("us", kMaxTimestamp)},
+      {"unix_nano_min", FieldOptions::Timestamp(
+                            "ns", absl::FromUnixSeconds(-(int64_t{1} << 32)))},
+      {"unix_nano_max",
+       FieldOptions::Timestamp("ns", absl::FromUnixSeconds(int64_t{1} << 32))},
       {"likes", KeyedSet()},
+      {"generals", KeyedSet()},
+      {"vv", FieldOptions::Int(0, 1000)},
+      {"nv", FieldOptions::Int(-1000, 1000)},
+      {"dv", FieldOptions::Decimal(2)},
+      {"ndv", FieldOptions::Decimal(1)},
       {"affinity", FieldOptions::Int(-1000, 1000)},
       {"net_worth", FieldOptions::Int(-100000000, 100000000)},
       {"zip_code", FieldOptions::Int(0, 100000)},
@@ -214,6 +237,34 @@ constexpr char kIntRanges[] =
     "Set(4, zero_pos=3) Set(5, zero_pos=4) Set(7, zero_pos=10) "
     "Set(2, pos_pos=5) Set(3, pos_pos=6) Set(4, pos_pos=7) "
     "Set(5, pos_pos=9) Set(7, pos_pos=10)";
+
+// variousQueriesOnLargeEpoch's fixture (userA to userC as records 1 to 3):
+// each field holds its epoch, the Unix epoch and the far end of its range.
+constexpr char kLargeEpoch[] =
+    R"(Set(1, unix_sec_min="0001-01-01T00:00:01Z") )"
+    R"(Set(2, unix_sec_min="1970-01-01T00:00:00Z") )"
+    R"(Set(3, unix_sec_min="9999-12-31T23:59:59Z") )"
+    R"(Set(1, unix_sec_max="9999-12-31T23:59:59Z") )"
+    R"(Set(2, unix_sec_max="1970-01-01T00:00:00Z") )"
+    R"(Set(3, unix_sec_max="0001-01-01T00:00:01Z") )"
+    R"(Set(1, unix_milli_min="0001-01-01T00:00:01Z") )"
+    R"(Set(2, unix_milli_min="1970-01-01T00:00:00Z") )"
+    R"(Set(3, unix_milli_min="9999-12-31T23:59:59Z") )"
+    R"(Set(1, unix_milli_max="9999-12-31T23:59:59Z") )"
+    R"(Set(2, unix_milli_max="1970-01-01T00:00:00Z") )"
+    R"(Set(3, unix_milli_max="0001-01-01T00:00:01Z") )"
+    R"(Set(1, unix_micro_min="0001-01-01T00:00:01Z") )"
+    R"(Set(2, unix_micro_min="1970-01-01T00:00:00Z") )"
+    R"(Set(3, unix_micro_min="9999-12-31T23:59:59Z") )"
+    R"(Set(1, unix_micro_max="9999-12-31T23:59:59Z") )"
+    R"(Set(2, unix_micro_max="1970-01-01T00:00:00Z") )"
+    R"(Set(3, unix_micro_max="0001-01-01T00:00:01Z") )"
+    R"(Set(1, unix_nano_min="1833-11-24T17:31:44Z") )"
+    R"(Set(2, unix_nano_min="1969-12-31T23:59:59.999999999Z") )"
+    R"(Set(3, unix_nano_min="1970-01-01T00:00:00Z") )"
+    R"(Set(1, unix_nano_max="2106-02-07T06:28:16Z") )"
+    R"(Set(2, unix_nano_max="1970-01-01T00:00:00.000000001Z") )"
+    R"(Set(3, unix_nano_max="1970-01-01T00:00:00Z"))";
 
 const std::vector<PqlCase>& Cases() {
   using C = absl::StatusCode;
@@ -711,14 +762,171 @@ const std::vector<PqlCase>& Cases() {
       {"PqlInvalidTimestampBetween", "",
        "Row('2024-04-24T23:24:24Z' < ts < '2024-04-24T24:24:24Z')", nullptr,
        C::kInvalidArgument, "invalid timestamp: 2024-04-24T24:24:24Z"},
+      // ---- variousQueriesOnLargeEpoch (userA to userC are 1 to 3)
+      {"LargeEpochExtract", kLargeEpoch,
+       "Extract(All(), Rows(unix_sec_min), Rows(unix_sec_max), "
+       "Rows(unix_milli_min), Rows(unix_milli_max), Rows(unix_micro_min), "
+       "Rows(unix_micro_max), Rows(unix_nano_min), Rows(unix_nano_max))",
+       R"({"results":[{"fields":[{"name":"unix_sec_min","type":"timestamp"},)"
+       R"({"name":"unix_sec_max","type":"timestamp"},)"
+       R"({"name":"unix_milli_min","type":"timestamp"},)"
+       R"({"name":"unix_milli_max","type":"timestamp"},)"
+       R"({"name":"unix_micro_min","type":"timestamp"},)"
+       R"({"name":"unix_micro_max","type":"timestamp"},)"
+       R"({"name":"unix_nano_min","type":"timestamp"},)"
+       R"({"name":"unix_nano_max","type":"timestamp"}],"columns":[)"
+       R"({"column":1,"rows":["0001-01-01T00:00:01Z","9999-12-31T23:59:59Z",)"
+       R"("0001-01-01T00:00:01Z","9999-12-31T23:59:59Z",)"
+       R"("0001-01-01T00:00:01Z","9999-12-31T23:59:59Z",)"
+       R"("1833-11-24T17:31:44Z","2106-02-07T06:28:16Z"]},)"
+       R"({"column":2,"rows":["1970-01-01T00:00:00Z","1970-01-01T00:00:00Z",)"
+       R"("1970-01-01T00:00:00Z","1970-01-01T00:00:00Z",)"
+       R"("1970-01-01T00:00:00Z","1970-01-01T00:00:00Z",)"
+       R"("1969-12-31T23:59:59.999999999Z",)"
+       R"("1970-01-01T00:00:00.000000001Z"]},)"
+       R"({"column":3,"rows":["9999-12-31T23:59:59Z","0001-01-01T00:00:01Z",)"
+       R"("9999-12-31T23:59:59Z","0001-01-01T00:00:01Z",)"
+       R"("9999-12-31T23:59:59Z","0001-01-01T00:00:01Z",)"
+       R"("1970-01-01T00:00:00Z","1970-01-01T00:00:00Z"]}]}]})"},
+      {"LargeEpochCount", kLargeEpoch, "All() Count(All())",
+       R"({"results":[{"columns":[1,2,3]},3]})"},
+      {"LargeEpochMinMax", kLargeEpoch,
+       "Min(unix_sec_min) Max(unix_sec_min) Min(unix_sec_max) "
+       "Max(unix_sec_max) Min(unix_milli_min) Max(unix_milli_min) "
+       "Max(unix_milli_max) Min(unix_micro_min) Max(unix_micro_max) "
+       "Min(unix_nano_min) Max(unix_nano_min) Min(unix_nano_max) "
+       "Max(unix_nano_max)",
+       R"({"results":[{"value":"0001-01-01T00:00:01Z","count":1},)"
+       R"({"value":"9999-12-31T23:59:59Z","count":1},)"
+       R"({"value":"0001-01-01T00:00:01Z","count":1},)"
+       R"({"value":"9999-12-31T23:59:59Z","count":1},)"
+       R"({"value":"0001-01-01T00:00:01Z","count":1},)"
+       R"({"value":"9999-12-31T23:59:59Z","count":1},)"
+       R"({"value":"9999-12-31T23:59:59Z","count":1},)"
+       R"({"value":"0001-01-01T00:00:01Z","count":1},)"
+       R"({"value":"9999-12-31T23:59:59Z","count":1},)"
+       R"({"value":"1833-11-24T17:31:44Z","count":1},)"
+       R"({"value":"1970-01-01T00:00:00Z","count":1},)"
+       R"({"value":"1970-01-01T00:00:00Z","count":1},)"
+       R"({"value":"2106-02-07T06:28:16Z","count":1}]})"},
+      {"LargeEpochRows", kLargeEpoch,
+       R"(Row(unix_sec_min="0001-01-01T00:00:01Z") )"
+       R"(Row(unix_sec_max="0001-01-01T00:00:01Z") )"
+       R"(Row(unix_sec_max="9999-12-31T23:59:59Z") )"
+       R"(Row(unix_milli_min="0001-01-01T00:00:01Z") )"
+       R"(Row(unix_milli_min="9999-12-31T23:59:59Z") )"
+       R"(Row(unix_micro_max="0001-01-01T00:00:01Z") )"
+       R"(Row(unix_micro_max="9999-12-31T23:59:59Z") )"
+       R"(Row(unix_nano_min="1833-11-24T17:31:44Z") )"
+       R"(Row(unix_nano_min="1969-12-31T23:59:59.999999999Z") )"
+       R"(Row(unix_nano_min="1970-01-01T00:00:00Z") )"
+       R"(Row(unix_nano_max="2106-02-07T06:28:16Z") )"
+       R"(Row(unix_nano_max="1970-01-01T00:00:00.000000001Z") )"
+       R"(Row(unix_nano_max="1970-01-01T00:00:00Z") )"
+       R"(Union(Row(unix_nano_max="2106-02-07T06:28:16Z"), )"
+       R"(Row(unix_micro_max="0001-01-01T00:00:01Z")))",
+       R"({"results":[{"columns":[1]},{"columns":[3]},{"columns":[1]},)"
+       R"({"columns":[1]},{"columns":[3]},{"columns":[3]},{"columns":[1]},)"
+       R"({"columns":[1]},{"columns":[2]},{"columns":[3]},{"columns":[1]},)"
+       R"({"columns":[2]},{"columns":[3]},{"columns":[1,3]}]})"},
+      {"LargeEpochMillisSetClear", kLargeEpoch,
+       R"(Set(1, unix_milli_max="2000-12-31T23:59:59.999Z") )"
+       "Extract(All(), Rows(unix_milli_max)) "
+       R"(Clear(1, unix_milli_max="2000-12-31T23:59:59.999Z"))",
+       R"({"results":[true,{"fields":[{"name":"unix_milli_max",)"
+       R"("type":"timestamp"}],"columns":[)"
+       R"({"column":1,"rows":["2000-12-31T23:59:59.999Z"]},)"
+       R"({"column":2,"rows":["1970-01-01T00:00:00Z"]},)"
+       R"({"column":3,"rows":["0001-01-01T00:00:01Z"]}]},true]})"},
+      {"LargeEpochNanosSet", kLargeEpoch,
+       R"(Set(1, unix_nano_max="2050-02-01T00:00:00.000000002Z") )"
+       "Extract(All(), Rows(unix_nano_max)) "
+       R"(Set(1, unix_nano_min="1969-12-31T23:59:59.999999998Z") )"
+       "Extract(All(), Rows(unix_nano_min)) "
+       R"(Clear(1, unix_nano_min="1969-12-31T23:59:59.999999998Z"))",
+       R"({"results":[true,{"fields":[{"name":"unix_nano_max",)"
+       R"("type":"timestamp"}],"columns":[)"
+       R"({"column":1,"rows":["2050-02-01T00:00:00.000000002Z"]},)"
+       R"({"column":2,"rows":["1970-01-01T00:00:00.000000001Z"]},)"
+       R"({"column":3,"rows":["1970-01-01T00:00:00Z"]}]},true,)"
+       R"({"fields":[{"name":"unix_nano_min","type":"timestamp"}],)"
+       R"("columns":[{"column":1,"rows":["1969-12-31T23:59:59.999999998Z"]},)"
+       R"({"column":2,"rows":["1969-12-31T23:59:59.999999999Z"]},)"
+       R"({"column":3,"rows":["1970-01-01T00:00:00Z"]}]},true]})"},
+      {"LargeEpochSecondsTruncate", kLargeEpoch,
+       R"(Set(1, unix_sec_min="2000-12-31T23:59:59.999Z") )"
+       "Extract(All(), Rows(unix_sec_min)) "
+       R"(Clear(1, unix_sec_min="2000-12-31T23:59:59.999Z"))",
+       R"({"results":[true,{"fields":[{"name":"unix_sec_min",)"
+       R"("type":"timestamp"}],"columns":[)"
+       R"({"column":1,"rows":["2000-12-31T23:59:59Z"]},)"
+       R"({"column":2,"rows":["1970-01-01T00:00:00Z"]},)"
+       R"({"column":3,"rows":["9999-12-31T23:59:59Z"]}]},true]})"},
+      {"LargeEpochClearOtherValue", kLargeEpoch,
+       R"(Set(1, unix_nano_max="2050-02-01T00:00:00.000000002Z") )"
+       R"(Clear(1, unix_nano_max="1970-01-01T00:00:00.000000002Z"))",
+       R"({"results":[true,true]})"},
   };
   return cases;
+}
+
+// TestExecutor_GroupByStrings' fixture: c1 to c10 alternate between rows
+// r1 and r2 and hold v = 1..10, dv = 1.11..10.00, ndv = -11.1..-100.0.
+std::string GroupByStringsSetup() {
+  static constexpr const char* kDv[] = {"1.11", "2.22", "3.33", "4.44",
+                                        "5.55", "6.66", "7.77", "8.88",
+                                        "9.99", "10.00"};
+  static constexpr const char* kNdv[] = {"-11.1", "-22.2", "-33.3", "-44.4",
+                                         "-55.5", "-66.6", "-77.7", "-88.8",
+                                         "-99.9", "-100.0"};
+  std::string out;
+  for (int i = 1; i <= 10; ++i) {
+    out += fmt::format(R"(Set("c{0}", generals="r{1}") Set("c{0}", v={0}) )"
+                       R"(Set("c{0}", dv={2}) Set("c{0}", ndv={3}) )",
+                       i, i % 2 == 1 ? 1 : 2, kDv[i - 1], kNdv[i - 1]);
+  }
+  return out;
 }
 
 // Cases on an index with record keys (FeatureBase's ColumnKey variants).
 const std::vector<PqlCase>& KeyedCases() {
   using C = absl::StatusCode;
+  static const std::string kGroupByStrings = GroupByStringsSetup();
   static const std::vector<PqlCase> cases = {
+      // ---- TestExecutor_GroupByStrings (groups by a keyed field)
+      {"GroupByKeyed", kGroupByStrings.c_str(),
+       "GroupBy(Rows(generals)) "
+       "GroupBy(Rows(generals), filter=Row(generals=r2))",
+       R"({"results":[[{"group":[{"field":"generals","rowKey":"r1"}],)"
+       R"("count":5},{"group":[{"field":"generals","rowKey":"r2"}],)"
+       R"("count":5}],[{"group":[{"field":"generals","rowKey":"r2"}],)"
+       R"("count":5}]]})"},
+      {"GroupByKeyedSums", kGroupByStrings.c_str(),
+       "GroupBy(Rows(generals), aggregate=Sum(field=v)) "
+       "GroupBy(Rows(generals), aggregate=Sum(field=dv)) "
+       "GroupBy(Rows(generals), aggregate=Sum(field=ndv))",
+       R"({"results":[[{"group":[{"field":"generals","rowKey":"r1"}],)"
+       R"("count":5,"sum":25},{"group":[{"field":"generals","rowKey":"r2"}],)"
+       R"("count":5,"sum":30}],)"
+       R"([{"group":[{"field":"generals","rowKey":"r1"}],)"
+       R"("count":5,"sum":27.75},)"
+       R"({"group":[{"field":"generals","rowKey":"r2"}],)"
+       R"("count":5,"sum":32.20}],)"
+       R"([{"group":[{"field":"generals","rowKey":"r1"}],)"
+       R"("count":5,"sum":-277.5},)"
+       R"({"group":[{"field":"generals","rowKey":"r2"}],)"
+       R"("count":5,"sum":-322.0}]]})"},
+      {"GroupByKeyedHaving", kGroupByStrings.c_str(),
+       "GroupBy(Rows(generals), aggregate=Sum(field=v), "
+       "having=Condition(sum>25)) "
+       "GroupBy(Rows(generals), aggregate=Sum(field=v), "
+       "having=Condition(-5<sum<27)) "
+       "GroupBy(Rows(generals), aggregate=Sum(field=v), "
+       "having=Condition(count>5))",
+       R"({"results":[[{"group":[{"field":"generals","rowKey":"r2"}],)"
+       R"("count":5,"sum":30}],)"
+       R"([{"group":[{"field":"generals","rowKey":"r1"}],)"
+       R"("count":5,"sum":25}],[]]})"},
       // ---- TestExecutor_Execute_MinMax ColumnKey
       {"MinFilteredKeyed", kMinMaxColumnKey,
        "Min(field=g) Min(Row(x=0), field=g) Min(Row(x=1), field=g) "
