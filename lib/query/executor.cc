@@ -2016,10 +2016,12 @@ class Executor {
             "}";
       }
       json += fmt::format("],\"count\":{}", groups[i].count);
+      // FeatureBase names the aggregate by its kind: "sum" for Sum and
+      // "aggregate" for Count(Distinct).
       if (g.agg.kind == Aggregate::Kind::kSum) {
-        json += ",\"agg\":" + g.agg.field->bsi->FormatSum(groups[i].sum);
+        json += ",\"sum\":" + g.agg.field->bsi->FormatSum(groups[i].sum);
       } else if (g.agg.kind == Aggregate::Kind::kDistinct) {
-        json += fmt::format(",\"agg\":{}", groups[i].distinct.size());
+        json += fmt::format(",\"aggregate\":{}", groups[i].distinct.size());
       }
       json += "}";
     }

@@ -425,7 +425,7 @@ TEST(ExecutorTest, GroupByThreeFieldsMatchesBruteForceInAnyWalkOrder) {
                               k ? "," : "", by[k], out[i].first[k]);
         }
         json += fmt::format("],\"count\":{}", out[i].second.count);
-        if (aggregate) json += fmt::format(",\"agg\":{}", out[i].second.sum);
+        if (aggregate) json += fmt::format(",\"sum\":{}", out[i].second.sum);
         json += "}";
       }
       return "{\"results\":[" + json + "]]}";

@@ -11,6 +11,19 @@
 // - Out-of-range messages name the value and the range ("value 1001 out of
 //   range [-990, 1000]") where FeatureBase says "value too high for
 //   configured field range".
+// - Other messages say what was wrong in our words (checked by fragment):
+//   GroupBy() "requires at least one Rows call" (FeatureBase: "need at
+//   least one child call"); Set(10, f="hello") on an int field says the
+//   field takes integers (FeatureBase: "cannot create keys on unkeyed
+//   field"); a string column on an unkeyed index "needs a keyed index".
+// - Rows(b) on a bool field lists its rows 0 and 1, as GroupBy(Rows(b))
+//   groups by them in both; FeatureBase refuses Rows() on bool fields.
+// - Extract names field types by this library's names ("int", "set",
+//   "mutex") where FeatureBase says "int64", "[]uint64", "uint64".
+// - Percentile follows FeatureBase's last release, v3.35.0 (its test model
+//   is ported); FeatureBase's unreleased master (April 2023) redefined it by
+//   rounded-down counts below and above, which picks other values.
+// featurebase_pql_cases_test.cc holds the rest of the ported cases.
 #include <gtest/gtest.h>
 
 #include <string>

@@ -363,7 +363,7 @@ TEST(PartialTest, CountDistinctAggregateTanimotoAndDistinctMatchBruteForce) {
       }
       want += fmt::format(
           "{}{{\"group\":[{{\"field\":\"m\",\"rowID\":{}}}],\"count\":{},"
-          "\"agg\":{}}}",
+          "\"aggregate\":{}}}",
           want.size() > 1 ? "," : "", mr, mcols.size(), distinct);
     }
     want += "]";
@@ -380,7 +380,7 @@ TEST(PartialTest, CountDistinctAggregateTanimotoAndDistinctMatchBruteForce) {
       if (scols.empty() || vals.size() <= 30) continue;
       want += fmt::format(
           "{}{{\"group\":[{{\"field\":\"s\",\"rowID\":{}}}],\"count\":{},"
-          "\"agg\":{}}}",
+          "\"aggregate\":{}}}",
           want.size() > 1 ? "," : "", sr, scols.size(), vals.size());
     }
     want += "]";

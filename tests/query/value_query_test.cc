@@ -264,7 +264,7 @@ TEST(ValueQueryTest, IntPredicatesAndAggregatesMatchModel) {
         if (neg) s.insert(s.begin(), '-');
         want_groups += fmt::format(
             "{}{{\"group\":[{{\"field\":\"g\",\"rowID\":{}}}],\"count\":{},"
-            "\"agg\":{}}}",
+            "\"sum\":{}}}",
             first ? "" : ",", g, cs.first, s);
         first = false;
       }
