@@ -150,7 +150,7 @@ std::vector<std::vector<std::string>> OurRows(std::string_view json,
         if (key == "rowKey" || key == "rowID" || key == "key" || key == "id" ||
             key == "count") {
           cur.push_back(read_value(i));
-        } else if (key == "agg" || key == "value") {
+        } else if (key == "sum" || key == "aggregate" || key == "value") {
           std::string v = read_value(i);
           cur.push_back(decimal_value ? Cents(v) : v);
         }
