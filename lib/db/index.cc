@@ -702,10 +702,23 @@ Status Index::Checkpoint() { return impl_->Checkpoint(); }
 
 StatusOr<std::unique_ptr<Index>> Index::Open(const OpenOptions& options,
                                              std::string_view dir) {
-  FB_ASSIGN_OR_RETURN(internal::DurableStore::Opened opened,
-                      internal::DurableStore::Open(options, std::string(dir)));
-  return std::unique_ptr<Index>(new Index(
-      std::make_unique<internal::IndexImpl>(std::move(opened), options)));
+  return internal::OpenIndexWithEnv(options, dir, internal::Env::Default());
 }
+
+namespace internal {
+
+absl::StatusOr<std::unique_ptr<Index>> OpenIndexWithEnv(
+    const OpenOptions& options, std::string_view dir, Env* env) {
+  FB_ASSIGN_OR_RETURN(DurableStore::Opened opened,
+                      DurableStore::Open(options, std::string(dir), env));
+  return IndexWriter::Wrap(
+      std::make_unique<IndexImpl>(std::move(opened), options));
+}
+
+std::unique_ptr<Index> IndexWriter::Wrap(std::unique_ptr<IndexImpl> impl) {
+  return std::unique_ptr<Index>(new Index(std::move(impl)));
+}
+
+}  // namespace internal
 
 }  // namespace featurebase

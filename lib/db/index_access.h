@@ -6,12 +6,21 @@
 
 #include <functional>
 #include <memory>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "featurebase/index.h"
 #include "lib/core/index_state.h"
 
 namespace featurebase::internal {
+
+class Env;
+
+// Index::Open with every file access of the index's store going through
+// `env` (not owned; it must outlive the index), so that tests can inject
+// filesystem faults. Index::Open is this with Env::Default().
+absl::StatusOr<std::unique_ptr<Index>> OpenIndexWithEnv(
+    const OpenOptions& options, std::string_view dir, Env* env);
 
 // Commits for in-library writers (the batch ingester).
 class IndexWriter {
@@ -24,6 +33,12 @@ class IndexWriter {
   // Durable indexes: commits key changes made outside a commit (freed keys)
   // so that they are durable now. No-op in memory.
   static absl::Status FlushKeys(Index& index);
+
+ private:
+  friend absl::StatusOr<std::unique_ptr<Index>> OpenIndexWithEnv(
+      const OpenOptions& options, std::string_view dir, Env* env);
+  // Index's constructor is private to this class.
+  static std::unique_ptr<Index> Wrap(std::unique_ptr<IndexImpl> impl);
 };
 
 // The state behind a public Snapshot, for the query executor.

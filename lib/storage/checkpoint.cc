@@ -2,21 +2,18 @@
 
 #include <algorithm>
 #include <atomic>
-#include <bit>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <set>
-#include <thread>
 #include <vector>
 
 #include "fmt/format.h"
 #include "lib/keys/translator_access.h"
 #include "lib/storage/codec.h"
-#include "lib/storage/file.h"
+#include "lib/storage/env.h"
+#include "lib/storage/fragment_codec.h"
 #include "lib/util/checksum.h"
 #include "lib/util/status_macros.h"
 #include "lib/util/status_util.h"
+#include "lib/util/thread_pool.h"
 
 namespace featurebase::internal {
 
@@ -27,66 +24,6 @@ constexpr size_t kManifestHeaderBytes = 24;  // magic, length, checksum
 constexpr uint32_t kNoField = UINT32_MAX;
 // Buffered bytes before a data file write.
 constexpr size_t kWriteBuffer = size_t{4} << 20;
-
-void EncodeFragment(const Fragment& f, std::string* out) {
-  PutU8(out, uint8_t(f.mode()));
-  PutU64(out, f.rows().size());
-  f.rows().ForEach([&](uint64_t row, const RowData& r) {
-    PutU64(out, row);
-    PutRow(out, r);
-    return true;
-  });
-  // Mutex fragments keep their column -> row table, so that a load copies
-  // pages instead of rebuilding them bit by bit (half the load time).
-  if (const ColumnRows* cr = f.column_rows()) {
-    const size_t at = out->size();
-    PutU32(out, 0);
-    uint32_t n = 0;
-    for (int i = 0; i < ColumnRows::kPages; ++i) {
-      const ColumnRows::PageView page = cr->PageAt(i);
-      if (page.data == nullptr) continue;
-      PutU8(out, uint8_t(i));
-      PutU8(out, uint8_t(page.width));
-      out->append(reinterpret_cast<const char*>(page.data),
-                  size_t(page.width) * ColumnRows::kPageSize);
-      ++n;
-    }
-    std::memcpy(out->data() + at, &n, 4);
-  }
-}
-
-// Entries holding a row in a page of `width`-byte entries.
-uint64_t CountEntries(std::string_view bytes, int width) {
-  uint64_t n = 0;
-  if (width == 1) {
-    // Eight entries per word: a byte's high bit in `zero` is set iff the
-    // byte is zero (pages are kPageSize bytes, a multiple of 8).
-    constexpr uint64_t kLow7 = 0x7F7F7F7F7F7F7F7Full;
-    for (size_t i = 0; i + 8 <= bytes.size(); i += 8) {
-      uint64_t w;
-      std::memcpy(&w, bytes.data() + i, 8);
-      const uint64_t zero = ~(((w & kLow7) + kLow7) | w | kLow7);
-      n += 8 - uint64_t(std::popcount(zero));
-    }
-    return n;
-  }
-  auto count = [&](auto zero) {
-    using T = decltype(zero);
-    for (size_t i = 0; i + sizeof(T) <= bytes.size(); i += sizeof(T)) {
-      T v;
-      std::memcpy(&v, bytes.data() + i, sizeof(T));
-      n += v != 0;
-    }
-  };
-  if (width == 2) {
-    count(uint16_t{0});
-  } else if (width == 4) {
-    count(uint32_t{0});
-  } else {
-    count(uint64_t{0});
-  }
-  return n;
-}
 
 bool SameBsi(const BsiShard& a, const BsiShard& b) {
   if (a.depth() != b.depth()) return false;
@@ -99,12 +36,12 @@ bool SameBsi(const BsiShard& a, const BsiShard& b) {
 // Appends blocks to the new data file.
 class BlockWriter {
  public:
-  BlockWriter(std::string dir, uint64_t number)
-      : dir_(std::move(dir)), number_(number) {}
+  BlockWriter(Env* env, std::string dir, uint64_t number)
+      : env_(env), dir_(std::move(dir)), number_(number) {}
 
   absl::StatusOr<BlockRef> Add(const std::function<void(std::string*)>& body) {
     if (!file_) {
-      FB_ASSIGN_OR_RETURN(file_, AppendFile::Create(TempPath()));
+      FB_ASSIGN_OR_RETURN(file_, env_->NewAppendFile(TempPath()));
     }
     const size_t start = buf_.size();
     body(&buf_);
@@ -130,9 +67,8 @@ class BlockWriter {
     FB_RETURN_IF_ERROR(Flush());
     FB_RETURN_IF_ERROR(file_->Sync());
     file_.reset();
-    const std::string path = dir_ + "/" + DataFileName(number_);
-    if (::rename(TempPath().c_str(), path.c_str()) != 0)
-      return IoError("rename", TempPath(), errno);
+    FB_RETURN_IF_ERROR(
+        env_->RenameFile(TempPath(), dir_ + "/" + DataFileName(number_)));
     return written_;
   }
 
@@ -141,6 +77,7 @@ class BlockWriter {
     return dir_ + "/" + DataFileName(number_) + ".tmp";
   }
 
+  Env* env_;
   std::string dir_;
   uint64_t number_;
   std::unique_ptr<AppendFile> file_;
@@ -218,14 +155,14 @@ std::string DataFileName(uint64_t number) {
   return fmt::format("data-{:06d}.fbd", number);
 }
 
-absl::Status WriteCheckpoint(const std::string& dir,
+absl::Status WriteCheckpoint(Env* env, const std::string& dir,
                              std::shared_ptr<const IndexState> state,
                              uint64_t wal_start, Catalog* catalog) {
   Catalog next = *catalog;
   next.number = catalog->number + 1;
   next.version = state->version;
   next.wal_start = wal_start;
-  BlockWriter out(dir, next.number);
+  BlockWriter out(env, dir, next.number);
   const IndexState* prev = catalog->state.get();
   static const PersistentMap<View> kNoViews;
   static const PersistentMap<BsiShard> kNoShards;
@@ -348,16 +285,16 @@ absl::Status WriteCheckpoint(const std::string& dir,
   for (auto it = next.files.begin(); it != next.files.end();) {
     it = referenced.count(it->first) ? std::next(it) : next.files.erase(it);
   }
-  if (size > 0) FB_RETURN_IF_ERROR(SyncDir(dir));
-  FB_RETURN_IF_ERROR(WriteFileAtomically(dir, std::string(kCheckpointName),
+  if (size > 0) FB_RETURN_IF_ERROR(env->SyncDir(dir));
+  FB_RETURN_IF_ERROR(WriteFileAtomically(env, dir, std::string(kCheckpointName),
                                          EncodeManifest(next, *state)));
   // The new manifest is durable: files it does not name are garbage.
   for (const auto& [number, size] : catalog->files) {
     if (!next.files.count(number))
-      FB_RETURN_IF_ERROR(RemoveFile(dir + "/" + DataFileName(number)));
+      FB_RETURN_IF_ERROR(env->RemoveFile(dir + "/" + DataFileName(number)));
   }
-  if (size == 0) (void)RemoveFile(dir + "/" + DataFileName(next.number));
-  (void)RemoveFile(dir + "/" + DataFileName(next.number) + ".tmp");
+  if (size == 0) (void)env->RemoveFile(dir + "/" + DataFileName(next.number));
+  (void)env->RemoveFile(dir + "/" + DataFileName(next.number) + ".tmp");
   next.state = std::move(state);
   *catalog = std::move(next);
   return absl::OkStatus();
@@ -365,12 +302,27 @@ absl::Status WriteCheckpoint(const std::string& dir,
 
 namespace {
 
-struct LoadItem {
-  enum Kind { kFragment, kBsi } kind;
-  uint32_t field;
-  uint64_t view;
-  uint64_t shard;
-  BlockRef ref;
+// What the manifest says, before any data block is read.
+struct Manifest {
+  struct Block {
+    enum Kind { kKeys, kFragment, kBsi } kind;
+    uint32_t field;  // kNoField: the index itself
+    uint64_t view;
+    uint64_t shard;
+    BlockRef ref;
+  };
+  Catalog catalog;  // everything but its state
+  // The index with its fields and counters and no data yet.
+  std::shared_ptr<IndexState> state;
+  std::vector<FieldState*> fields;  // by their index in the manifest
+  std::vector<Block> blocks;        // key stores first, in manifest order
+};
+
+// One decoded block: the member its kind calls for.
+struct DecodedBlock {
+  std::shared_ptr<KeyTranslator> keys;
+  Fragment fragment;
+  BsiShard bsi;
 };
 
 absl::StatusOr<BlockRef> ReadRef(ByteReader& r,
@@ -388,15 +340,10 @@ absl::StatusOr<BlockRef> ReadRef(ByteReader& r,
   return ref;
 }
 
-}  // namespace
-
-absl::StatusOr<Catalog> LoadCheckpoint(const std::string& dir, OwnerToken owner,
-                                       int threads) {
-  const std::string path = dir + "/" + std::string(kCheckpointName);
-  FB_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> manifest,
-                      MappedFile::Open(path));
+// Step 1: checks the manifest's frame and parses it; reads no data file.
+absl::StatusOr<Manifest> ParseManifest(std::string_view bytes,
+                                       OwnerToken owner) {
   const std::string file(kCheckpointName);
-  std::string_view bytes = manifest->bytes();
   if (bytes.size() < kManifestHeaderBytes ||
       bytes.substr(0, kManifestMagic.size()) != kManifestMagic) {
     return absl::DataLossError(
@@ -414,8 +361,10 @@ absl::StatusOr<Catalog> LoadCheckpoint(const std::string& dir, OwnerToken owner,
         fmt::format("{}: checksum mismatch at offset 16", file));
   }
   ByteReader r(payload, file, kManifestHeaderBytes);
-  Catalog c;
-  auto s = std::make_shared<IndexState>();
+  Manifest m;
+  Catalog& c = m.catalog;
+  m.state = std::make_shared<IndexState>();
+  IndexState* s = m.state.get();
   FB_ASSIGN_OR_RETURN(c.number, r.U64("checkpoint number"));
   FB_ASSIGN_OR_RETURN(c.version, r.U64("version"));
   FB_ASSIGN_OR_RETURN(c.wal_start, r.U64("log start"));
@@ -442,7 +391,6 @@ absl::StatusOr<Catalog> LoadCheckpoint(const std::string& dir, OwnerToken owner,
     FB_ASSIGN_OR_RETURN(c.files[number], r.U64("data file size"));
   }
   FB_ASSIGN_OR_RETURN(const uint32_t n_fields, r.U32("field count"));
-  std::vector<FieldState*> fields;
   std::vector<std::string> field_names;
   for (uint32_t i = 0; i < n_fields; ++i) {
     FB_ASSIGN_OR_RETURN(std::string_view fname, r.Bytes("field name"));
@@ -453,7 +401,7 @@ absl::StatusOr<Catalog> LoadCheckpoint(const std::string& dir, OwnerToken owner,
     if (depth > kBsiMaxDepth || (depth > 0 && !(*f)->bsi))
       return r.Corrupt("bad bit depth");
     if (depth > 0) (*f)->bsi->GrowBitDepth(depth);
-    fields.push_back(f->get());
+    m.fields.push_back(f->get());
     field_names.emplace_back(fname);
     if (!s->fields.emplace(std::string(fname), std::move(*f)).second)
       return r.Corrupt(fmt::format("field \"{}\" listed twice", fname));
@@ -463,208 +411,190 @@ absl::StatusOr<Catalog> LoadCheckpoint(const std::string& dir, OwnerToken owner,
       fname->clear();
       return absl::OkStatus();
     }
-    if (i >= fields.size()) return r.Corrupt("field index out of range");
+    if (i >= m.fields.size()) return r.Corrupt("field index out of range");
     *fname = field_names[i];
     return absl::OkStatus();
   };
 
-  // Map the data files and check their sizes.
-  std::map<uint64_t, std::unique_ptr<MappedFile>> maps;
-  for (const auto& [number, size] : c.files) {
-    const std::string fpath = dir + "/" + DataFileName(number);
-    auto m = MappedFile::Open(fpath);
-    if (!m.ok()) {
-      return absl::DataLossError(
-          fmt::format("{}: {}", DataFileName(number), Message(m.status())));
-    }
-    if ((*m)->bytes().size() < size) {
-      return absl::DataLossError(fmt::format(
-          "{}: truncated to {} bytes, the checkpoint needs {} at offset {}",
-          DataFileName(number), (*m)->bytes().size(), size,
-          (*m)->bytes().size()));
-    }
-    maps.emplace(number, std::move(*m));
-  }
-  auto block = [&](const BlockRef& ref) -> absl::StatusOr<std::string_view> {
-    const std::string_view all = maps.at(ref.file)->bytes();
-    const std::string_view b = all.substr(ref.offset, ref.length);
-    const std::string_view body = b.substr(0, b.size() - 8);
-    if (Checksum64(body) != LoadFixed<uint64_t>(b.data() + body.size())) {
-      return absl::DataLossError(
-          fmt::format("{}: block checksum mismatch at offset {}",
-                      DataFileName(ref.file), ref.offset));
-    }
-    return body;
-  };
-
   FB_ASSIGN_OR_RETURN(const uint32_t n_keys, r.U32("key store count"));
   for (uint32_t i = 0; i < n_keys; ++i) {
-    FB_ASSIGN_OR_RETURN(const uint32_t fi, r.U32("key store field"));
+    Manifest::Block b{Manifest::Block::kKeys, 0, 0, 0, {}};
+    FB_ASSIGN_OR_RETURN(b.field, r.U32("key store field"));
     std::string fname;
-    FB_RETURN_IF_ERROR(field_at(fi, &fname));
+    FB_RETURN_IF_ERROR(field_at(b.field, &fname));
     FB_ASSIGN_OR_RETURN(const uint64_t seq, r.U64("key sequence"));
-    FB_ASSIGN_OR_RETURN(const BlockRef ref, ReadRef(r, c.files));
-    FB_ASSIGN_OR_RETURN(const std::string_view body, block(ref));
-    auto decoded = KeyTranslator::DecodeSnapshot(body);
-    if (!decoded.ok()) {
-      return absl::DataLossError(fmt::format("{}: key store at offset {}: {}",
-                                             DataFileName(ref.file), ref.offset,
-                                             Message(decoded.status())));
-    }
-    std::shared_ptr<KeyTranslator> t = std::move(*decoded);
-    if (fname.empty()) {
-      if (!s->options.keys) return r.Corrupt("record keys on an unkeyed index");
-      s->column_keys = std::move(t);
-    } else {
-      FieldState* f = fields[fi];
-      if (!f->row_keys) return r.Corrupt("row keys on an unkeyed field");
-      f->row_keys = std::move(t);
-    }
-    c.keys[fname] = {seq, ref};
+    FB_ASSIGN_OR_RETURN(b.ref, ReadRef(r, c.files));
+    if (fname.empty() && !s->options.keys)
+      return r.Corrupt("record keys on an unkeyed index");
+    if (!fname.empty() && !m.fields[b.field]->row_keys)
+      return r.Corrupt("row keys on an unkeyed field");
+    c.keys[fname] = {seq, b.ref};
+    m.blocks.push_back(b);
   }
-  if (s->options.keys && !s->column_keys) {
+  if (s->options.keys && !c.keys.count("")) {
     auto partitioner = HashPartitioner::Create(s->options.partitions);
     if (!partitioner.ok()) return r.Corrupt("bad partition count");
     s->column_keys = KeyTranslator::NewColumnTranslator(*partitioner);
   }
 
-  std::vector<LoadItem> items;
   FB_ASSIGN_OR_RETURN(const uint64_t n_frags, r.U64("fragment count"));
   for (uint64_t i = 0; i < n_frags; ++i) {
-    LoadItem it{LoadItem::kFragment, 0, 0, 0, {}};
-    FB_ASSIGN_OR_RETURN(it.field, r.U32("fragment field"));
+    Manifest::Block b{Manifest::Block::kFragment, 0, 0, 0, {}};
+    FB_ASSIGN_OR_RETURN(b.field, r.U32("fragment field"));
     std::string fname;
-    FB_RETURN_IF_ERROR(field_at(it.field, &fname));
-    FB_ASSIGN_OR_RETURN(it.view, r.U64("fragment view"));
-    FB_ASSIGN_OR_RETURN(it.shard, r.U64("fragment shard"));
-    FB_ASSIGN_OR_RETURN(it.ref, ReadRef(r, c.files));
-    if (it.field != kNoField && fields[it.field]->bsi)
+    FB_RETURN_IF_ERROR(field_at(b.field, &fname));
+    FB_ASSIGN_OR_RETURN(b.view, r.U64("fragment view"));
+    FB_ASSIGN_OR_RETURN(b.shard, r.U64("fragment shard"));
+    FB_ASSIGN_OR_RETURN(b.ref, ReadRef(r, c.files));
+    if (b.field != kNoField && m.fields[b.field]->bsi)
       return r.Corrupt("fragment of a value field");
-    if (it.shard > (UINT64_MAX >> 20)) return r.Corrupt("shard out of range");
-    c.fragments[{fname, it.view, it.shard}] = it.ref;
-    items.push_back(it);
+    if (b.shard > (UINT64_MAX >> 20)) return r.Corrupt("shard out of range");
+    c.fragments[{fname, b.view, b.shard}] = b.ref;
+    m.blocks.push_back(b);
   }
   FB_ASSIGN_OR_RETURN(const uint64_t n_bsi, r.U64("value shard count"));
   for (uint64_t i = 0; i < n_bsi; ++i) {
-    LoadItem it{LoadItem::kBsi, 0, 0, 0, {}};
-    FB_ASSIGN_OR_RETURN(it.field, r.U32("value shard field"));
+    Manifest::Block b{Manifest::Block::kBsi, 0, 0, 0, {}};
+    FB_ASSIGN_OR_RETURN(b.field, r.U32("value shard field"));
     std::string fname;
-    FB_RETURN_IF_ERROR(field_at(it.field, &fname));
-    if (fname.empty() || !fields[it.field]->bsi)
+    FB_RETURN_IF_ERROR(field_at(b.field, &fname));
+    if (fname.empty() || !m.fields[b.field]->bsi)
       return r.Corrupt("value shard of a non-value field");
-    FB_ASSIGN_OR_RETURN(it.shard, r.U64("value shard"));
-    FB_ASSIGN_OR_RETURN(it.ref, ReadRef(r, c.files));
-    c.bsi[{fname, it.shard}] = it.ref;
-    items.push_back(it);
+    FB_ASSIGN_OR_RETURN(b.shard, r.U64("value shard"));
+    FB_ASSIGN_OR_RETURN(b.ref, ReadRef(r, c.files));
+    c.bsi[{fname, b.shard}] = b.ref;
+    m.blocks.push_back(b);
   }
   if (!r.done()) return r.Corrupt("trailing bytes");
+  return m;
+}
 
-  // Decode blocks in parallel; insert into the maps in order afterwards.
-  std::vector<Fragment> frags(items.size());
-  std::vector<BsiShard> shards(items.size());
-  std::vector<absl::Status> errors(items.size());
-  std::atomic<size_t> next_item{0};
-  auto work = [&] {
-    for (size_t i; (i = next_item.fetch_add(1)) < items.size();) {
-      const LoadItem& it = items[i];
-      auto body = block(it.ref);
-      if (!body.ok()) {
-        errors[i] = body.status();
-        continue;
-      }
-      const std::string fname = DataFileName(it.ref.file);
-      if (it.kind == LoadItem::kBsi) {
-        auto bs = BsiShard::Decode(*body);
-        if (!bs.ok()) {
-          errors[i] = absl::DataLossError(
-              fmt::format("{}: value shard at offset {}: {}", fname,
-                          it.ref.offset, Message(bs.status())));
-        } else {
-          shards[i] = std::move(*bs);
-        }
-        continue;
-      }
-      ByteReader br(*body, fname, it.ref.offset);
-      auto decode = [&]() -> absl::Status {
-        FB_ASSIGN_OR_RETURN(const uint8_t mode, br.U8("fragment mode"));
-        const Fragment::Mode want =
-            it.field == kNoField || it.view == kExistenceView
-                ? Fragment::Mode::kMulti
-                : fields[it.field]->mode();
-        if (mode != uint8_t(want))
-          return br.Corrupt("fragment mode does not match its field");
-        FB_ASSIGN_OR_RETURN(const uint64_t n, br.U64("row count"));
-        std::vector<std::pair<uint64_t, RowData>> rows;
-        rows.reserve(std::min<uint64_t>(n, 1 << 16));
-        uint64_t last = 0;
-        for (uint64_t k = 0; k < n; ++k) {
-          FB_ASSIGN_OR_RETURN(const uint64_t row, br.U64("row id"));
-          if (row > kMaxRowId || (k > 0 && row <= last))
-            return br.Corrupt("row ids out of order or range");
-          last = row;
-          FB_ASSIGN_OR_RETURN(RowData bits, br.Row(owner, "row bits"));
-          const std::optional<uint32_t> max = bits.Maximum();
-          if (!max) return br.Corrupt("empty row");
-          if (*max >= (uint32_t{1} << 20))
-            return br.Corrupt("column offset beyond the shard");
-          rows.emplace_back(row, std::move(bits));
-        }
-        std::optional<ColumnRows> table;
-        if (want == Fragment::Mode::kMutex) {
-          // The column -> row table must cover exactly the rows' bits.
-          uint64_t bits = 0;
-          for (const auto& [row, b] : rows) bits += b.Cardinality();
-          FB_ASSIGN_OR_RETURN(const uint32_t pages, br.U32("page count"));
-          if (pages > uint32_t(ColumnRows::kPages))
-            return br.Corrupt("too many column pages");
-          std::vector<ColumnRows::PageData> data(pages);
-          uint64_t entries = 0;
-          for (uint32_t k = 0; k < pages; ++k) {
-            FB_ASSIGN_OR_RETURN(const uint8_t index, br.U8("page index"));
-            FB_ASSIGN_OR_RETURN(const uint8_t width, br.U8("page width"));
-            if ((k > 0 && index <= data[k - 1].index) ||
-                (width != 1 && width != 2 && width != 4 && width != 8))
-              return br.Corrupt("bad column page");
-            FB_ASSIGN_OR_RETURN(
-                std::string_view bytes,
-                br.Raw(size_t(width) * ColumnRows::kPageSize, "column page"));
-            data[k] = {index, width, bytes};
-            entries += CountEntries(bytes, width);
-          }
-          if (entries != bits) {
-            return br.Corrupt(fmt::format(
-                "column table holds {} columns, the rows {}", entries, bits));
-          }
-          table = ColumnRows::FromPages(owner, data);
-        }
-        if (!br.done()) return br.Corrupt("trailing bytes in fragment");
-        frags[i] = Fragment::FromRows(Fragment::Mode(mode), owner,
-                                      std::move(rows), std::move(table));
-        return absl::OkStatus();
-      };
-      errors[i] = decode();
+// Step 2: maps the data files the manifest lists, checks their sizes and
+// decodes every block (checksum first) on `threads` threads. The first
+// error in block order wins, so that the message does not depend on
+// scheduling.
+absl::StatusOr<std::vector<DecodedBlock>> DecodeBlocks(Env* env,
+                                                       const std::string& dir,
+                                                       const Manifest& m,
+                                                       OwnerToken owner,
+                                                       int threads) {
+  std::map<uint64_t, std::unique_ptr<MappedFile>> maps;
+  for (const auto& [number, size] : m.catalog.files) {
+    auto f = env->MapFile(dir + "/" + DataFileName(number));
+    if (!f.ok()) {
+      return absl::DataLossError(
+          fmt::format("{}: {}", DataFileName(number), Message(f.status())));
     }
+    if ((*f)->bytes().size() < size) {
+      return absl::DataLossError(fmt::format(
+          "{}: truncated to {} bytes, the checkpoint needs {} at offset {}",
+          DataFileName(number), (*f)->bytes().size(), size,
+          (*f)->bytes().size()));
+    }
+    maps.emplace(number, std::move(*f));
+  }
+
+  std::vector<DecodedBlock> out(m.blocks.size());
+  std::vector<absl::Status> errors(m.blocks.size());
+  auto decode = [&](const Manifest::Block& b, DecodedBlock* d) -> absl::Status {
+    const std::string fname = DataFileName(b.ref.file);
+    const std::string_view all = maps.at(b.ref.file)->bytes();
+    const std::string_view block = all.substr(b.ref.offset, b.ref.length);
+    const std::string_view body = block.substr(0, block.size() - 8);
+    if (Checksum64(body) != LoadFixed<uint64_t>(block.data() + body.size())) {
+      return absl::DataLossError(fmt::format(
+          "{}: block checksum mismatch at offset {}", fname, b.ref.offset));
+    }
+    switch (b.kind) {
+      case Manifest::Block::kKeys: {
+        auto keys = KeyTranslator::DecodeSnapshot(body);
+        if (!keys.ok()) {
+          return absl::DataLossError(
+              fmt::format("{}: key store at offset {}: {}", fname, b.ref.offset,
+                          Message(keys.status())));
+        }
+        d->keys = std::move(*keys);
+        return absl::OkStatus();
+      }
+      case Manifest::Block::kBsi: {
+        auto bsi = BsiShard::Decode(body);
+        if (!bsi.ok()) {
+          return absl::DataLossError(
+              fmt::format("{}: value shard at offset {}: {}", fname,
+                          b.ref.offset, Message(bsi.status())));
+        }
+        d->bsi = std::move(*bsi);
+        return absl::OkStatus();
+      }
+      case Manifest::Block::kFragment: {
+        const Fragment::Mode want =
+            b.field == kNoField || b.view == kExistenceView
+                ? Fragment::Mode::kMulti
+                : m.fields[b.field]->mode();
+        FB_ASSIGN_OR_RETURN(d->fragment, DecodeFragment(body, want, owner,
+                                                        fname, b.ref.offset));
+        return absl::OkStatus();
+      }
+    }
+    return absl::InternalError("decode checkpoint block: unknown kind");
   };
-  std::vector<std::thread> pool;
-  const int n_threads = std::max(1, std::min<int>(threads, int(items.size())));
-  for (int t = 1; t < n_threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+  auto work = [&](size_t i) { errors[i] = decode(m.blocks[i], &out[i]); };
+  const size_t n_threads =
+      size_t(std::max(1, std::min<int>(threads, int(m.blocks.size()))));
+  if (n_threads == 1) {
+    for (size_t i = 0; i < m.blocks.size(); ++i) work(i);
+  } else {
+    // The calling thread works too.
+    ThreadPool pool(n_threads - 1);
+    pool.ParallelFor(m.blocks.size(), work);
+  }
   for (const absl::Status& e : errors) FB_RETURN_IF_ERROR(e);
-  for (size_t i = 0; i < items.size(); ++i) {
-    const LoadItem& it = items[i];
-    if (it.kind == LoadItem::kBsi) {
-      fields[it.field]->bsi_shards.Put(owner, it.shard, std::move(shards[i]));
-    } else if (it.field == kNoField) {
-      s->exists.Put(owner, it.shard, std::move(frags[i]));
-    } else {
-      fields[it.field]
-          ->views.Mutate(owner, it.view)
-          ->Put(owner, it.shard, std::move(frags[i]));
+  return out;
+}
+
+// Step 3: puts the decoded blocks into the manifest's index.
+Catalog Install(Manifest m, std::vector<DecodedBlock> decoded,
+                OwnerToken owner) {
+  IndexState* s = m.state.get();
+  for (size_t i = 0; i < m.blocks.size(); ++i) {
+    const Manifest::Block& b = m.blocks[i];
+    DecodedBlock& d = decoded[i];
+    switch (b.kind) {
+      case Manifest::Block::kKeys:
+        if (b.field == kNoField) {
+          s->column_keys = std::move(d.keys);
+        } else {
+          m.fields[b.field]->row_keys = std::move(d.keys);
+        }
+        break;
+      case Manifest::Block::kBsi:
+        m.fields[b.field]->bsi_shards.Put(owner, b.shard, std::move(d.bsi));
+        break;
+      case Manifest::Block::kFragment:
+        if (b.field == kNoField) {
+          s->exists.Put(owner, b.shard, std::move(d.fragment));
+        } else {
+          m.fields[b.field]
+              ->views.Mutate(owner, b.view)
+              ->Put(owner, b.shard, std::move(d.fragment));
+        }
+        break;
     }
   }
-  c.state = std::move(s);
-  return c;
+  m.catalog.state = std::move(m.state);
+  return std::move(m.catalog);
+}
+
+}  // namespace
+
+absl::StatusOr<Catalog> LoadCheckpoint(Env* env, const std::string& dir,
+                                       OwnerToken owner, int threads) {
+  FB_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file,
+                      env->MapFile(dir + "/" + std::string(kCheckpointName)));
+  FB_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(file->bytes(), owner));
+  FB_ASSIGN_OR_RETURN(std::vector<DecodedBlock> decoded,
+                      DecodeBlocks(env, dir, manifest, owner, threads));
+  return Install(std::move(manifest), std::move(decoded), owner);
 }
 
 }  // namespace featurebase::internal

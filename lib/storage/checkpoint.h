@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "lib/core/index_state.h"
+#include "lib/storage/env.h"
 
 namespace featurebase::internal {
 
@@ -50,20 +51,22 @@ struct Catalog {
   std::shared_ptr<const IndexState> state;
 };
 
-// Writes a checkpoint of `state` into `dir`, given the previous one in
-// `catalog` (empty for a new index), naming `wal_start` as the first log
+// Writes a checkpoint of `state` into `dir` through `env`, given the previous
+// one in `catalog` (empty for a new index), naming `wal_start` as the first log
 // file to replay. On success `catalog` describes the new checkpoint; data
 // files it no longer names are deleted. On error nothing the previous
 // checkpoint needs is touched.
-absl::Status WriteCheckpoint(const std::string& dir,
+absl::Status WriteCheckpoint(Env* env, const std::string& dir,
                              std::shared_ptr<const IndexState> state,
                              uint64_t wal_start, Catalog* catalog);
 
-// Loads the checkpoint in `dir`: the index version it holds (stamped with
-// `owner`) and its catalog. Decodes blocks on `threads` threads. DataLoss
-// naming the file and offset for any corrupt or truncated byte.
-absl::StatusOr<Catalog> LoadCheckpoint(const std::string& dir, OwnerToken owner,
-                                       int threads);
+// Loads the checkpoint in `dir` through `env`: the index version it holds
+// (stamped with `owner`) and its catalog. Three steps: parse the manifest,
+// decode the blocks it names (on `threads` threads), install them into the
+// version. DataLoss naming the file and offset for any corrupt or truncated
+// byte; nothing is installed unless every block decodes.
+absl::StatusOr<Catalog> LoadCheckpoint(Env* env, const std::string& dir,
+                                       OwnerToken owner, int threads);
 
 }  // namespace featurebase::internal
 

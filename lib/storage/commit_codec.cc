@@ -254,13 +254,16 @@ absl::StatusOr<uint64_t> CommitVersion(std::string_view body,
 
 namespace {
 
-absl::StatusOr<Roaring32> ShardBits(ByteReader& r, std::string_view what) {
+// `file` names the log file in errors (ByteReader's own errors name it too).
+absl::StatusOr<Roaring32> ShardBits(ByteReader& r, std::string_view file,
+                                    std::string_view what) {
   const uint64_t at = r.offset();
   FB_ASSIGN_OR_RETURN(Roaring32 bits, r.Bitmap(what));
   const std::optional<uint32_t> max = bits.Maximum();
   if (max && *max >= (uint32_t{1} << 20)) {
-    return absl::DataLossError(fmt::format(
-        "{} at offset {}: column offset {} beyond the shard", what, at, *max));
+    return absl::DataLossError(
+        fmt::format("{}: {} at offset {}: column offset {} beyond the shard",
+                    file, what, at, *max));
   }
   return bits;
 }
@@ -336,8 +339,8 @@ absl::Status ApplyCommit(Txn& txn, std::string_view body, std::string_view file,
           FB_ASSIGN_OR_RETURN(d.row, r.U64("row id"));
           if (d.row > kMaxRowId || (field == nullptr && d.row != 0))
             return r.Corrupt(fmt::format("row id {} out of range", d.row));
-          FB_ASSIGN_OR_RETURN(d.removed, ShardBits(r, "removed bits"));
-          FB_ASSIGN_OR_RETURN(d.added, ShardBits(r, "added bits"));
+          FB_ASSIGN_OR_RETURN(d.removed, ShardBits(r, file, "removed bits"));
+          FB_ASSIGN_OR_RETURN(d.added, ShardBits(r, file, "added bits"));
           diffs.push_back(std::move(d));
         }
         Fragment* frag = field == nullptr
@@ -361,8 +364,10 @@ absl::Status ApplyCommit(Txn& txn, std::string_view body, std::string_view file,
         for (uint8_t i = 0; i < n; ++i) {
           FB_ASSIGN_OR_RETURN(const uint8_t row, r.U8("value row"));
           if (row >= 2 + kBsiMaxDepth) return r.Corrupt("value row too high");
-          FB_ASSIGN_OR_RETURN(Roaring32 removed, ShardBits(r, "removed bits"));
-          FB_ASSIGN_OR_RETURN(Roaring32 added, ShardBits(r, "added bits"));
+          FB_ASSIGN_OR_RETURN(Roaring32 removed,
+                              ShardBits(r, file, "removed bits"));
+          FB_ASSIGN_OR_RETURN(Roaring32 added,
+                              ShardBits(r, file, "added bits"));
           while (rows.size() <= row) rows.emplace_back();
           rows[row].AndNotInPlace(removed);
           rows[row].OrInPlace(added);

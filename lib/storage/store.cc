@@ -63,23 +63,23 @@ absl::Status DurableStore::CheckNoOrphans(
 }
 
 absl::StatusOr<DurableStore::Opened> DurableStore::Open(
-    const OpenOptions& options, std::string dir) {
+    const OpenOptions& options, std::string dir, Env* env) {
   auto ctx = [&](const absl::Status& s) {
     return Annotate(s, fmt::format("open \"{}\"", dir));
   };
   if (dir.empty()) return absl::InvalidArgumentError("open: empty directory");
   const bool read_only = options.read_only;
   if (read_only) {
-    if (!FileExists(dir)) {
+    if (!env->FileExists(dir)) {
       return absl::NotFoundError(
           fmt::format("open \"{}\": no index in the directory", dir));
     }
-  } else if (auto s = MakeDirs(dir); !s.ok()) {
+  } else if (auto s = env->MakeDirs(dir); !s.ok()) {
     return ctx(s);
   }
-  auto lock = FileLock::Acquire(dir + "/LOCK", read_only);
+  auto lock = env->LockFile(dir + "/LOCK", read_only);
   if (!lock.ok()) return ctx(lock.status());
-  auto names = ListDir(dir);
+  auto names = env->ListDir(dir);
   if (!names.ok()) return ctx(names.status());
   std::vector<uint64_t> wals;
   for (const std::string& n : *names) {
@@ -88,10 +88,10 @@ absl::StatusOr<DurableStore::Opened> DurableStore::Open(
   std::sort(wals.begin(), wals.end());
 
   std::unique_ptr<DurableStore> store(
-      new DurableStore(dir, options.durability, std::move(*lock)));
+      new DurableStore(env, dir, options.durability, std::move(*lock)));
   Opened out;
   const std::string manifest = dir + "/" + std::string(kCheckpointName);
-  if (!FileExists(manifest)) {
+  if (!env->FileExists(manifest)) {
     if (auto s = CheckNoOrphans(dir, *names); !s.ok()) return s;
     if (!options.create_if_missing || read_only) {
       return absl::NotFoundError(
@@ -105,13 +105,13 @@ absl::StatusOr<DurableStore::Opened> DurableStore::Open(
     s->options = options.index;
     if (options.index.keys)
       s->column_keys = KeyTranslator::NewColumnTranslator(*partitioner);
-    if (auto st = internal::WriteCheckpoint(dir, s, 1, &store->catalog_);
+    if (auto st = internal::WriteCheckpoint(env, dir, s, 1, &store->catalog_);
         !st.ok())
       return ctx(st);
     out.state = std::move(s);
     out.last_owner = 1;
   } else {
-    auto catalog = LoadCheckpoint(dir, 1, LoadThreads());
+    auto catalog = LoadCheckpoint(env, dir, 1, LoadThreads());
     if (!catalog.ok()) return ctx(catalog.status());
     store->catalog_ = std::move(*catalog);
     const auto& loaded = store->catalog_.state;
@@ -137,7 +137,7 @@ absl::StatusOr<DurableStore::Opened> DurableStore::Open(
     for (size_t i = 0; i < replay.size(); ++i) {
       const std::string name = WalFileName(replay[i]);
       const std::string path = dir + "/" + name;
-      auto file = MappedFile::Open(path);
+      auto file = env->MapFile(path);
       if (!file.ok()) return ctx(file.status());
       std::vector<WalRecord> records;
       uint64_t valid_end = 0;
@@ -186,12 +186,12 @@ absl::StatusOr<DurableStore::Opened> DurableStore::Open(
       if (read_only) continue;
       if (header_torn) {
         file->reset();
-        if (auto s = RemoveFile(path); !s.ok()) return ctx(s);
-        if (auto s = SyncDir(dir); !s.ok()) return ctx(s);
+        if (auto s = env->RemoveFile(path); !s.ok()) return ctx(s);
+        if (auto s = env->SyncDir(dir); !s.ok()) return ctx(s);
         wals.erase(std::find(wals.begin(), wals.end(), replay[i]));
       } else if (newest && valid_end < (*file)->bytes().size()) {
         file->reset();
-        if (auto s = TruncateFile(path, valid_end); !s.ok()) return ctx(s);
+        if (auto s = env->TruncateFile(path, valid_end); !s.ok()) return ctx(s);
       }
     }
     out.state = txn.FinishAt(version);
@@ -207,7 +207,7 @@ absl::StatusOr<DurableStore::Opened> DurableStore::Open(
           (d && *d < store->catalog_.number &&
            !store->catalog_.files.count(*d)) ||
           n.ends_with(".tmp")) {
-        if (auto s = RemoveFile(dir + "/" + n); !s.ok()) return ctx(s);
+        if (auto s = env->RemoveFile(dir + "/" + n); !s.ok()) return ctx(s);
       }
     }
   }
@@ -265,7 +265,7 @@ absl::StatusOr<uint64_t> DurableStore::Log(const IndexState& base,
   record_.clear();
   AppendWalRecord(&record_, body);
   if (!wal_) {
-    auto wal = WalWriter::Create(dir_, wal_number_, base.version);
+    auto wal = WalWriter::Create(env_, dir_, wal_number_, base.version);
     if (!wal.ok()) return Fail(Annotate(wal.status(), "log commit"));
     std::lock_guard<std::mutex> l(sync_mu_);
     wal_ = std::move(*wal);
@@ -343,13 +343,13 @@ absl::Status DurableStore::WriteCheckpoint(
     start = wal_start_;
   }
   FB_RETURN_IF_ERROR(Annotate(
-      internal::WriteCheckpoint(dir_, std::move(state), start, &catalog_),
+      internal::WriteCheckpoint(env_, dir_, std::move(state), start, &catalog_),
       fmt::format("checkpoint \"{}\"", dir_)));
-  auto names = ListDir(dir_);
+  auto names = env_->ListDir(dir_);
   if (!names.ok()) return names.status();
   for (const std::string& n : *names) {
     const auto w = FileNumber(n, "wal-", ".log");
-    if (w && *w < start) FB_RETURN_IF_ERROR(RemoveFile(dir_ + "/" + n));
+    if (w && *w < start) FB_RETURN_IF_ERROR(env_->RemoveFile(dir_ + "/" + n));
   }
   return absl::OkStatus();
 }

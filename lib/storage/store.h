@@ -31,7 +31,7 @@
 #include "featurebase/index.h"
 #include "lib/core/index_state.h"
 #include "lib/storage/checkpoint.h"
-#include "lib/storage/file.h"
+#include "lib/storage/env.h"
 #include "lib/storage/wal.h"
 
 namespace featurebase::internal {
@@ -43,8 +43,14 @@ class DurableStore {
     std::shared_ptr<const IndexState> state;
     OwnerToken last_owner = 0;  // tokens used while loading
   };
+  // Every file access goes through `env` (not owned; it must outlive the
+  // store). The second form uses Env::Default().
   static absl::StatusOr<Opened> Open(const OpenOptions& options,
-                                     std::string dir);
+                                     std::string dir, Env* env);
+  static absl::StatusOr<Opened> Open(const OpenOptions& options,
+                                     std::string dir) {
+    return Open(options, std::move(dir), Env::Default());
+  }
   ~DurableStore();
 
   Durability durability() const { return durability_; }
@@ -76,13 +82,17 @@ class DurableStore {
   absl::Status WriteCheckpoint(std::shared_ptr<const IndexState> state);
 
  private:
-  DurableStore(std::string dir, Durability durability,
+  DurableStore(Env* env, std::string dir, Durability durability,
                std::unique_ptr<FileLock> lock)
-      : dir_(std::move(dir)), durability_(durability), lock_(std::move(lock)) {}
+      : env_(env),
+        dir_(std::move(dir)),
+        durability_(durability),
+        lock_(std::move(lock)) {}
   static absl::Status CheckNoOrphans(const std::string& dir,
                                      const std::vector<std::string>& names);
   absl::Status Fail(absl::Status s);
 
+  Env* const env_;
   const std::string dir_;
   const Durability durability_;
   std::unique_ptr<FileLock> lock_;

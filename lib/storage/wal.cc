@@ -36,15 +36,15 @@ void AppendWalRecord(std::string* out, std::string_view payload) {
 }
 
 absl::StatusOr<std::unique_ptr<WalWriter>> WalWriter::Create(
-    const std::string& dir, uint64_t number, uint64_t start_version) {
-  auto file = AppendFile::Create(dir + "/" + WalFileName(number));
+    Env* env, const std::string& dir, uint64_t number, uint64_t start_version) {
+  auto file = env->NewAppendFile(dir + "/" + WalFileName(number));
   if (!file.ok()) return file.status();
   std::string header(kWalMagic);
   PutFixed<uint64_t>(&header, number);
   PutFixed<uint64_t>(&header, start_version);
   if (auto s = (*file)->Append(header); !s.ok()) return s;
   if (auto s = (*file)->Sync(); !s.ok()) return s;
-  if (auto s = SyncDir(dir); !s.ok()) return s;
+  if (auto s = env->SyncDir(dir); !s.ok()) return s;
   return std::unique_ptr<WalWriter>(new WalWriter(std::move(*file), number));
 }
 

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "lib/storage/file.h"
+#include "lib/storage/env.h"
 
 namespace featurebase::internal {
 
@@ -38,10 +38,12 @@ void AppendWalRecord(std::string* out, std::string_view payload);
 
 class WalWriter {
  public:
-  // Creates wal-<number>.log in `dir` whose first record will be the commit
-  // after `start_version` (header written and synced, directory synced).
+  // Creates wal-<number>.log in `dir` through `env` whose first record will
+  // be the commit after `start_version` (header written and synced,
+  // directory synced).
   static absl::StatusOr<std::unique_ptr<WalWriter>> Create(
-      const std::string& dir, uint64_t number, uint64_t start_version);
+      Env* env, const std::string& dir, uint64_t number,
+      uint64_t start_version);
   // Appends one framed record (AppendWalRecord output or several of them).
   absl::Status Append(std::string_view framed) { return file_->Append(framed); }
   absl::Status Sync() { return file_->Sync(); }

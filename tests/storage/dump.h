@@ -36,9 +36,9 @@ inline std::string DumpKeys(const KeyTranslator* keys,
 // `with_version`: include the commit number (a durable index commits key
 // changes made outside commits on their own, so its numbers run ahead of an
 // in-memory index given the same calls).
-inline std::string DumpIndex(const Snapshot& snap, bool with_version = false) {
+inline std::string DumpState(const internal::IndexState& s,
+                             bool with_version = false) {
   using namespace featurebase::internal;
-  const IndexState& s = SnapshotAccess::State(snap);
   std::string out = fmt::format(
       "index {} version {} keys {} exist {} partitions {} next_id {} "
       "key_deletes {}\n",
@@ -101,6 +101,10 @@ inline std::string DumpIndex(const Snapshot& snap, bool with_version = false) {
     }
   }
   return out;
+}
+
+inline std::string DumpIndex(const Snapshot& snap, bool with_version = false) {
+  return DumpState(internal::SnapshotAccess::State(snap), with_version);
 }
 
 }  // namespace featurebase::testing

@@ -18,7 +18,7 @@
 #include "featurebase/query.h"
 #include "fmt/format.h"
 #include "gtest/gtest.h"
-#include "lib/storage/file.h"
+#include "lib/storage/env.h"
 #include "lib/storage/wal.h"
 #include "tests/util/temp_dir.h"
 
@@ -295,7 +295,7 @@ TEST(OpenTest, FilesystemFailuresNameThePath) {
 
 TEST(OpenTest, FullDiskOnAppendIsResourceExhaustedNamingTheFile) {
   if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
-  auto f = internal::AppendFile::OpenForAppend("/dev/full");
+  auto f = internal::Env::Default()->ReopenAppendFile("/dev/full");
   ASSERT_TRUE(f.ok()) << f.status();
   const absl::Status s = (*f)->Append(std::string(4096, 'x'));
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
