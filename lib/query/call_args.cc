@@ -3,6 +3,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fmt/format.h"
 #include "lib/util/status_macros.h"
@@ -107,6 +108,12 @@ absl::Status CheckValue(const pql::Value& v) {
 }
 
 }  // namespace
+
+std::vector<std::string_view> CallsWithArgs() {
+  std::vector<std::string_view> out;
+  for (const CallArgs& ca : kCallArgs) out.push_back(ca.call);
+  return out;
+}
 
 absl::Status CheckCallArgs(const pql::Call& c) {
   if (const CallArgs* ca = FindCallArgs(c.name)) {

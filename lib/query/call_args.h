@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -28,6 +29,10 @@ namespace featurebase::internal {
 // argument and the call ("TopN(): unknown argument \"bogus\" (takes _field,
 // field, n, ...)"). Calls missing from the table are left to the executor.
 absl::Status CheckCallArgs(const pql::Call& c);
+
+// The calls the argument table lists, in its order (for the test that it
+// and the call table name the same calls).
+std::vector<std::string_view> CallsWithArgs();
 
 // InvalidArgument "<call>(): <msg>".
 absl::Status CallError(const pql::Call& c, std::string_view msg);

@@ -14,6 +14,7 @@
 
 #include "featurebase/index.h"
 #include "featurebase/partial.h"
+#include "lib/query/call_args.h"
 #include "lib/query/calls.h"
 
 namespace featurebase::internal {
@@ -101,6 +102,16 @@ TEST(CallTableTest, SortedUniqueAndEveryCallRuns) {
   }
   EXPECT_EQ(FindCall("Bogus"), nullptr);
   EXPECT_EQ(FindCall(""), nullptr);
+}
+
+// Every call has its arguments listed (else CheckCallArgs would let a
+// misspelt argument through); Options is the one wrapper the dispatcher
+// unwraps before the call table.
+TEST(CallTableTest, ArgumentTableNamesTheSameCalls) {
+  Names with_args, calls{"Options"};
+  for (std::string_view n : CallsWithArgs()) with_args.insert(std::string(n));
+  for (const CallSpec& s : CallTable()) calls.insert(std::string(s.name));
+  EXPECT_EQ(with_args, calls);
 }
 
 // Each refusal the table states holds through the public API.
