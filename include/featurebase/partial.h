@@ -26,11 +26,13 @@
 // the finishing index's translators.
 //
 // Not available as partials (InvalidArgument): writes (Set, Clear,
-// ClearRow, Store, Delete), Percentile (it searches the value range with
-// counts over every shard), and calls whose records on one shard depend on
-// other shards when nested in another call (Shift, Limit, All(limit=),
-// Distinct); at the top level Limit, All(limit=) and Distinct are fine. In
-// GroupBy, Rows children may not use limit= or column=.
+// ClearRow, Store, Delete); calls that need every shard at once
+// (Percentile: it searches the value range with counts over every shard);
+// and, inside another call, the calls whose records on one shard depend on
+// other shards (Shift, Limit, All(limit=), Distinct). At the top level
+// Limit, All(limit=) and Distinct are fine. In GroupBy, Rows children may
+// not use limit= or column=. (These lists are checked against the
+// executor's call table by tests/query/call_table_test.cc.)
 //
 // Thread-safety: PartialResult is a value (thread-compatible); QueryPartial
 // and FinishPartial are as thread-safe as Query.

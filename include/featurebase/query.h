@@ -18,6 +18,10 @@
 
 namespace featurebase {
 
+namespace internal {
+struct ResultAccess;
+}  // namespace internal
+
 // One call's result.
 class QueryResult {
  public:
@@ -42,7 +46,9 @@ class QueryResult {
   // This result as JSON, e.g. `{"columns":[1,2]}` or `7`.
   const std::string& json() const { return json_; }
 
-  // For the executor.
+ private:
+  // Results come from the executor only.
+  friend struct internal::ResultAccess;
   QueryResult(Kind kind, std::string json)
       : kind_(kind), json_(std::move(json)) {}
   static QueryResult Row(Bitmap row, std::string json) {
@@ -56,7 +62,6 @@ class QueryResult {
     return r;
   }
 
- private:
   Kind kind_;
   std::string json_;
   Bitmap row_;
@@ -65,7 +70,8 @@ class QueryResult {
 
 struct QueryOptions {
   // Threads for per-shard work: 0 = the process-wide pool (one per core),
-  // 1 = the calling thread only.
+  // 1 = the calling thread only, n > 1 = at most n threads at once (the
+  // calling thread and workers of the process-wide pool).
   size_t threads = 0;
 };
 

@@ -1,5 +1,7 @@
 #include "lib/query/json.h"
 
+#include <iterator>
+
 #include "fmt/format.h"
 
 namespace featurebase::internal {
@@ -79,6 +81,106 @@ void AppendJsonString(std::string* out, std::string_view s) {
     }
   }
   out->push_back('"');
+}
+
+std::string ColumnsJson(const IndexState& st, const Bitmap& b) {
+  std::string out;
+  if (st.column_keys) {
+    out = "{\"keys\":[";
+    const std::vector<uint64_t> ids = b.ToVector();
+    bool first = true;
+    for (uint64_t id : ids) {
+      auto key = st.column_keys->TranslateId(id);
+      if (!key.ok()) continue;  // freed by a concurrent Delete
+      if (!first) out += ',';
+      first = false;
+      AppendJsonString(&out, *key);
+    }
+    out += "]}";
+    return out;
+  }
+  out = "{\"columns\":[";
+  bool first = true;
+  b.ForEach([&](uint64_t v) {
+    if (!first) out += ',';
+    first = false;
+    fmt::format_to(std::back_inserter(out), "{}", v);
+  });
+  out += "]}";
+  return out;
+}
+
+std::string RowIdJson(const FieldState& f, uint64_t row,
+                      std::string_view id_name, std::string_view key_name) {
+  std::string out;
+  if (f.row_keys) {
+    auto key = f.row_keys->TranslateId(row);
+    out = fmt::format("\"{}\":", key_name);
+    AppendJsonString(&out, key.ok() ? *key : std::string());
+    return out;
+  }
+  return fmt::format("\"{}\":{}", id_name, row);
+}
+
+std::string RowListJson(const FieldState& f, const std::vector<uint64_t>& rows,
+                        std::string_view ids_name) {
+  std::string out =
+      f.row_keys ? "{\"keys\":[" : fmt::format("{{\"{}\":[", ids_name);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i) out += ',';
+    if (f.row_keys) {
+      auto key = f.row_keys->TranslateId(rows[i]);
+      AppendJsonString(&out, key.ok() ? *key : std::string());
+    } else {
+      fmt::format_to(std::back_inserter(out), "{}", rows[i]);
+    }
+  }
+  out += "]}";
+  return out;
+}
+
+std::string DistinctValuesJson(const FieldState& f,
+                               const std::vector<int64_t>& values) {
+  std::string out;
+  if (f.options.type == FieldType::kTimestamp) {
+    out = "{\"Values\":[";
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (i) out += ',';
+      AppendJsonString(&out, f.bsi->FormatValue(values[i]));
+    }
+    out += "],\"Name\":";
+    AppendJsonString(&out, f.name);
+    out += "}";
+    return out;
+  }
+  out = "{\"neg\":{\"columns\":[";
+  bool first = true;
+  // Negative values descending by value are ascending by magnitude.
+  for (auto it = values.rbegin(); it != values.rend(); ++it) {
+    if (*it >= 0) continue;
+    if (!first) out += ',';
+    first = false;
+    fmt::format_to(std::back_inserter(out), "{}",
+                   static_cast<uint64_t>(0) - static_cast<uint64_t>(*it));
+  }
+  out += "]},\"pos\":{\"columns\":[";
+  first = true;
+  for (int64_t v : values) {
+    if (v < 0) continue;
+    if (!first) out += ',';
+    first = false;
+    fmt::format_to(std::back_inserter(out), "{}", v);
+  }
+  out += "]}}";
+  return out;
+}
+
+std::string ValueJson(const FieldState& f, int64_t raw) {
+  std::string text = f.bsi->FormatValue(raw);
+  if (f.options.type != FieldType::kTimestamp) return text;
+  std::string out;
+  AppendJsonString(&out, text);
+  return out;
 }
 
 }  // namespace featurebase::internal

@@ -1,0 +1,171 @@
+// Extract: the values of some fields for each record of a row call, as a
+// table by record (merged across shards by column).
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "featurebase/shard.h"
+#include "fmt/format.h"
+#include "lib/bitmap/bitmap_internal.h"
+#include "lib/query/call_args.h"
+#include "lib/query/calls.h"
+#include "lib/query/json.h"
+#include "lib/query/plan.h"
+#include "lib/query/result_access.h"
+#include "lib/util/status_macros.h"
+
+namespace featurebase::internal {
+
+using pql::Call;
+
+namespace {
+
+absl::StatusOr<std::vector<const FieldState*>> ExtractFields(ExecState& es,
+                                                             const Call& c) {
+  if (c.children.empty()) return CallError(c, "requires a row call");
+  std::vector<const FieldState*> fields;
+  for (size_t i = 1; i < c.children.size(); ++i) {
+    const Call& k = c.children[i];
+    if (k.name != "Rows")
+      return CallError(c, "fields must be given as Rows calls");
+    FB_ASSIGN_OR_RETURN(std::string name, FieldArg(k));
+    FB_ASSIGN_OR_RETURN(const FieldState* f, es.Field(c, name));
+    fields.push_back(f);
+  }
+  return fields;
+}
+
+}  // namespace
+
+absl::StatusOr<Partial> Extract(ExecState& es, const Call& c) {
+  FB_ASSIGN_OR_RETURN(std::vector<const FieldState*> fields,
+                      ExtractFields(es, c));
+  FB_ASSIGN_OR_RETURN(Node node, PlanRow(es, c.children[0]));
+  const Bitmap cols = EvalGlobal(es, node);
+  const std::vector<uint64_t> ids = cols.ToVector();
+  // values[field][column index] = rows of that column.
+  std::vector<std::vector<std::vector<uint64_t>>> values(
+      fields.size(), std::vector<std::vector<uint64_t>>(ids.size()));
+  for (size_t fi = 0; fi < fields.size(); ++fi) {
+    const FieldState* f = fields[fi];
+    const View* view = f->views.Find(kStandardView);
+    if (view == nullptr) continue;
+    for (const auto& chunk : BitmapAccess::Chunks(cols)) {
+      const Fragment* frag = view->Find(chunk.key);
+      if (frag == nullptr) continue;
+      const uint64_t base = ShardStart(chunk.key);
+      frag->rows().ForEach([&](uint64_t row, const internal::RowData& r) {
+        const auto at = [&](uint32_t off) {
+          const uint64_t col = base + off;
+          const size_t idx =
+              std::lower_bound(ids.begin(), ids.end(), col) - ids.begin();
+          values[fi][idx].push_back(row);
+        };
+        if (const Roaring32* big = r.roaring()) {
+          Roaring32::And(*big, chunk.bits).ForEach(at);
+        } else {
+          r.ForEach([&](uint32_t off) {
+            if (chunk.bits.Contains(off)) at(off);
+          });
+        }
+        return true;
+      });
+    }
+  }
+  Partial p;
+  p.kind = Partial::Kind::kTable;
+  p.width = uint32_t(fields.size());
+  p.table.resize(ids.size());
+  for (size_t ci = 0; ci < ids.size(); ++ci) {
+    PartialColumn& col = p.table[ci];
+    col.column = ids[ci];
+    col.cells.resize(fields.size());
+    for (size_t fi = 0; fi < fields.size(); ++fi) {
+      const FieldState* f = fields[fi];
+      PartialCell& cell = col.cells[fi];
+      if (f->bsi) {
+        const BsiShard* bs = f->bsi_shards.Find(ShardOf(ids[ci]));
+        const std::optional<int64_t> v =
+            bs ? bs->Value(OffsetInShard(ids[ci])) : std::nullopt;
+        if (v) {
+          cell.tag = PartialCell::Tag::kValue;
+          cell.value = f->bsi->ToRaw(*v);
+        }
+        continue;
+      }
+      cell.tag = PartialCell::Tag::kRows;
+      cell.rows = std::move(values[fi][ci]);
+    }
+  }
+  return p;
+}
+
+absl::StatusOr<QueryResult> FinishExtract(ExecState& es, const Call& c,
+                                          Partial p) {
+  FB_ASSIGN_OR_RETURN(std::vector<const FieldState*> fields,
+                      ExtractFields(es, c));
+  if (fields.size() != p.width)
+    return CallError(c, "the partial result extracts other fields");
+  std::string json = "{\"fields\":[";
+  for (size_t fi = 0; fi < fields.size(); ++fi) {
+    if (fi) json += ',';
+    json += "{\"name\":";
+    AppendJsonString(&json, fields[fi]->name);
+    json += ",\"type\":";
+    AppendJsonString(&json, FieldTypeName(fields[fi]->options.type));
+    json += "}";
+  }
+  json += "],\"columns\":[";
+  for (size_t ci = 0; ci < p.table.size(); ++ci) {
+    const PartialColumn& col = p.table[ci];
+    if (ci) json += ',';
+    json += "{\"column\":";
+    if (es.st->column_keys) {
+      auto key = es.st->column_keys->TranslateId(col.column);
+      AppendJsonString(&json, key.ok() ? *key : std::string());
+    } else {
+      json += fmt::format("{}", col.column);
+    }
+    json += ",\"rows\":[";
+    for (size_t fi = 0; fi < fields.size(); ++fi) {
+      if (fi) json += ',';
+      const FieldState* f = fields[fi];
+      const PartialCell& cell = col.cells[fi];
+      const std::vector<uint64_t>& rows = cell.rows;
+      auto one = [&](uint64_t r) {
+        if (f->row_keys) {
+          auto key = f->row_keys->TranslateId(r);
+          AppendJsonString(&json, key.ok() ? *key : std::string());
+        } else {
+          json += fmt::format("{}", r);
+        }
+      };
+      if (f->bsi) {
+        json += cell.tag == PartialCell::Tag::kValue ? ValueJson(*f, cell.value)
+                                                     : "null";
+      } else if (f->options.type == FieldType::kBool) {
+        json += rows.empty() ? "null" : (rows[0] == 1 ? "true" : "false");
+      } else if (f->options.type == FieldType::kMutex) {
+        if (rows.empty()) {
+          json += "null";
+        } else {
+          one(rows[0]);
+        }
+      } else {
+        json += "[";
+        for (size_t k = 0; k < rows.size(); ++k) {
+          if (k) json += ',';
+          one(rows[k]);
+        }
+        json += "]";
+      }
+    }
+    json += "]}";
+  }
+  json += "]}";
+  return ResultAccess::Make(QueryResult::Kind::kTable, std::move(json));
+}
+
+}  // namespace featurebase::internal

@@ -1,0 +1,229 @@
+// Values of int, decimal and timestamp fields: Sum, Min and Max (partials
+// that add sums and keep extremes with their tie counts), FieldValue, Sort
+// (records ordered by value) and Percentile (which searches the value range
+// with counts over every shard, so it needs the whole index at once).
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "featurebase/shard.h"
+#include "fmt/format.h"
+#include "lib/query/call_args.h"
+#include "lib/query/calls.h"
+#include "lib/query/json.h"
+#include "lib/query/plan.h"
+#include "lib/query/result_access.h"
+#include "lib/util/status_macros.h"
+#include "lib/util/status_util.h"
+
+namespace featurebase::internal {
+
+using pql::Call;
+using PKind = pql::Value::Kind;
+
+absl::StatusOr<Partial> SumMinMax(ExecState& es, const Call& c) {
+  FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(es, c));
+  FB_ASSIGN_OR_RETURN(std::optional<Node> filter, FilterArg(es, c));
+  const BsiFieldSpec& spec = *f->bsi;
+  Partial p;
+  if (c.name == "Sum") {
+    if (f->options.type == FieldType::kTimestamp) {
+      return CallError(
+          c, fmt::format("cannot sum timestamp field \"{}\"", f->name));
+    }
+    std::vector<BsiSum> per(es.shards.size());
+    es.ForShards([&](size_t i) {
+      const BsiShard* bs = f->bsi_shards.Find(es.shards[i]);
+      if (bs == nullptr) return;
+      if (filter) {
+        Bits fb = Eval(es, *filter, es.shards[i]);
+        per[i] = bs->Sum(&fb.get());
+      } else {
+        per[i] = bs->Sum(nullptr);
+      }
+    });
+    BsiSum total;
+    for (const BsiSum& s : per) {
+      total.sum += s.sum;
+      total.count += s.count;
+    }
+    p.kind = Partial::Kind::kSum;
+    p.sum = spec.RawSum(total);
+    p.count = total.count;
+    return p;
+  }
+  const bool is_min = c.name == "Min";
+  std::vector<std::optional<BsiExtreme>> per(es.shards.size());
+  es.ForShards([&](size_t i) {
+    const BsiShard* bs = f->bsi_shards.Find(es.shards[i]);
+    if (bs == nullptr) return;
+    std::optional<Bits> fb;
+    if (filter) fb = Eval(es, *filter, es.shards[i]);
+    const Roaring32* fp = fb ? &fb->get() : nullptr;
+    per[i] = is_min ? bs->Min(fp) : bs->Max(fp);
+  });
+  std::optional<BsiExtreme> best;
+  for (const auto& e : per) {
+    if (!e) continue;
+    if (!best || (is_min ? e->value < best->value : e->value > best->value)) {
+      best = e;
+    } else if (e->value == best->value) {
+      best->count += e->count;  // ties add their counts
+    }
+  }
+  p.kind = is_min ? Partial::Kind::kMin : Partial::Kind::kMax;
+  if (best) {
+    p.has = true;
+    p.value = spec.ToRaw(best->value);
+    p.count = best->count;
+  }
+  return p;
+}
+
+absl::StatusOr<Partial> FieldValueCall(ExecState& es, const Call& c) {
+  FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(es, c));
+  FB_ASSIGN_OR_RETURN(uint64_t col, ColumnArg(c, "column", *es.st));
+  Partial p;
+  p.kind = Partial::Kind::kFieldValue;
+  if (es.restricted && !es.Visits(ShardOf(col))) return p;
+  const BsiShard* bs = f->bsi_shards.Find(ShardOf(col));
+  const std::optional<int64_t> v =
+      bs ? bs->Value(OffsetInShard(col)) : std::nullopt;
+  if (v) {
+    p.has = true;
+    p.value = f->bsi->ToRaw(*v);
+  }
+  return p;
+}
+
+absl::StatusOr<QueryResult> FinishValue(ExecState& es, const Call& c,
+                                        Partial p) {
+  FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(es, c));
+  if (p.kind == Partial::Kind::kSum)
+    return ValCount(f->bsi->FormatSum(p.sum), p.count);
+  if (!p.has) return ValCount("0", 0);
+  return ValCount(ValueJson(*f, p.value),
+                  p.kind == Partial::Kind::kFieldValue ? 1 : p.count);
+}
+
+absl::StatusOr<QueryResult> Percentile(ExecState& es, const Call& c) {
+  FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(es, c));
+  FB_ASSIGN_OR_RETURN(std::optional<Node> filter, FilterArg(es, c));
+  const pql::Arg* nth_arg = c.Find("nth");
+  if (nth_arg == nullptr) return CallError(c, "nth required");
+  double nth;
+  if (nth_arg->value.kind == PKind::kInt) {
+    nth = double(nth_arg->value.i);
+  } else if (nth_arg->value.kind == PKind::kDecimal) {
+    nth = double(nth_arg->value.d.unscaled);
+    for (int i = 0; i < nth_arg->value.d.scale; ++i) nth /= 10;
+  } else {
+    return CallError(c, "nth must be a number");
+  }
+  if (!(nth >= 0 && nth <= 100))
+    return CallError(c, "nth must be between 0 and 100");
+  const BsiFieldSpec& spec = *f->bsi;
+  // Per shard filter bits, evaluated once.
+  std::vector<std::optional<Roaring32>> fbits(es.shards.size());
+  if (filter) {
+    es.ForShards(
+        [&](size_t i) { fbits[i] = Eval(es, *filter, es.shards[i]).Take(); });
+  }
+  auto each = [&](auto&& fn) {
+    for (size_t i = 0; i < es.shards.size(); ++i) {
+      const BsiShard* bs = f->bsi_shards.Find(es.shards[i]);
+      if (bs != nullptr) fn(*bs, fbits[i] ? &*fbits[i] : nullptr);
+    }
+  };
+  std::optional<int64_t> lo, hi;
+  each([&](const BsiShard& bs, const Roaring32* fp) {
+    if (auto m = bs.Min(fp)) lo = lo ? std::min(*lo, m->value) : m->value;
+    if (auto m = bs.Max(fp)) hi = hi ? std::max(*hi, m->value) : m->value;
+  });
+  if (!lo) return ResultAccess::Make(QueryResult::Kind::kNull, "null");
+  auto count = [&](BsiOp op, int64_t raw) {
+    const BsiPredicate p = spec.Translate(op, raw);
+    uint64_t n = 0;
+    each([&](const BsiShard& bs, const Roaring32* fp) {
+      n += CountPredicate(bs, p, fp);
+    });
+    return n;
+  };
+  auto got = PercentileSearch(
+      nth, spec.ToRaw(*lo), spec.ToRaw(*hi),
+      [&](int64_t v) { return count(BsiOp::kLt, v); },
+      [&](int64_t v) { return count(BsiOp::kGt, v); });
+  if (!got.ok()) return Annotate(got.status(), "Percentile()");
+  return ValCount(ValueJson(*f, *got), 1);
+}
+
+// Records ordered by a value field (ties by record id), then sliced.
+absl::StatusOr<Partial> Sort(ExecState& es, const Call& c) {
+  FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(es, c));
+  FB_ASSIGN_OR_RETURN(std::optional<Node> filter, FilterArg(es, c));
+  bool desc = false;
+  if (const pql::Arg* a = c.Find("sort-desc")) {
+    if (a->value.kind != PKind::kBool)
+      return CallError(c, "sort-desc must be true or false");
+    desc = a->value.b;
+  }
+  FB_ASSIGN_OR_RETURN(uint64_t limit, UintArg(c, "limit", UINT64_MAX));
+  FB_ASSIGN_OR_RETURN(uint64_t offset, UintArg(c, "offset", 0));
+  std::vector<std::vector<std::pair<int64_t, uint64_t>>> per(es.shards.size());
+  es.ForShards([&](size_t i) {
+    const BsiShard* bs = f->bsi_shards.Find(es.shards[i]);
+    if (bs == nullptr) return;
+    std::optional<Bits> fb;
+    if (filter) fb = Eval(es, *filter, es.shards[i]);
+    for (auto [off, v] : bs->Values(fb ? &fb->get() : nullptr)) {
+      per[i].emplace_back(f->bsi->ToRaw(v), ShardStart(es.shards[i]) + off);
+    }
+  });
+  Partial p;
+  p.kind = Partial::Kind::kSorted;
+  p.desc = desc;
+  p.cap = limit == UINT64_MAX ? 0 : SatAdd(offset, limit);
+  if (p.cap == UINT64_MAX) p.cap = 0;
+  auto& all = p.sorted;
+  for (auto& v : per) all.insert(all.end(), v.begin(), v.end());
+  auto before = [&](const auto& a, const auto& b) {
+    if (a.first != b.first) return desc ? a.first > b.first : a.first < b.first;
+    return a.second < b.second;
+  };
+  if (p.cap != 0 && p.cap < all.size()) {
+    std::partial_sort(all.begin(), all.begin() + p.cap, all.end(), before);
+    all.resize(p.cap);
+  } else {
+    std::sort(all.begin(), all.end(), before);
+  }
+  // limit=0 keeps nothing (cap 0 would mean everything).
+  if (limit == 0) all.clear();
+  return p;
+}
+
+absl::StatusOr<QueryResult> FinishSort(ExecState& es, const Call& c,
+                                       Partial p) {
+  FB_ASSIGN_OR_RETURN(uint64_t limit, UintArg(c, "limit", UINT64_MAX));
+  FB_ASSIGN_OR_RETURN(uint64_t offset, UintArg(c, "offset", 0));
+  const auto& all = p.sorted;
+  const size_t begin = std::min<uint64_t>(offset, all.size());
+  const size_t end = limit >= all.size() - begin ? all.size() : begin + limit;
+  std::string json = es.st->column_keys ? "{\"keys\":[" : "{\"columns\":[";
+  Bitmap cols;
+  for (size_t i = begin; i < end; ++i) {
+    if (i > begin) json += ',';
+    cols.Add(all[i].second);
+    if (es.st->column_keys) {
+      auto key = es.st->column_keys->TranslateId(all[i].second);
+      AppendJsonString(&json, key.ok() ? *key : std::string());
+    } else {
+      json += fmt::format("{}", all[i].second);
+    }
+  }
+  json += "]}";
+  return ResultAccess::Row(std::move(cols), std::move(json));
+}
+
+}  // namespace featurebase::internal
