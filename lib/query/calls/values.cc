@@ -10,6 +10,7 @@
 
 #include "featurebase/shard.h"
 #include "fmt/format.h"
+#include "lib/bsi/bsi_field.h"
 #include "lib/query/call_args.h"
 #include "lib/query/calls.h"
 #include "lib/query/json.h"
@@ -124,39 +125,22 @@ absl::StatusOr<QueryResult> Percentile(ExecState& es, const Call& c) {
   }
   if (!(nth >= 0 && nth <= 100))
     return CallError(c, "nth must be between 0 and 100");
-  const BsiFieldSpec& spec = *f->bsi;
-  // Per shard filter bits, evaluated once.
+  // Per shard filter bits, evaluated once; the search itself is lib/bsi's.
   std::vector<std::optional<Roaring32>> fbits(es.shards.size());
   if (filter) {
     es.ForShards(
         [&](size_t i) { fbits[i] = Eval(es, *filter, es.shards[i]).Take(); });
   }
-  auto each = [&](auto&& fn) {
-    for (size_t i = 0; i < es.shards.size(); ++i) {
-      const BsiShard* bs = f->bsi_shards.Find(es.shards[i]);
-      if (bs != nullptr) fn(*bs, fbits[i] ? &*fbits[i] : nullptr);
-    }
-  };
-  std::optional<int64_t> lo, hi;
-  each([&](const BsiShard& bs, const Roaring32* fp) {
-    if (auto m = bs.Min(fp)) lo = lo ? std::min(*lo, m->value) : m->value;
-    if (auto m = bs.Max(fp)) hi = hi ? std::max(*hi, m->value) : m->value;
-  });
-  if (!lo) return ResultAccess::Make(QueryResult::Kind::kNull, "null");
-  auto count = [&](BsiOp op, int64_t raw) {
-    const BsiPredicate p = spec.Translate(op, raw);
-    uint64_t n = 0;
-    each([&](const BsiShard& bs, const Roaring32* fp) {
-      n += CountPredicate(bs, p, fp);
-    });
-    return n;
-  };
-  auto got = PercentileSearch(
-      nth, spec.ToRaw(*lo), spec.ToRaw(*hi),
-      [&](int64_t v) { return count(BsiOp::kLt, v); },
-      [&](int64_t v) { return count(BsiOp::kGt, v); });
+  std::vector<BsiShardInput> inputs;
+  for (size_t i = 0; i < es.shards.size(); ++i) {
+    if (const BsiShard* bs = f->bsi_shards.Find(es.shards[i]))
+      inputs.push_back({bs, fbits[i] ? &*fbits[i] : nullptr});
+  }
+  auto got = FieldPercentile(*f->bsi, inputs, nth);
   if (!got.ok()) return Annotate(got.status(), "Percentile()");
-  return ValCount(ValueJson(*f, *got), 1);
+  if (!got->has_value())
+    return ResultAccess::Make(QueryResult::Kind::kNull, "null");
+  return ValCount(ValueJson(*f, **got), 1);
 }
 
 // Records ordered by a value field (ties by record id), then sliced.
