@@ -175,7 +175,7 @@ inline void CreateTaxiFields(Index* index) {
   keyed_set.keys = true;
   const FieldOptions dec = FieldOptions::Decimal(2, 0, 100'000'000);
   const FieldOptions integer = FieldOptions::Int(0, 10'000'000);
-  const FieldOptions ts = FieldOptions::Timestamp("s");
+  const FieldOptions ts = FieldOptions::Timestamp(TimeUnit::kSecond);
   check(index->CreateField("cab_type", keyed_mutex), "cab_type");
   check(index->CreateField("vendor", mutex()), "vendor");
   check(index->CreateField("passenger_count", mutex()), "passenger_count");

@@ -330,7 +330,13 @@ int CreateField(const Context& ctx, const std::vector<std::string>& args) {
       return UsageError(ctx.err, "--epoch takes an RFC 3339 time, got \"" +
                                      p->get("--epoch") + "\"");
   }
-  if (p->has("--time-unit")) o.time_unit = p->get("--time-unit");
+  if (p->has("--time-unit")) {
+    auto unit = featurebase::ParseTimeUnit(p->get("--time-unit"));
+    if (!unit.ok())
+      return UsageError(ctx.err, "--time-unit takes s, ms, us or ns, got " +
+                                     Excerpt(p->get("--time-unit")));
+    o.time_unit = *unit;
+  }
   if (Status s = ValidateNameForMessage("field", p->positional[1]); !s.ok())
     return Fail(ctx.out, ctx.err, s);
   auto index = OpenIndex(ctx, p->positional[0], false);

@@ -115,7 +115,7 @@ featurebase::FieldOptions ColumnSpec::FieldOptions() const {
     case ColumnType::kBool:
       return FieldOptions::Bool();
     case ColumnType::kTimestamp:
-      return FieldOptions::Timestamp(granularity,
+      return FieldOptions::Timestamp(*featurebase::ParseTimeUnit(granularity),
                                      epoch.value_or(absl::UnixEpoch()));
     case ColumnType::kDateInt:
       return FieldOptions::Int();

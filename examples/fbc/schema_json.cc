@@ -82,8 +82,9 @@ std::string FieldOptionsJson(const featurebase::FieldOptions& o) {
              ",\"max\":" + DecimalLiteral(o.max, o.scale);
       break;
     case FieldType::kTimestamp:
-      out += ",\"epoch\":" + JsonString(featurebase::FormatRfc3339(o.epoch)) +
-             ",\"timeUnit\":" + JsonString(o.time_unit);
+      out +=
+          ",\"epoch\":" + JsonString(featurebase::FormatRfc3339(o.epoch)) +
+          ",\"timeUnit\":" + JsonString(std::string(TimeUnitName(o.time_unit)));
       break;
   }
   return out + "}";

@@ -26,9 +26,17 @@ enum class FieldType {
   kInt,
   // Bit-sliced fixed-point decimal at `scale`.
   kDecimal,
-  // Bit-sliced time since `epoch` in `time_unit`.
+  // Bit-sliced time since `epoch` in `time_unit` units.
   kTimestamp,
 };
+
+// The unit of a timestamp field's stored values.
+enum class TimeUnit { kSecond, kMillisecond, kMicrosecond, kNanosecond };
+// "s", "ms", "us", "ns".
+std::string_view TimeUnitName(TimeUnit unit);
+// Parses "s", "ms", "us" (or "µs"), "ns"; InvalidArgument naming the text
+// otherwise.
+StatusOr<TimeUnit> ParseTimeUnit(std::string_view name);
 
 // "set", "mutex", "bool", "time", "int", "decimal", "timestamp".
 std::string_view FieldTypeName(FieldType type);
@@ -64,9 +72,10 @@ struct FieldOptions {
   int64_t max = INT64_MAX;
   // Decimal fields: digits after the point, 0..19.
   int scale = 0;
-  // Timestamp fields: the zero point and unit ("s", "ms", "us", "ns").
+  // Timestamp fields: the zero point and the unit. Default seconds since
+  // the Unix epoch.
   absl::Time epoch = absl::UnixEpoch();
-  std::string time_unit = "s";
+  TimeUnit time_unit = TimeUnit::kSecond;
 
   // Convenience constructors.
   static FieldOptions Set() { return {}; }
@@ -104,12 +113,12 @@ struct FieldOptions {
     o.scale = scale;
     return o;
   }
-  // A timestamp field in `time_unit` ("s", "ms", "us", "ns") since `epoch`.
-  static FieldOptions Timestamp(std::string time_unit = "s",
+  // A timestamp field in `time_unit` units since `epoch`.
+  static FieldOptions Timestamp(TimeUnit time_unit = TimeUnit::kSecond,
                                 absl::Time epoch = absl::UnixEpoch()) {
     FieldOptions o;
     o.type = FieldType::kTimestamp;
-    o.time_unit = std::move(time_unit);
+    o.time_unit = time_unit;
     o.epoch = epoch;
     return o;
   }

@@ -6,7 +6,8 @@
 #include "absl/status/status.h"
 #include "fmt/format.h"
 
-namespace featurebase::internal {
+namespace featurebase {
+namespace internal {
 namespace {
 
 using int128 = __int128;
@@ -125,6 +126,8 @@ std::string FormatDecimal(__int128 scaled, int scale) {
   return out;
 }
 
+}  // namespace internal
+
 absl::StatusOr<TimeUnit> ParseTimeUnit(std::string_view name) {
   if (name == "s") return TimeUnit::kSecond;
   if (name == "ms") return TimeUnit::kMillisecond;
@@ -147,6 +150,8 @@ std::string_view TimeUnitName(TimeUnit unit) {
   }
   return "?";
 }
+
+namespace internal {
 
 int64_t UnitsPerSecond(TimeUnit unit) {
   switch (unit) {
@@ -235,4 +240,5 @@ std::string FormatRfc3339(absl::Time t) {
   return out;
 }
 
-}  // namespace featurebase::internal
+}  // namespace internal
+}  // namespace featurebase

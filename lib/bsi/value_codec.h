@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "featurebase/field.h"
 
 namespace featurebase::internal {
 
@@ -35,12 +36,10 @@ absl::StatusOr<__int128> ParseDecimalWide(std::string_view text, int scale);
 std::string FormatDecimal(__int128 scaled, int scale);
 
 // Units of a timestamp field.
-enum class TimeUnit { kSecond, kMillisecond, kMicrosecond, kNanosecond };
-
-// "s", "ms", "us" (or "µs"), "ns"; InvalidArgument otherwise.
-absl::StatusOr<TimeUnit> ParseTimeUnit(std::string_view name);
-// "s", "ms", "us", "ns".
-std::string_view TimeUnitName(TimeUnit unit);
+// The public enum (featurebase/field.h) and its names.
+using ::featurebase::ParseTimeUnit;
+using ::featurebase::TimeUnit;
+using ::featurebase::TimeUnitName;
 // Units per second: 1, 10^3, 10^6, 10^9.
 int64_t UnitsPerSecond(TimeUnit unit);
 

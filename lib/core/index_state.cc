@@ -226,10 +226,7 @@ absl::StatusOr<BsiFieldOptions> ToBsiOptions(std::string_view name,
   if (o.max != INT64_MAX) b.max = o.max;
   b.scale = o.scale;
   b.epoch = o.epoch;
-  auto unit = ParseTimeUnit(o.time_unit);
-  if (!unit.ok())
-    return Annotate(unit.status(), fmt::format("create field \"{}\"", name));
-  b.unit = *unit;
+  b.unit = o.time_unit;
   return b;
 }
 

@@ -61,7 +61,7 @@ void PutFieldOptions(std::string* out, const FieldOptions& o) {
   const int64_t secs = absl::ToUnixSeconds(o.epoch);
   PutI64(out, secs);
   PutI64(out, absl::ToInt64Nanoseconds(o.epoch - absl::FromUnixSeconds(secs)));
-  PutBytes(out, o.time_unit);
+  PutBytes(out, TimeUnitName(o.time_unit));
 }
 
 absl::Status ByteReader::Corrupt(std::string_view what) const {
@@ -187,7 +187,9 @@ absl::StatusOr<FieldOptions> ByteReader::Options(std::string_view what) {
   o.epoch = absl::FromUnixSeconds(*secs) + absl::Nanoseconds(*nanos);
   auto unit = Bytes(what);
   if (!unit.ok()) return unit.status();
-  o.time_unit = std::string(*unit);
+  auto parsed = ParseTimeUnit(*unit);
+  if (!parsed.ok()) return bad("bad time unit");
+  o.time_unit = *parsed;
   return o;
 }
 

@@ -102,6 +102,11 @@ TEST_F(FbcTest, ArgumentErrorsPrintUsageAndExitTwo) {
   EXPECT_EQ(r.code, 2);
   EXPECT_PRED2(StartsWith, r.err,
                "fbc: --min applies to int and decimal fields, not se");
+  r = Fbc({"create-field", "t", "f", "--type", "timestamp", "--time-unit",
+           "m"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_PRED2(StartsWith, r.err,
+               "fbc: --time-unit takes s, ms, us or ns, got \"m\"\nusage");
   r = Fbc({"gen-taxi", "--rows", "ten", "x.csv"});
   EXPECT_EQ(r.code, 2);
   EXPECT_PRED2(

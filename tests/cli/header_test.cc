@@ -89,10 +89,10 @@ TEST(HeaderTest, BoolAndTypesAreCaseInsensitive) {
 TEST(HeaderTest, TimestampGranularityLayoutEpochUnit) {
   const ColumnSpec d = Parse("at__Timestamp");
   EXPECT_EQ(d.FieldOptions().type, FieldType::kTimestamp);
-  EXPECT_EQ(d.FieldOptions().time_unit, "s");
+  EXPECT_EQ(d.FieldOptions().time_unit, featurebase::TimeUnit::kSecond);
   EXPECT_FALSE(d.epoch);
   const ColumnSpec c = Parse("at__Timestamp_ms_2006-01-02_2020-01-01_us");
-  EXPECT_EQ(c.FieldOptions().time_unit, "ms");
+  EXPECT_EQ(c.FieldOptions().time_unit, featurebase::TimeUnit::kMillisecond);
   EXPECT_EQ(c.layout.layout(), "2006-01-02");
   ASSERT_TRUE(c.epoch);
   EXPECT_EQ(*c.epoch, absl::FromUnixSeconds(1577836800));

@@ -41,7 +41,9 @@ std::unique_ptr<Index> Schema(bool keyed_field = false) {
   EXPECT_TRUE(index->CreateField("v", FieldOptions::Int(-40, 40)).ok());
   EXPECT_TRUE(
       index->CreateField("d", FieldOptions::Decimal(2, -9999, 9999)).ok());
-  EXPECT_TRUE(index->CreateField("ts", FieldOptions::Timestamp("s")).ok());
+  EXPECT_TRUE(
+      index->CreateField("ts", FieldOptions::Timestamp(TimeUnit::kSecond))
+          .ok());
   return index;
 }
 

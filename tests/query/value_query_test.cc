@@ -278,7 +278,9 @@ TEST(ValueQueryTest, IntPredicatesAndAggregatesMatchModel) {
 TEST(ValueQueryTest, DecimalAndTimestampShapes) {
   auto index = *Index::Create("i");
   ASSERT_TRUE(index->CreateField("amount", FieldOptions::Decimal(2)).ok());
-  ASSERT_TRUE(index->CreateField("at", FieldOptions::Timestamp("s")).ok());
+  ASSERT_TRUE(
+      index->CreateField("at", FieldOptions::Timestamp(TimeUnit::kSecond))
+          .ok());
   ASSERT_TRUE(index->Set(1, "amount", Value::Decimal(1234, 2)).ok());
   ASSERT_TRUE(index->Set(2, "amount", Value::Decimal(5, 1)).ok());  // 0.5
   ASSERT_TRUE(index->Set(3, "amount", Value::Int(-2)).ok());        // -2.00

@@ -65,7 +65,7 @@ inline std::string DumpState(const internal::IndexState& s,
         "scale {} epoch {} unit {} depth {}\n",
         name, FieldTypeName(o.type), o.keys, o.time_quantum.ToString(),
         o.no_standard_view, absl::FormatDuration(o.ttl), o.min, o.max, o.scale,
-        absl::FormatTime(o.epoch), o.time_unit,
+        absl::FormatTime(o.epoch), TimeUnitName(o.time_unit),
         f->bsi ? f->bsi->bit_depth() : -1);
     std::vector<uint64_t> rows;
     f->views.ForEach([&](uint64_t vk, const View& view) {

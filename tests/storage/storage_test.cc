@@ -56,7 +56,7 @@ std::vector<std::pair<std::string, FieldOptions>> TestFields() {
   ttl_time.ttl = absl::Hours(24 * 40);
   FieldOptions ts;
   ts.type = FieldType::kTimestamp;
-  ts.time_unit = "ms";
+  ts.time_unit = TimeUnit::kMillisecond;
   return {{"s", FieldOptions::Set()},
           {"k", keyed_set},
           {"m", FieldOptions::Mutex()},
