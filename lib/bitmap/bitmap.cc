@@ -110,19 +110,6 @@ Bitmap BitmapAccess::FromChunks(std::vector<BitmapChunk> chunks) {
   return Bitmap(std::move(rep));
 }
 
-Bitmap BitmapAccess::FromShard(uint64_t shard, Roaring32 bits) {
-  std::vector<BitmapChunk> chunks;
-  chunks.push_back({shard, std::move(bits)});
-  return FromChunks(std::move(chunks));
-}
-
-std::vector<BitmapChunk> BitmapAccess::TakeChunks(Bitmap&& b) {
-  if (!b.rep_) return {};
-  std::vector<BitmapChunk> out = std::move(b.rep_->chunks);
-  b.rep_.reset();
-  return out;
-}
-
 // ---------------------------------------------------------------- special
 // members
 

@@ -39,10 +39,6 @@ class BitmapAccess {
   // Builds a Bitmap from chunks in any key order (keys must be distinct);
   // empty chunks are dropped. Values must be < 2^20.
   static Bitmap FromChunks(std::vector<BitmapChunk> chunks);
-  // A Bitmap holding `bits` (offsets < 2^20) as shard `shard`.
-  static Bitmap FromShard(uint64_t shard, Roaring32 bits);
-  // Moves the chunks out of `b`, leaving it empty.
-  static std::vector<BitmapChunk> TakeChunks(Bitmap&& b);
 };
 
 }  // namespace internal

@@ -20,6 +20,7 @@
 #include "lib/bitmap/bitmap_internal.h"
 #include "lib/core/index_state.h"
 #include "lib/core/time_views.h"
+#include "lib/core/write_views.h"
 #include "lib/db/index_access.h"
 #include "lib/storage/store.h"
 #include "lib/util/status_macros.h"
@@ -281,14 +282,14 @@ class IndexImpl {
       FB_ASSIGN_OR_RETURN(const std::optional<uint64_t> resolved,
                           ResolveRow(*f, v, "set", /*create=*/true));
       const uint64_t row = *resolved;
-      std::vector<uint64_t> time_views;
+      std::optional<absl::CivilSecond> when;
       if (f->options.type == FieldType::kTime) {
         if (ts) {
           auto civil = ToCivil(*ts);
           if (!civil.ok())
             return Annotate(civil.status(),
                             fmt::format("set: field \"{}\"", field));
-          time_views = ViewsForTime(f->options.time_quantum, *civil);
+          when = *civil;
         } else if (!f->has_standard_view()) {
           return absl::InvalidArgumentError(
               fmt::format("set: time field \"{}\" has no standard view and "
@@ -300,19 +301,20 @@ class IndexImpl {
             "set: field \"{}\" is not a time-field: no timestamp allowed",
             field));
       }
+      const WriteViews views = ViewsOfWrite(*f, when);
       FieldState* mf = txn.MutableField(field);
       const uint64_t shard = ShardOf(col);
       const uint32_t off = OffsetInShard(col);
       const OwnerToken owner = txn.owner();
       bool changed = false;
-      if (mf->has_standard_view()) {
+      if (views.standard) {
         changed |=
             txn.MutableFragment(mf, kStandardView, shard)->Add(owner, row, off);
       }
-      for (uint64_t tv : time_views) {
+      for (uint64_t tv : views.time) {
         changed |= txn.MutableFragment(mf, tv, shard)->Add(owner, row, off);
       }
-      if (mf->tracks_existence()) {
+      if (views.existence) {
         txn.MutableFragment(mf, kExistenceView, shard)->Add(owner, 0, off);
       }
       if (txn.state().options.track_existence)
@@ -345,8 +347,7 @@ class IndexImpl {
       FieldState* mf = txn.MutableField(field);
       for (uint64_t vk : views)
         txn.MutableFragment(mf, vk, shard)->Remove(txn.owner(), row, off);
-      const bool single = mf->mode() != Fragment::Mode::kMulti;
-      if (single && mf->tracks_existence()) {
+      if (ClearRemovesExistence(*mf)) {
         txn.MutableFragment(mf, kExistenceView, shard)
             ->Remove(txn.owner(), 0, off);
       }
