@@ -10,6 +10,7 @@
 
 #include "featurebase/shard.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase {
 namespace {
@@ -192,7 +193,7 @@ TEST(BitmapTest, MatchesSetModelUnderRandomOperations) {
         }
         default: {
           auto round = Bitmap::Deserialize(b.Serialize());
-          ASSERT_TRUE(round.ok()) << round.status();
+          FB_ASSERT_OK(round);
           ASSERT_TRUE(*round == b);
           ASSERT_EQ(b.Serialize().size(), b.SerializedSize());
           break;

@@ -12,6 +12,7 @@
 #include "featurebase/shard.h"
 #include "lib/bitmap/roaring32.h"
 #include "lib/util/endian.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase {
 namespace {
@@ -70,7 +71,7 @@ void ExpectWellFormed(const Roaring32& r) {
   ASSERT_EQ(n, v.size());
   std::string again;
   r.AppendPortable(&again);
-  ASSERT_TRUE(Roaring32::DecodePortable(again).ok());
+  FB_ASSERT_OK(Roaring32::DecodePortable(again));
 }
 
 TEST(CorruptionTest, RawPortableFlipsNeverYieldMalformedBitmaps) {
@@ -125,7 +126,7 @@ std::string NoRunBitmap(
 
 TEST(PortableValidateTest, AcceptsHandBuiltBitmap) {
   auto r = Roaring32::DecodePortable(NoRunBitmap({{0, {1, 5}}, {3, {2}}}));
-  ASSERT_TRUE(r.ok()) << r.status();
+  FB_ASSERT_OK(r);
   EXPECT_EQ(r->Cardinality(), 3u);
   EXPECT_TRUE(r->Contains(3 * 65536 + 2));
 }
@@ -218,7 +219,7 @@ TEST(PortableValidateTest, CollectsTheValuesOfSmallBitmaps) {
     for (size_t max : {want.size(), want.size() - 1, size_t{1} << 20}) {
       std::vector<uint32_t> got = {42};  // kept unless the values come back
       auto size = internal::ValidatePortable(bytes, UINT32_MAX, &got, max);
-      ASSERT_TRUE(size.ok()) << size.status();
+      FB_ASSERT_OK(size);
       EXPECT_EQ(*size, bytes.size());
       std::vector<uint32_t> expect = {42};
       if (want.size() <= max)

@@ -14,6 +14,7 @@
 
 #include "tests/util/seed.h"
 #include "tests/util/simd_cap.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase::internal {
 namespace {
@@ -65,13 +66,13 @@ TEST(Roaring32Test, MatchesSetModel) {
     r.AppendPortable(&bytes);
     ASSERT_EQ(bytes.size(), r.PortableSize());
     auto back = Roaring32::DecodePortable(bytes);
-    ASSERT_TRUE(back.ok()) << back.status();
+    FB_ASSERT_OK(back);
     ASSERT_TRUE(back->Equals(r));
     r.RunOptimize();
     bytes.clear();
     r.AppendPortable(&bytes);
     back = Roaring32::DecodePortable(bytes);
-    ASSERT_TRUE(back.ok()) << back.status();
+    FB_ASSERT_OK(back);
     ASSERT_TRUE(back->Equals(r));
   }
 }

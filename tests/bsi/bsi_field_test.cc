@@ -17,6 +17,7 @@
 #include "lib/util/status_util.h"
 #include "tests/util/percentile_model.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase::internal {
 namespace {
@@ -32,7 +33,7 @@ BsiFieldSpec IntSpec(std::optional<int64_t> min, std::optional<int64_t> max,
   o.min = min;
   o.max = max;
   auto spec = BsiFieldSpec::Create(name, o);
-  EXPECT_TRUE(spec.ok()) << spec.status();
+  FB_EXPECT_OK(spec);
   return *spec;
 }
 
@@ -84,7 +85,7 @@ TEST(BsiFieldTest, OutOfRangeNamesFieldValueAndRange) {
   o.min = -1000;
   o.max = 99999;
   auto price = BsiFieldSpec::Create("price", o);
-  ASSERT_TRUE(price.ok());
+  FB_ASSERT_OK(price);
   EXPECT_EQ(Message(price->ToStored(*price->ParseValue("1000.5")).status()),
             "set: value 1000.50 out of range [-10.00, 999.99] for field "
             "\"price\"");
@@ -240,7 +241,7 @@ void Write(Field& f, int shard, const std::map<uint32_t, int128>& sets,
       return;  // nothing written
     }
     auto s = f.spec.ToStored(int64_t(raw));
-    ASSERT_TRUE(s.ok()) << s.status();
+    FB_ASSERT_OK(s);
     ASSERT_EQ(f.spec.ToRaw(*s), int64_t(raw));
     stored.push_back({offset, *s});
     depth = std::max(depth, BsiDepthOf(*s));
@@ -357,7 +358,7 @@ void CheckField(const Field& f, std::mt19937_64& rng) {
       ASSERT_FALSE(min.has_value());
       ASSERT_FALSE(max.has_value());
       auto p = FieldPercentile(f.spec, inputs, 50);
-      ASSERT_TRUE(p.ok());
+      FB_ASSERT_OK(p);
       ASSERT_FALSE(p->has_value());
       continue;
     }
@@ -369,7 +370,7 @@ void CheckField(const Field& f, std::mt19937_64& rng) {
               uint64_t(std::count(all.begin(), all.end(), all.back())));
     for (double nth : {0.0, 1.0, 10.0, 25.0, 33.3, 50.0, 75.0, 99.0, 100.0}) {
       auto got = FieldPercentile(f.spec, inputs, nth);
-      ASSERT_TRUE(got.ok());
+      FB_ASSERT_OK(got);
       ASSERT_TRUE(got->has_value());
       ASSERT_EQ(**got, BrutePercentile(all, nth)) << "nth " << nth;
     }
@@ -431,13 +432,13 @@ TEST(BsiFieldTest, DecimalRoundTrips) {
   o.type = BsiFieldType::kDecimal;
   o.scale = 2;
   auto f = BsiFieldSpec::Create("price", o);
-  ASSERT_TRUE(f.ok());
+  FB_ASSERT_OK(f);
   BsiShard s;
   const char* texts[] = {"12.34", "-0.05", "0", "99999999.99", "-7.1"};
   std::vector<std::pair<uint32_t, int64_t>> sets;
   for (uint32_t i = 0; i < 5; ++i) {
     auto raw = f->ParseValue(texts[i]);
-    ASSERT_TRUE(raw.ok()) << raw.status();
+    FB_ASSERT_OK(raw);
     sets.push_back({i, *f->ToStored(*raw)});
     f->GrowBitDepth(BsiDepthOf(sets.back().second));
   }
@@ -449,7 +450,7 @@ TEST(BsiFieldTest, DecimalRoundTrips) {
   EXPECT_EQ(f->FormatSum(f->RawSum(s.Sum(nullptr))), "100000005.18");
   // Predicates in the field's scale: f > 0.00 matches 12.34 and 99999999.99.
   auto p = ParseDecimalWide("0", 2);
-  ASSERT_TRUE(p.ok());
+  FB_ASSERT_OK(p);
   EXPECT_EQ(
       EvaluatePredicate(s, f->Translate(BsiOp::kGt, *p), nullptr).Cardinality(),
       2u);
@@ -466,7 +467,7 @@ TEST(BsiFieldTest, TimestampRoundTrips) {
     o.unit = unit;
     o.epoch = absl::FromUnixSeconds(1600000000);
     auto f = BsiFieldSpec::Create("ts", o);
-    ASSERT_TRUE(f.ok()) << f.status();
+    FB_ASSERT_OK(f);
     EXPECT_EQ(f->base(), 1600000000 * UnitsPerSecond(unit));
     const std::string texts[] = {"2020-09-13T12:26:40Z", "1970-01-01T00:00:00Z",
                                  "2024-02-29T23:59:59Z",
@@ -474,9 +475,9 @@ TEST(BsiFieldTest, TimestampRoundTrips) {
     std::vector<std::pair<uint32_t, int64_t>> sets;
     for (uint32_t i = 0; i < 4; ++i) {
       auto raw = f->ParseValue(texts[i]);
-      ASSERT_TRUE(raw.ok()) << raw.status();
+      FB_ASSERT_OK(raw);
       auto stored = f->ToStored(*raw);
-      ASSERT_TRUE(stored.ok()) << stored.status();
+      FB_ASSERT_OK(stored);
       sets.push_back({i, *stored});
       f->GrowBitDepth(BsiDepthOf(*stored));
     }

@@ -15,6 +15,7 @@
 
 #include "tests/util/seed.h"
 #include "tests/util/simd_cap.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase::internal {
 namespace {
@@ -433,7 +434,7 @@ TEST(BsiShardTest, VersionsSharingPackedPlanesOutliveTheirBase) {
     std::string bytes;
     c.Encode(&bytes);
     auto d = BsiShard::Decode(bytes);
-    ASSERT_TRUE(d.ok()) << d.status();
+    FB_ASSERT_OK(d);
     CheckAgainstModel(mc, *d, rng);
   }
 }
@@ -480,7 +481,7 @@ TEST(BsiShardTest, EncodeDecodeRoundTrips) {
   std::string bytes;
   s.Encode(&bytes);
   auto back = BsiShard::Decode(bytes);
-  ASSERT_TRUE(back.ok()) << back.status();
+  FB_ASSERT_OK(back);
   EXPECT_TRUE(back->Equals(s));
   EXPECT_EQ(back->depth(), s.depth());
   std::string again;
@@ -490,7 +491,7 @@ TEST(BsiShardTest, EncodeDecodeRoundTrips) {
   std::string empty;
   BsiShard().Encode(&empty);
   auto e = BsiShard::Decode(empty);
-  ASSERT_TRUE(e.ok());
+  FB_ASSERT_OK(e);
   EXPECT_TRUE(e->Equals(BsiShard()));
 }
 
@@ -526,8 +527,7 @@ TEST(BsiShardTest, FromRowsChecksInvariants) {
   auto bits = [](std::vector<uint32_t> v) { return Roaring32::FromValues(v); };
   std::vector<Roaring32> planes;
   planes.push_back(bits({1}));
-  EXPECT_TRUE(
-      BsiShard::FromRows(bits({1, 2}), bits({1}), std::move(planes)).ok());
+  FB_EXPECT_OK(BsiShard::FromRows(bits({1, 2}), bits({1}), std::move(planes)));
   planes.clear();
   planes.push_back(bits({3}));
   EXPECT_FALSE(

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase::internal {
 namespace {
@@ -51,7 +52,7 @@ TEST(ValueCodecTest, RejectsBadDecimalsPrecisely) {
             absl::StatusCode::kOutOfRange);
   // Wide decimals hold up to 38 digits.
   auto wide = ParseDecimalWide("123456789012345678901234567890", 2);
-  ASSERT_TRUE(wide.ok());
+  FB_ASSERT_OK(wide);
   EXPECT_EQ(FormatDecimal(*wide, 2), "123456789012345678901234567890.00");
   EXPECT_EQ(ParseDecimalWide(std::string(39, '9'), 0).status().code(),
             absl::StatusCode::kOutOfRange);
@@ -67,7 +68,7 @@ TEST(ValueCodecTest, DecimalRoundTripsRandomValues) {
       if (i % 3 == 0) v %= 100000;
       const std::string text = FormatDecimal(v, scale);
       auto back = ParseDecimal(text, scale);
-      ASSERT_TRUE(back.ok()) << text << " " << back.status();
+      FB_ASSERT_OK(back) << text << " " << back.status();
       ASSERT_EQ(*back, v) << text;
     }
   }
@@ -95,7 +96,7 @@ TEST(ValueCodecTest, TimestampsRoundTripInEveryUnit) {
     for (const char* t : {"2024-05-06T07:08:09Z", "1999-12-31T23:59:59Z",
                           "2262-04-11T00:00:00Z", "1678-01-01T00:00:00Z"}) {
       auto units = ParseTimestamp(t, unit);
-      ASSERT_TRUE(units.ok()) << t << " " << units.status();
+      FB_ASSERT_OK(units) << t << " " << units.status();
       EXPECT_EQ(FormatTimestamp(*units, unit), t);
     }
     std::mt19937_64 rng(uint64_t(unit) + 1);
@@ -104,7 +105,7 @@ TEST(ValueCodecTest, TimestampsRoundTripInEveryUnit) {
           int64_t(rng()) >> (unit == TimeUnit::kNanosecond ? 0 : 30);
       auto back = ParseTimestamp(FormatTimestamp(v, unit), unit);
       if (unit == TimeUnit::kNanosecond) {
-        ASSERT_TRUE(back.ok()) << FormatTimestamp(v, unit);
+        FB_ASSERT_OK(back) << FormatTimestamp(v, unit);
       }
       if (back.ok()) {
         ASSERT_EQ(*back, v) << FormatTimestamp(v, unit);
@@ -137,7 +138,7 @@ TEST(ValueCodecTest, EarlyYearsPrintWithFourDigitsAndRoundTrip) {
                           "0999-12-31T23:59:59Z", "1000-01-01T00:00:00Z",
                           "9999-12-31T23:59:59Z", "0123-04-05T06:07:08Z"}) {
       auto units = ParseTimestamp(t, unit);
-      ASSERT_TRUE(units.ok()) << t << " " << units.status();
+      FB_ASSERT_OK(units) << t << " " << units.status();
       EXPECT_EQ(FormatTimestamp(*units, unit), t);
     }
   }
@@ -152,8 +153,7 @@ TEST(ValueCodecTest, TimestampOverflowIsAnError) {
                 .status()
                 .code(),
             absl::StatusCode::kOutOfRange);
-  EXPECT_TRUE(
-      ParseTimestamp("2263-01-01T00:00:00Z", TimeUnit::kMicrosecond).ok());
+  FB_EXPECT_OK(ParseTimestamp("2263-01-01T00:00:00Z", TimeUnit::kMicrosecond));
   EXPECT_EQ(
       TimeToUnits(absl::InfiniteFuture(), TimeUnit::kSecond).status().code(),
       absl::StatusCode::kOutOfRange);

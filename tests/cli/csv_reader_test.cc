@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/util/status_matchers.h"
+
 namespace fbc {
 namespace {
 
@@ -69,7 +71,7 @@ Parsed ReadAll(std::unique_ptr<ByteSource> src, size_t buffer,
                               via == Via::kReadAheadThreaded);
     while (true) {
       auto block = reader.Next();
-      EXPECT_TRUE(block.ok()) << block.status();
+      FB_EXPECT_OK(block);
       if (!block.ok() || *block == nullptr) break;
       Append(**block, &p);
     }
@@ -79,7 +81,7 @@ Parsed ReadAll(std::unique_ptr<ByteSource> src, size_t buffer,
   RowBlock block;
   while (true) {
     auto more = reader.Next(&block);
-    EXPECT_TRUE(more.ok()) << more.status();
+    FB_EXPECT_OK(more);
     if (!more.ok() || !*more) break;
     Append(block, &p);
   }
@@ -235,7 +237,7 @@ TEST(CsvReaderTest, BlocksStayValidForTheNextCalls) {
     for (int call = 0;; ++call) {
       RowBlock& b = blocks[call % kKept];
       auto more = reader.Next(&b);
-      ASSERT_TRUE(more.ok()) << more.status();
+      FB_ASSERT_OK(more);
       // Every block still held (the last kBuffers - 1) reads as filled.
       for (int back = 1; back < kKept && back <= call; ++back) {
         const int k = (call - back) % kKept;
@@ -299,7 +301,7 @@ TEST(ReadAheadCsvReaderTest, ReadErrorsComeAfterTheRowsBeforeThemAndStick) {
         std::count(text.begin(), text.begin() + limit, '\n');
     EXPECT_EQ(rows, complete);
     auto again = reader.Next();
-    ASSERT_TRUE(again.ok());
+    FB_ASSERT_OK(again);
     EXPECT_EQ(*again, nullptr);
   }
 }
@@ -333,7 +335,7 @@ TEST(ReadAheadCsvReaderTest, DestroyedMidFileStopsItsThread) {
           std::make_unique<CountingSource>(text, 1000, read), kBuffer, true);
       for (int i = 0; i < taken; ++i) {
         auto block = reader.Next();
-        ASSERT_TRUE(block.ok());
+        FB_ASSERT_OK(block);
         ASSERT_NE(*block, nullptr);
       }
     }
@@ -360,7 +362,7 @@ TEST(CsvReaderTest, GzipFilesAreReadTransparently) {
   ASSERT_EQ(gzwrite(gz, text.data(), unsigned(text.size())), int(text.size()));
   ASSERT_EQ(gzclose(gz), Z_OK);
   auto src = OpenByteSource(path);
-  ASSERT_TRUE(src.ok()) << src.status();
+  FB_ASSERT_OK(src);
   const Parsed p = ReadAll(*std::move(src), 4096);
   ASSERT_EQ(p.rows.size(), 5000u);
   EXPECT_EQ(p.rows[4999], (std::vector<std::string>{"4999", "v,34993"}));
@@ -376,7 +378,7 @@ TEST(CsvReaderTest, TruncatedGzipIsDataLoss) {
   gzclose(gz);
   std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
   auto src = OpenByteSource(path);
-  ASSERT_TRUE(src.ok());
+  FB_ASSERT_OK(src);
   CsvReader reader(*std::move(src), 4096);
   RowBlock block;
   featurebase::Status st;
@@ -444,7 +446,7 @@ TEST(CsvReaderTest, ConcatenatedGzipMembersAreOneStream) {
   std::ofstream(path, std::ios::binary) << bytes;
   for (size_t buffer : {size_t{64}, size_t{4096}, size_t{1} << 20}) {
     auto rows = ReadFile(path, buffer);
-    ASSERT_TRUE(rows.ok()) << rows.status();
+    FB_ASSERT_OK(rows);
     EXPECT_EQ(*rows, want) << "buffer " << buffer;
   }
   std::remove(path.c_str());
@@ -482,12 +484,12 @@ TEST(CsvReaderTest, AUtf8ByteOrderMarkAtTheStartIsSkipped) {
   const std::string plain = TempPath("bom.csv");
   std::ofstream(plain, std::ios::binary) << text;
   auto rows = ReadFile(plain, 4096);
-  ASSERT_TRUE(rows.ok()) << rows.status();
+  FB_ASSERT_OK(rows);
   EXPECT_EQ(*rows, want);
   const std::string gz = TempPath("bom.csv.gz");
   std::ofstream(gz, std::ios::binary) << GzipMember(text);
   rows = ReadFile(gz, 4096);
-  ASSERT_TRUE(rows.ok()) << rows.status();
+  FB_ASSERT_OK(rows);
   EXPECT_EQ(*rows, want);
   std::remove(plain.c_str());
   std::remove(gz.c_str());

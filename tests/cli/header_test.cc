@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/util/status_matchers.h"
+
 namespace fbc {
 namespace {
 
@@ -14,7 +16,7 @@ using featurebase::FieldType;
 
 ColumnSpec Parse(const std::string& cell) {
   auto s = ParseHeaderCell(cell, 1);
-  EXPECT_TRUE(s.ok()) << s.status();
+  FB_EXPECT_OK(s);
   return s.ok() ? *s : ColumnSpec();
 }
 
@@ -233,7 +235,7 @@ TEST(HeaderTest, WholeHeaderRules) {
 TEST(TimeLayoutTest, Rfc3339AndGoLayouts) {
   TimeLayout rfc;
   auto t = rfc.ParseTime("2013-03-05T14:22:10Z");
-  ASSERT_TRUE(t.ok());
+  FB_ASSERT_OK(t);
   EXPECT_EQ(*t, absl::FromUnixSeconds(1362493330));
   EXPECT_EQ(*rfc.ParseTime("2013-03-05T16:22:10.5+02:00"),
             absl::FromUnixSeconds(1362493330) + absl::Milliseconds(500));
@@ -242,7 +244,7 @@ TEST(TimeLayoutTest, Rfc3339AndGoLayouts) {
   EXPECT_EQ(std::string(rfc.ParseTime("x").status().message()),
             "\"x\" does not match layout 2006-01-02T15:04:05Z07:00");
   auto us = TimeLayout::Parse("01/02/2006 15:04");
-  ASSERT_TRUE(us.ok());
+  FB_ASSERT_OK(us);
   EXPECT_EQ(*us->ParseTime("03/05/2013 14:22"),
             absl::FromUnixSeconds(1362493320));
   EXPECT_FALSE(TimeLayout::Parse("Jan 2 15:04 MST").ok());

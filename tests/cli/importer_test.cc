@@ -19,6 +19,7 @@
 #include "examples/fbc/header.h"
 #include "examples/fbc/row_converter.h"
 #include "featurebase/query.h"
+#include "tests/util/status_matchers.h"
 
 namespace fbc {
 namespace {
@@ -58,7 +59,7 @@ class ImporterTest : public ::testing::Test {
   }
   ImportResult Import(Index& index, const ImportOptions& o) {
     auto r = ImportCsv(index, o, nullptr, nullptr);
-    EXPECT_TRUE(r.ok()) << r.status();
+    FB_EXPECT_OK(r);
     return r.ok() ? *r : ImportResult();
   }
 
@@ -195,7 +196,7 @@ TEST_F(ImporterTest, PrimaryKeysJoinFieldsAndASingleStringKeyIsNotAField) {
   // "1|x" twice: the last value wins; both fields are also indexed.
   EXPECT_EQ(Q(*index, "Count(All()) Sum(field=v)"),
             "{\"results\":[2,{\"value\":50,\"count\":2}]}");
-  EXPECT_TRUE(index->GetSnapshot()->Field("a").ok());
+  FB_EXPECT_OK(index->GetSnapshot()->Field("a"));
   auto* keys = index->GetSnapshot()->ColumnKeys();
   ASSERT_NE(keys, nullptr);
 
@@ -269,7 +270,7 @@ TEST(RowConverterTest, DecimalOverflowIsNamedApartFromMalformedCells) {
 
 TEST(RowConverterTest, DuplicatePrimaryKeyFieldsAreRefused) {
   auto specs = ParseHeader({"k__String", "v__Int"});
-  ASSERT_TRUE(specs.ok()) << specs.status();
+  FB_ASSERT_OK(specs);
   IdOptions ids;
   ids.mode = IdOptions::Mode::kPrimaryKey;
   ids.primary_key_fields = {"k", "v", "k"};
@@ -403,7 +404,7 @@ TEST_F(ImporterTest, BadHeaderAndConflictingFieldAreErrors) {
   EXPECT_EQ(
       std::string(r.status().message()),
       o.files[0] + ": header column 2 \"b__Nope\": unknown type \"Nope\"");
-  ASSERT_TRUE(index->CreateField("a", featurebase::FieldOptions::Mutex()).ok());
+  FB_ASSERT_OK(index->CreateField("a", featurebase::FieldOptions::Mutex()));
   o.files = {Write("conf.csv", "a__Int\n1\n")};
   r = ImportCsv(*index, o, nullptr, nullptr);
   ASSERT_FALSE(r.ok());
@@ -498,7 +499,7 @@ TEST_F(ImporterTest, CheckpointEachFlushMakesBatchesDurableAsTheyLand) {
     open.name = "t";
     open.durability = featurebase::Durability::kCheckpoint;
     auto index = Index::Open(open, live.string());
-    ASSERT_TRUE(index.ok()) << index.status();
+    FB_ASSERT_OK(index);
     o.concurrency = c;
     o.checkpoint_each_flush = true;
     EXPECT_EQ(Import(**index, o).records, uint64_t(kRows));
@@ -511,7 +512,7 @@ TEST_F(ImporterTest, CheckpointEachFlushMakesBatchesDurableAsTheyLand) {
       featurebase::OpenOptions ro;
       ro.durability = featurebase::Durability::kNone;
       auto reopened = Index::Open(ro, crash.string());
-      EXPECT_TRUE(reopened.ok()) << reopened.status();
+      FB_EXPECT_OK(reopened);
       return reopened.ok() ? Q(**reopened, "Sum(field=n) Count(All())") : "";
     };
     // One thread: exactly the checkpoints the policy asks for. Pipelined,
@@ -530,7 +531,7 @@ TEST_F(ImporterTest, CheckpointEachFlushMakesBatchesDurableAsTheyLand) {
         matched = image == prefix(m);
       EXPECT_TRUE(matched) << image << ": want a non-empty prefix";
     }
-    ASSERT_TRUE((*index)->Sync().ok());
+    FB_ASSERT_OK((*index)->Sync());
     EXPECT_EQ(
         crash_image("crash_b" + std::to_string(c)),
         "{\"results\":[" + sum_of(kRows) + "," + std::to_string(kRows) + "]}");
@@ -556,9 +557,9 @@ TEST(RowConverterTest, ReusedRecordEqualsFreshRecord) {
     ids.id_field = "id";
     ids.primary_key_fields = {"name", "n"};
     auto specs = ParseHeader(header);
-    ASSERT_TRUE(specs.ok()) << specs.status();
+    FB_ASSERT_OK(specs);
     auto converter = RowConverter::Create(*specs, ids);
-    ASSERT_TRUE(converter.ok()) << converter.status();
+    FB_ASSERT_OK(converter);
     const uint32_t seed = 20240611 + uint32_t(mode);
     std::mt19937 rng(seed);
     auto pick = [&](int n) { return int(rng() % uint32_t(n)); };

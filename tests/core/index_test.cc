@@ -16,6 +16,7 @@
 #include "absl/time/civil_time.h"
 #include "featurebase/shard.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase {
 namespace {
@@ -173,20 +174,20 @@ struct Model {
 void ExpectIndexMatches(const Snapshot& snap, const Model& model,
                         std::mt19937_64& rng) {
   auto all = snap.All();
-  ASSERT_TRUE(all.ok()) << all.status();
+  FB_ASSERT_OK(all);
   ASSERT_EQ(all->ToVector(), Vec(model.exists));
   for (const auto& [name, f] : model.fields) {
     SCOPED_TRACE("field " + name);
     const std::set<uint64_t> rows = f.Rows();
     auto got_rows = snap.Rows(name);
-    ASSERT_TRUE(got_rows.ok()) << got_rows.status();
+    FB_ASSERT_OK(got_rows);
     ASSERT_EQ(*got_rows, Vec(rows));
     std::vector<RowCount> want_top;
     for (uint64_t r : rows) {
       Value v =
           f.opts.type == FieldType::kBool ? Value::Bool(r == 1) : Value::Id(r);
       auto got = snap.Row(name, v);
-      ASSERT_TRUE(got.ok()) << got.status();
+      FB_ASSERT_OK(got);
       const std::set<uint64_t> want = f.Row(r);
       ASSERT_EQ(got->ToVector(), Vec(want)) << "row " << r;
       want_top.push_back({r, want.size()});
@@ -196,10 +197,10 @@ void ExpectIndexMatches(const Snapshot& snap, const Model& model,
                 return a.count != b.count ? a.count > b.count : a.row < b.row;
               });
     auto top = snap.TopN(name, 0);
-    ASSERT_TRUE(top.ok()) << top.status();
+    FB_ASSERT_OK(top);
     ASSERT_EQ(*top, want_top);
     auto top2 = snap.TopN(name, 2);
-    ASSERT_TRUE(top2.ok());
+    FB_ASSERT_OK(top2);
     ASSERT_EQ(*top2,
               std::vector<RowCount>(
                   want_top.begin(),
@@ -215,7 +216,7 @@ void ExpectIndexMatches(const Snapshot& snap, const Model& model,
     }
     if (f.tracks()) {
       auto nn = snap.NotNull(name);
-      ASSERT_TRUE(nn.ok()) << nn.status();
+      FB_ASSERT_OK(nn);
       ASSERT_EQ(nn->ToVector(), Vec(f.existence));
     }
     if (f.opts.type == FieldType::kTime && !rows.empty()) {
@@ -229,7 +230,7 @@ void ExpectIndexMatches(const Snapshot& snap, const Model& model,
         const uint64_t r = *std::next(rows.begin(), rng() % rows.size());
         TimeRange range{At(a), At(b)};
         auto got = snap.Row(name, Value::Id(r), range);
-        ASSERT_TRUE(got.ok()) << got.status();
+        FB_ASSERT_OK(got);
         ASSERT_EQ(got->ToVector(), Vec(f.RowInRange(r, a, b)))
             << "row " << r << " range " << absl::FormatCivilTime(a) << " .. "
             << absl::FormatCivilTime(b);
@@ -241,7 +242,7 @@ void ExpectIndexMatches(const Snapshot& snap, const Model& model,
 Model MakeModel(Index* index) {
   Model m;
   auto add = [&](const std::string& name, FieldOptions o) {
-    EXPECT_TRUE(index->CreateField(name, o).ok());
+    FB_EXPECT_OK(index->CreateField(name, o));
     m.fields[name].opts = o;
   };
   add("s", FieldOptions::Set());
@@ -283,23 +284,22 @@ TEST(IndexTest, MatchesNaiveModelUnderRandomWrites) {
                                     1 + rng() % 28, rng() % 24, rng() % 60));
         }
         auto got = index->Set(col, name, v, ts);
-        ASSERT_TRUE(got.ok()) << got.status();
+        FB_ASSERT_OK(got);
         ASSERT_EQ(*got, model.Set(col, name, row, ts));
         recent.push_back(col);
       } else if (op < 16) {
         auto got = index->Clear(col, name, v);
-        ASSERT_TRUE(got.ok()) << got.status();
+        FB_ASSERT_OK(got);
         ASSERT_EQ(*got, model.Clear(col, name, row));
       } else if (op < 17) {
         auto got = index->ClearRow(name, v);
-        ASSERT_TRUE(got.ok()) << got.status();
+        FB_ASSERT_OK(got);
         ASSERT_EQ(*got, model.ClearRow(name, row));
       } else if (op < 18) {
         std::set<uint64_t> cols;
         for (int i = 0; i < 5; ++i) cols.insert(column());
-        ASSERT_TRUE(
-            index->Store("s", Value::Id(row), Bitmap::FromValues(Vec(cols)))
-                .ok());
+        FB_ASSERT_OK(
+            index->Store("s", Value::Id(row), Bitmap::FromValues(Vec(cols))));
         model.Store("s", row, cols);
       } else {
         std::set<uint64_t> cols;
@@ -307,7 +307,7 @@ TEST(IndexTest, MatchesNaiveModelUnderRandomWrites) {
           cols.insert(recent[rng() % recent.size()]);
         cols.insert(column());
         auto got = index->Delete(Bitmap::FromValues(Vec(cols)));
-        ASSERT_TRUE(got.ok()) << got.status();
+        FB_ASSERT_OK(got);
         ASSERT_EQ(*got, model.Delete(cols));
       }
       if (step % 10 == 9) ExpectIndexMatches(*index->GetSnapshot(), model, rng);
@@ -320,8 +320,8 @@ TEST(IndexTest, MatchesNaiveModelUnderRandomWrites) {
 
 TEST(IndexTest, MutexReplacesAndClearDropsExistence) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("m", FieldOptions::Mutex()).ok());
-  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
+  FB_ASSERT_OK(index->CreateField("m", FieldOptions::Mutex()));
+  FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
   EXPECT_TRUE(*index->Set(7, "m", Value::Id(1)));
   EXPECT_TRUE(*index->Set(7, "m", Value::Id(2)));
   EXPECT_FALSE(*index->Set(7, "m", Value::Id(2)));
@@ -344,10 +344,10 @@ TEST(IndexTest, MutexReplacesAndClearDropsExistence) {
 
 TEST(IndexTest, BoolRowsAreFalseAndTrue) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("b", FieldOptions::Bool()).ok());
-  ASSERT_TRUE(index->Set(3, "b", Value::Bool(true)).ok());
-  ASSERT_TRUE(index->Set(4, "b", Value::Bool(false)).ok());
-  ASSERT_TRUE(index->Set(3, "b", Value::Bool(false)).ok());
+  FB_ASSERT_OK(index->CreateField("b", FieldOptions::Bool()));
+  FB_ASSERT_OK(index->Set(3, "b", Value::Bool(true)));
+  FB_ASSERT_OK(index->Set(4, "b", Value::Bool(false)));
+  FB_ASSERT_OK(index->Set(3, "b", Value::Bool(false)));
   auto snap = index->GetSnapshot();
   EXPECT_EQ(snap->Row("b", Value::Bool(false))->ToVector(),
             (std::vector<uint64_t>{3, 4}));
@@ -357,11 +357,11 @@ TEST(IndexTest, BoolRowsAreFalseAndTrue) {
 
 TEST(IndexTest, NotAndNullUseExistence) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
-  ASSERT_TRUE(index->CreateField("m", FieldOptions::Mutex()).ok());
-  ASSERT_TRUE(index->Set(1, "s", Value::Id(5)).ok());
-  ASSERT_TRUE(index->Set(2, "m", Value::Id(5)).ok());
-  ASSERT_TRUE(index->Set(kShardWidth * 3, "s", Value::Id(6)).ok());
+  FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
+  FB_ASSERT_OK(index->CreateField("m", FieldOptions::Mutex()));
+  FB_ASSERT_OK(index->Set(1, "s", Value::Id(5)));
+  FB_ASSERT_OK(index->Set(2, "m", Value::Id(5)));
+  FB_ASSERT_OK(index->Set(kShardWidth * 3, "s", Value::Id(6)));
   auto snap = index->GetSnapshot();
   EXPECT_EQ(snap->Not(*snap->Row("s", Value::Id(5)))->ToVector(),
             (std::vector<uint64_t>{2, kShardWidth * 3}));
@@ -375,14 +375,13 @@ TEST(IndexTest, NotAndNullUseExistence) {
 
 TEST(IndexTest, DeleteRemovesRecordsEverywhere) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
-  ASSERT_TRUE(
-      index->CreateField("t", FieldOptions::Time(*TimeQuantum::Parse("YM")))
-          .ok());
-  ASSERT_TRUE(index->Set(1, "s", Value::Id(1)).ok());
-  ASSERT_TRUE(index->Set(2, "s", Value::Id(1)).ok());
-  ASSERT_TRUE(
-      index->Set(1, "t", Value::Id(4), At(absl::CivilSecond(2010, 5, 1))).ok());
+  FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
+  FB_ASSERT_OK(
+      index->CreateField("t", FieldOptions::Time(*TimeQuantum::Parse("YM"))));
+  FB_ASSERT_OK(index->Set(1, "s", Value::Id(1)));
+  FB_ASSERT_OK(index->Set(2, "s", Value::Id(1)));
+  FB_ASSERT_OK(
+      index->Set(1, "t", Value::Id(4), At(absl::CivilSecond(2010, 5, 1))));
   EXPECT_TRUE(*index->Delete(Bitmap::Of({1})));
   EXPECT_FALSE(*index->Delete(Bitmap::Of({1})));
   auto snap = index->GetSnapshot();
@@ -396,15 +395,13 @@ TEST(IndexTest, DeleteRemovesRecordsEverywhere) {
 
 TEST(IndexTest, TimeViewsAndDefaultBounds) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(
-      index->CreateField("t", FieldOptions::Time(*TimeQuantum::Parse("YMD")))
-          .ok());
-  ASSERT_TRUE(
-      index->Set(1, "t", Value::Id(1), At(absl::CivilSecond(2017, 1, 2, 3)))
-          .ok());
-  ASSERT_TRUE(
-      index->Set(2, "t", Value::Id(1), At(absl::CivilSecond(2018, 3, 4))).ok());
-  ASSERT_TRUE(index->Set(3, "t", Value::Id(1)).ok());  // standard view only
+  FB_ASSERT_OK(
+      index->CreateField("t", FieldOptions::Time(*TimeQuantum::Parse("YMD"))));
+  FB_ASSERT_OK(
+      index->Set(1, "t", Value::Id(1), At(absl::CivilSecond(2017, 1, 2, 3))));
+  FB_ASSERT_OK(
+      index->Set(2, "t", Value::Id(1), At(absl::CivilSecond(2018, 3, 4))));
+  FB_ASSERT_OK(index->Set(3, "t", Value::Id(1)));  // standard view only
   auto snap = index->GetSnapshot();
   EXPECT_EQ(*snap->ViewNames("t"),
             (std::vector<std::string>{"standard", "existence", "standard_2017",
@@ -432,15 +429,14 @@ TEST(IndexTest, TtlDropsOldViews) {
   auto index = *Index::Create("i");
   FieldOptions o = FieldOptions::Time(*TimeQuantum::Parse("YMD"));
   o.ttl = absl::Hours(24 * 30);
-  ASSERT_TRUE(index->CreateField("t", o).ok());
-  ASSERT_TRUE(
-      index->Set(1, "t", Value::Id(1), At(absl::CivilSecond(2020, 1, 5))).ok());
-  ASSERT_TRUE(
-      index->Set(2, "t", Value::Id(1), At(absl::CivilSecond(2020, 3, 20)))
-          .ok());
+  FB_ASSERT_OK(index->CreateField("t", o));
+  FB_ASSERT_OK(
+      index->Set(1, "t", Value::Id(1), At(absl::CivilSecond(2020, 1, 5))));
+  FB_ASSERT_OK(
+      index->Set(2, "t", Value::Id(1), At(absl::CivilSecond(2020, 3, 20))));
   // now - ttl = 2020-03-02: the January day and month views ended before it.
   auto dropped = index->ApplyTtl(At(absl::CivilSecond(2020, 4, 1)));
-  ASSERT_TRUE(dropped.ok());
+  FB_ASSERT_OK(dropped);
   EXPECT_EQ(*dropped, 2u);
   EXPECT_EQ(*index->GetSnapshot()->ViewNames("t"),
             (std::vector<std::string>{"standard", "existence", "standard_2020",
@@ -451,13 +447,13 @@ TEST(IndexTest, TtlDropsOldViews) {
 
 TEST(IndexTest, TopNIsExactAndFiltered) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
+  FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
   for (uint64_t c = 0; c < 10; ++c)
-    ASSERT_TRUE(index->Set(c * kShardWidth / 3, "s", Value::Id(1)).ok());
+    FB_ASSERT_OK(index->Set(c * kShardWidth / 3, "s", Value::Id(1)));
   for (uint64_t c = 0; c < 6; ++c)
-    ASSERT_TRUE(index->Set(c, "s", Value::Id(2)).ok());
+    FB_ASSERT_OK(index->Set(c, "s", Value::Id(2)));
   for (uint64_t c = 0; c < 6; ++c)
-    ASSERT_TRUE(index->Set(c + 100, "s", Value::Id(0)).ok());
+    FB_ASSERT_OK(index->Set(c + 100, "s", Value::Id(0)));
   auto snap = index->GetSnapshot();
   EXPECT_EQ(
       *snap->TopN("s", 0),
@@ -471,11 +467,11 @@ TEST(IndexTest, TopNIsExactAndFiltered) {
 
 TEST(IndexTest, SnapshotsAreIsolatedFromLaterWrites) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("m", FieldOptions::Mutex()).ok());
-  ASSERT_TRUE(index->Set(1, "m", Value::Id(1)).ok());
+  FB_ASSERT_OK(index->CreateField("m", FieldOptions::Mutex()));
+  FB_ASSERT_OK(index->Set(1, "m", Value::Id(1)));
   auto before = index->GetSnapshot();
-  ASSERT_TRUE(index->Set(1, "m", Value::Id(2)).ok());
-  ASSERT_TRUE(index->Set(2, "m", Value::Id(1)).ok());
+  FB_ASSERT_OK(index->Set(1, "m", Value::Id(2)));
+  FB_ASSERT_OK(index->Set(2, "m", Value::Id(1)));
   EXPECT_EQ(before->Row("m", Value::Id(1))->ToVector(),
             std::vector<uint64_t>{1});
   EXPECT_TRUE(before->Row("m", Value::Id(2))->IsEmpty());
@@ -486,8 +482,8 @@ TEST(IndexTest, SnapshotsAreIsolatedFromLaterWrites) {
 
 TEST(IndexTest, ReadersSeeWholeCommitsWhileWriting) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("m", FieldOptions::Mutex()).ok());
-  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
+  FB_ASSERT_OK(index->CreateField("m", FieldOptions::Mutex()));
+  FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
   std::atomic<bool> stop{false};
   std::atomic<int> violations{0};
   std::thread reader([&] {
@@ -505,7 +501,7 @@ TEST(IndexTest, ReadersSeeWholeCommitsWhileWriting) {
   });
   std::mt19937_64 rng(1);
   for (int i = 0; i < 3000; ++i) {
-    ASSERT_TRUE(index->Set(rng() % 5000, "m", Value::Id(1 + rng() % 2)).ok());
+    FB_ASSERT_OK(index->Set(rng() % 5000, "m", Value::Id(1 + rng() % 2)));
   }
   stop = true;
   reader.join();
@@ -528,12 +524,12 @@ TEST(IndexTest, BadNamesAreInvalidArgument) {
               std::string::npos)
         << idx.status();
   }
-  EXPECT_TRUE(Index::Create(std::string(230, 'a')).ok());
+  FB_EXPECT_OK(Index::Create(std::string(230, 'a')));
   auto index = *Index::Create("i");
   auto st = index->CreateField("Bad", FieldOptions::Set());
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(st.message().find("\"Bad\""), std::string::npos) << st;
-  ASSERT_TRUE(index->CreateField("ok-name_1", FieldOptions::Set()).ok());
+  FB_ASSERT_OK(index->CreateField("ok-name_1", FieldOptions::Set()));
   EXPECT_EQ(index->CreateField("ok-name_1", FieldOptions::Set()).code(),
             absl::StatusCode::kAlreadyExists);
 }
@@ -561,13 +557,11 @@ TEST(IndexTest, BadFieldOptionsAreInvalidArgument) {
 
 TEST(IndexTest, BadWritesAndReadsChangeNothing) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
-  ASSERT_TRUE(index->CreateField("b", FieldOptions::Bool()).ok());
-  ASSERT_TRUE(index
-                  ->CreateField(
-                      "nt", FieldOptions::Time(*TimeQuantum::Parse("Y"), true))
-                  .ok());
-  ASSERT_TRUE(index->Set(1, "s", Value::Id(1)).ok());
+  FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
+  FB_ASSERT_OK(index->CreateField("b", FieldOptions::Bool()));
+  FB_ASSERT_OK(index->CreateField(
+      "nt", FieldOptions::Time(*TimeQuantum::Parse("Y"), true)));
+  FB_ASSERT_OK(index->Set(1, "s", Value::Id(1)));
   const uint64_t v = index->GetSnapshot()->version();
 
   auto nf = index->Set(1, "nope", Value::Id(1));
@@ -618,10 +612,10 @@ TEST(IndexKeysTest, KeyedFieldsTranslateRows) {
   auto index = *Index::Create("i");
   FieldOptions o = FieldOptions::Mutex();
   o.keys = true;
-  ASSERT_TRUE(index->CreateField("zone", o).ok());
-  ASSERT_TRUE(index->Set(1, "zone", Value::Key("midtown")).ok());
-  ASSERT_TRUE(index->Set(2, "zone", Value::Key("soho")).ok());
-  ASSERT_TRUE(index->Set(1, "zone", Value::Key("soho")).ok());
+  FB_ASSERT_OK(index->CreateField("zone", o));
+  FB_ASSERT_OK(index->Set(1, "zone", Value::Key("midtown")));
+  FB_ASSERT_OK(index->Set(2, "zone", Value::Key("soho")));
+  FB_ASSERT_OK(index->Set(1, "zone", Value::Key("soho")));
   auto snap = index->GetSnapshot();
   EXPECT_EQ(snap->Row("zone", Value::Key("soho"))->ToVector(),
             (std::vector<uint64_t>{1, 2}));
@@ -639,7 +633,7 @@ TEST(IndexKeysTest, KeyedFieldsTranslateRows) {
 
 TEST(IndexKeysTest, KeyedIndexAllocatesPartitionLocalIdsAndFreesOnDelete) {
   auto index = *Index::Create("i", IndexOptions{.keys = true});
-  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
+  FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
   auto a = index->ColumnId("alice");
   auto b = index->ColumnId("bob");
   ASSERT_TRUE(a.ok() && b.ok());
@@ -648,7 +642,7 @@ TEST(IndexKeysTest, KeyedIndexAllocatesPartitionLocalIdsAndFreesOnDelete) {
   ASSERT_NE(keys, nullptr);
   const HashPartitioner& p = keys->partitioner();
   EXPECT_EQ(p.ShardPartition(ShardOf(*a)), p.KeyPartition("alice"));
-  ASSERT_TRUE(index->Set(*a, "s", Value::Id(1)).ok());
+  FB_ASSERT_OK(index->Set(*a, "s", Value::Id(1)));
   EXPECT_TRUE(*index->Delete(Bitmap::Of({*a})));
   EXPECT_EQ(*keys->FindKey("alice"), 0u);
   EXPECT_EQ(index->ColumnId("").status().code(),
@@ -665,13 +659,13 @@ TEST(IndexKeysTest, KeyedIndexAllocatesPartitionLocalIdsAndFreesOnDelete) {
 // CreateFields adds every field in one commit, or none on any error.
 TEST(IndexTest, CreateFieldsIsOneCommitAndAllOrNothing) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("taken", FieldOptions::Set()).ok());
+  FB_ASSERT_OK(index->CreateField("taken", FieldOptions::Set()));
   const uint64_t v0 = index->GetSnapshot()->version();
   std::vector<FieldInfo> many;
   for (int i = 0; i < 5000; ++i)
     many.push_back({"f" + std::to_string(i),
                     i % 2 ? FieldOptions::Int(-9, 9) : FieldOptions::Mutex()});
-  ASSERT_TRUE(index->CreateFields(many).ok());
+  FB_ASSERT_OK(index->CreateFields(many));
   EXPECT_EQ(index->GetSnapshot()->version(), v0 + 1);
   EXPECT_EQ(index->GetSnapshot()->Fields().size(), 5001u);
   EXPECT_EQ(index->GetSnapshot()->Field("f4999")->options.type,
@@ -695,7 +689,7 @@ TEST(IndexTest, CreateFieldsIsOneCommitAndAllOrNothing) {
   // Nothing of the refused calls was created.
   EXPECT_EQ(index->GetSnapshot()->Fields().size(), 5001u);
   EXPECT_EQ(index->GetSnapshot()->version(), v0 + 1);
-  EXPECT_TRUE(index->CreateFields({}).ok());
+  FB_EXPECT_OK(index->CreateFields({}));
 }
 
 TEST(IndexTest, BadNamesNameTheCharacterFromOneAndAreCut) {

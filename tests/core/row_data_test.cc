@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase::internal {
 namespace {
@@ -251,7 +252,7 @@ TEST(RowDataTest, DecodePortableRoundTripsAndFailsAsRoaringDoes) {
       std::string bytes;
       bits.AppendPortable(&bytes);
       auto row = RowData::DecodePortable(3, bytes);
-      ASSERT_TRUE(row.ok()) << row.status();
+      FB_ASSERT_OK(row);
       // A bitmap row keeps the bytes' containers (runs included); inline
       // and array rows are written without runs.
       ExpectRowEquals(*row, m, RoaringOf(m), "round " + std::to_string(round),

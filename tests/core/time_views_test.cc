@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase::internal {
 namespace {
@@ -107,7 +108,7 @@ TEST(TimeViewsTest, QuantumParsing) {
   for (const char* ok :
        {"Y", "YM", "YMD", "YMDH", "M", "MD", "MDH", "D", "DH", "H"}) {
     auto q = TimeQuantum::Parse(ok);
-    ASSERT_TRUE(q.ok()) << ok;
+    FB_ASSERT_OK(q) << ok;
     EXPECT_EQ(q->ToString(), ok);
   }
   for (const char* bad : {"", "YD", "HY", "X", "ymd", "YMDHH"}) {
@@ -124,9 +125,8 @@ TEST(TimeViewsTest, YearsOutsideFourDigitsAreRejected) {
   EXPECT_FALSE(ToCivil(absl::FromCivil(absl::CivilSecond(0, 12, 31),
                                        absl::UTCTimeZone()))
                    .ok());
-  EXPECT_TRUE(ToCivil(absl::FromCivil(absl::CivilSecond(9999, 12, 31),
-                                      absl::UTCTimeZone()))
-                  .ok());
+  FB_EXPECT_OK(ToCivil(
+      absl::FromCivil(absl::CivilSecond(9999, 12, 31), absl::UTCTimeZone())));
 }
 
 }  // namespace
@@ -151,7 +151,7 @@ TEST(TimeViewsTest, ToCivilMatchesAbslAcrossYears1To9999) {
   }
   for (absl::Time t : times) {
     auto got = ToCivil(t);
-    ASSERT_TRUE(got.ok()) << absl::FormatTime(t);
+    FB_ASSERT_OK(got) << absl::FormatTime(t);
     ASSERT_EQ(*got, absl::ToCivilSecond(t, absl::UTCTimeZone()))
         << absl::FormatTime(t);
   }

@@ -12,13 +12,14 @@
 #include <vector>
 
 #include "lib/core/time_views.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase::internal {
 namespace {
 
 std::shared_ptr<FieldState> F(const FieldOptions& o) {
   auto f = NewFieldState("f", o, /*owner=*/1);
-  EXPECT_TRUE(f.ok()) << f.status();
+  FB_EXPECT_OK(f);
   return *f;
 }
 

@@ -16,6 +16,7 @@
 #include "featurebase/shard.h"
 #include "fmt/format.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 #include "tests/util/temp_dir.h"
 
 namespace featurebase {
@@ -28,22 +29,21 @@ const std::vector<std::string> kFields = {"s", "m", "zone", "b",   "t",
                                           "v", "d", "ts",   "flag"};
 
 void MakeFields(Index* index) {
-  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
-  ASSERT_TRUE(index->CreateField("m", FieldOptions::Mutex()).ok());
+  FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
+  FB_ASSERT_OK(index->CreateField("m", FieldOptions::Mutex()));
   FieldOptions zone = FieldOptions::Mutex();
   zone.keys = true;
-  ASSERT_TRUE(index->CreateField("zone", zone).ok());
-  ASSERT_TRUE(index->CreateField("b", FieldOptions::Bool()).ok());
-  ASSERT_TRUE(
-      index->CreateField("t", FieldOptions::Time(*TimeQuantum::Parse("YMD")))
-          .ok());
-  ASSERT_TRUE(index->CreateField("v", FieldOptions::Int(-500, 500)).ok());
-  ASSERT_TRUE(index->CreateField("d", FieldOptions::Decimal(2)).ok());
-  ASSERT_TRUE(index->CreateField("ts", FieldOptions::Timestamp()).ok());
+  FB_ASSERT_OK(index->CreateField("zone", zone));
+  FB_ASSERT_OK(index->CreateField("b", FieldOptions::Bool()));
+  FB_ASSERT_OK(
+      index->CreateField("t", FieldOptions::Time(*TimeQuantum::Parse("YMD"))));
+  FB_ASSERT_OK(index->CreateField("v", FieldOptions::Int(-500, 500)));
+  FB_ASSERT_OK(index->CreateField("d", FieldOptions::Decimal(2)));
+  FB_ASSERT_OK(index->CreateField("ts", FieldOptions::Timestamp()));
   FieldOptions keyed_set = FieldOptions::Set();
   keyed_set.keys = true;
-  ASSERT_TRUE(index->CreateField("bools", keyed_set).ok());
-  ASSERT_TRUE(index->CreateField("bools-exists", keyed_set).ok());
+  FB_ASSERT_OK(index->CreateField("bools", keyed_set));
+  FB_ASSERT_OK(index->CreateField("bools-exists", keyed_set));
 }
 
 // A random record; `bad` makes one value invalid.
@@ -112,11 +112,11 @@ void ApplySingly(Index* index, uint64_t col, const Record& r) {
         // An empty list marks the field present without rows; a cleared set
         // bit keeps field existence (FeatureBase), so set and clear an
         // otherwise unused row.
-        ASSERT_TRUE(index->Set(col, kFields[i], Value::Id(999)).ok());
-        ASSERT_TRUE(index->Clear(col, kFields[i], Value::Id(999)).ok());
+        FB_ASSERT_OK(index->Set(col, kFields[i], Value::Id(999)));
+        FB_ASSERT_OK(index->Clear(col, kFields[i], Value::Id(999)));
       }
       for (uint64_t id : list)
-        ASSERT_TRUE(index->Set(col, kFields[i], Value::Id(id)).ok());
+        FB_ASSERT_OK(index->Set(col, kFields[i], Value::Id(id)));
       continue;
     }
     const Value& v = std::get<Value>(in);
@@ -124,15 +124,15 @@ void ApplySingly(Index* index, uint64_t col, const Record& r) {
     std::optional<absl::Time> ts;
     if (kFields[i] == "t") ts = r.time;
     auto st = index->Set(col, kFields[i], v, ts);
-    ASSERT_TRUE(st.ok()) << st.status();
+    FB_ASSERT_OK(st);
   }
   const Value& flag = std::get<Value>(r.values.back());
   if (!flag.is_null()) {
-    ASSERT_TRUE(index->Set(col, "bools-exists", Value::Key("flag")).ok());
+    FB_ASSERT_OK(index->Set(col, "bools-exists", Value::Key("flag")));
     if (flag.boolean()) {
-      ASSERT_TRUE(index->Set(col, "bools", Value::Key("flag")).ok());
+      FB_ASSERT_OK(index->Set(col, "bools", Value::Key("flag")));
     } else {
-      ASSERT_TRUE(index->Clear(col, "bools", Value::Key("flag")).ok());
+      FB_ASSERT_OK(index->Clear(col, "bools", Value::Key("flag")));
     }
   }
 }
@@ -171,7 +171,7 @@ std::string Dump(Index& index) {
                        r);
   }
   auto got = Query(index, pql);
-  EXPECT_TRUE(got.ok()) << got.status();
+  FB_EXPECT_OK(got);
   return got.ok() ? got->ToJson() : "";
 }
 
@@ -241,7 +241,7 @@ TEST(BatchTest, MatchesSingleWritesInEveryIdMode) {
       o.capacity = 300;
       o.packed_bools = {"flag"};
       auto batch = Batch::Create(batched.get(), kFields, o);
-      ASSERT_TRUE(batch.ok()) << batch.status();
+      FB_ASSERT_OK(batch);
       uint64_t next_auto = 0;
       for (int round = 0; round < 4; ++round) {
         std::vector<std::pair<uint64_t, Record>> good;
@@ -268,7 +268,7 @@ TEST(BatchTest, MatchesSingleWritesInEveryIdMode) {
             ++rejected;
             continue;
           }
-          ASSERT_TRUE(added.ok()) << added.status();
+          FB_ASSERT_OK(added);
           if (mode == IdMode::kAutoGenerate) col = next_auto++;
           good.emplace_back(col, r);
         }
@@ -282,21 +282,21 @@ TEST(BatchTest, MatchesSingleWritesInEveryIdMode) {
           clear.values[0] = Value::Id(rng() % 5);
           clear.values[1] = Value::Id(rng() % 4);
           clear.values[5] = Value::Int(0);
-          ASSERT_TRUE((*batch)->AddClear(clear).ok());
+          FB_ASSERT_OK((*batch)->AddClear(clear));
           const uint64_t del = good[rng() % good.size()].first;
-          ASSERT_TRUE((*batch)->DeleteRecord(del).ok());
+          FB_ASSERT_OK((*batch)->DeleteRecord(del));
           for (const auto& [c, r] : good) ApplySingly(single.get(), c, r);
-          ASSERT_TRUE(
-              single->Clear(col, "s", std::get<Value>(clear.values[0])).ok());
-          ASSERT_TRUE(
-              single->Clear(col, "m", std::get<Value>(clear.values[1])).ok());
-          ASSERT_TRUE(single->Clear(col, "v", Value::Int(0)).ok());
-          ASSERT_TRUE(single->Delete(Bitmap::Of({del})).ok());
+          FB_ASSERT_OK(
+              single->Clear(col, "s", std::get<Value>(clear.values[0])));
+          FB_ASSERT_OK(
+              single->Clear(col, "m", std::get<Value>(clear.values[1])));
+          FB_ASSERT_OK(single->Clear(col, "v", Value::Int(0)));
+          FB_ASSERT_OK(single->Delete(Bitmap::Of({del})));
         } else {
           for (const auto& [c, r] : good) ApplySingly(single.get(), c, r);
         }
         auto flushed = (*batch)->Flush();
-        ASSERT_TRUE(flushed.ok()) << flushed.status();
+        FB_ASSERT_OK(flushed);
         EXPECT_EQ(flushed->accepted, good.size());
         EXPECT_EQ(flushed->rejected, rejected);
         const std::string got = Dump(*batched), want = Dump(*single);
@@ -319,17 +319,17 @@ TEST(BatchTest, MatchesSingleWritesInEveryIdMode) {
 // generated ones, are 200,002 records.
 TEST(BatchTest, AutoGeneratedIdsStartPastExplicitIds) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("m", FieldOptions::Mutex()).ok());
+  FB_ASSERT_OK(index->CreateField("m", FieldOptions::Mutex()));
   auto explicit_batch = *Batch::Create(index.get(), {"m"});
   for (uint64_t id : {1, 2})
-    ASSERT_TRUE(
-        explicit_batch->Add(Record{.id = id, .values = {Value::Id(7)}}).ok());
-  ASSERT_TRUE(explicit_batch->Flush().ok());
+    FB_ASSERT_OK(
+        explicit_batch->Add(Record{.id = id, .values = {Value::Id(7)}}));
+  FB_ASSERT_OK(explicit_batch->Flush());
   auto gen = *Batch::Create(index.get(), {"m"},
                             BatchOptions{.id_mode = IdMode::kAutoGenerate});
   for (int i = 0; i < 200000; ++i)
-    ASSERT_TRUE(gen->Add(Record{.values = {Value::Id(3)}}).ok());
-  ASSERT_TRUE(gen->Flush().ok());
+    FB_ASSERT_OK(gen->Add(Record{.values = {Value::Id(3)}}));
+  FB_ASSERT_OK(gen->Flush());
   EXPECT_EQ(index->GetSnapshot()->All()->Cardinality(), 200002u);
   EXPECT_EQ(index->GetSnapshot()->Row("m", Value::Id(7))->Cardinality(), 2u);
 }
@@ -344,11 +344,11 @@ TEST(BatchTest, AutoGeneratedIdsNeverHitAnExistingRecordAgainstModel) {
       std::mt19937_64 rng(seed);
       auto index =
           *Index::Create("i", IndexOptions{.track_existence = existence});
-      ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
-      ASSERT_TRUE(index->CreateField("v", FieldOptions::Int(-10, 10)).ok());
+      FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
+      FB_ASSERT_OK(index->CreateField("v", FieldOptions::Int(-10, 10)));
       FieldOptions t = FieldOptions::Time(*TimeQuantum::Parse("YM"));
       t.no_standard_view = true;
-      ASSERT_TRUE(index->CreateField("t", t).ok());
+      FB_ASSERT_OK(index->CreateField("t", t));
       std::set<uint64_t> model, generated_ids;
       for (int round = 0; round < 4; ++round) {
         const int n = 1 + int(rng() % 20);
@@ -356,16 +356,14 @@ TEST(BatchTest, AutoGeneratedIdsNeverHitAnExistingRecordAgainstModel) {
           const uint64_t col = ShardStart(rng() % 4) + rng() % 5000;
           switch (rng() % 3) {
             case 0:
-              ASSERT_TRUE(index->Set(col, "s", Value::Id(1)).ok());
+              FB_ASSERT_OK(index->Set(col, "s", Value::Id(1)));
               break;
             case 1:
-              ASSERT_TRUE(index->Set(col, "v", Value::Int(5)).ok());
+              FB_ASSERT_OK(index->Set(col, "v", Value::Int(5)));
               break;
             default:
-              ASSERT_TRUE(index
-                              ->Set(col, "t", Value::Id(1),
-                                    absl::FromUnixSeconds(1600000000))
-                              .ok());
+              FB_ASSERT_OK(index->Set(col, "t", Value::Id(1),
+                                      absl::FromUnixSeconds(1600000000)));
           }
           model.insert(col);
         }
@@ -373,8 +371,8 @@ TEST(BatchTest, AutoGeneratedIdsNeverHitAnExistingRecordAgainstModel) {
             index.get(), {"s"}, BatchOptions{.id_mode = IdMode::kAutoGenerate});
         const int k = 1 + int(rng() % 3000);
         for (int i = 0; i < k; ++i)
-          ASSERT_TRUE(gen->Add(Record{.values = {Value::Id(9)}}).ok());
-        ASSERT_TRUE(gen->Flush().ok());
+          FB_ASSERT_OK(gen->Add(Record{.values = {Value::Id(9)}}));
+        FB_ASSERT_OK(gen->Flush());
         const Bitmap got = *index->GetSnapshot()->Row("s", Value::Id(9));
         std::vector<uint64_t> fresh;  // this round's generated ids
         for (uint64_t c : got.ToVector())
@@ -399,19 +397,19 @@ TEST(BatchTest, AutoGeneratedIdsAreNotReusedAfterDeleteAndReopen) {
   o.name = "i";
   {
     auto index = *Index::Open(o, dir.path());
-    ASSERT_TRUE(index->CreateField("m", FieldOptions::Mutex()).ok());
+    FB_ASSERT_OK(index->CreateField("m", FieldOptions::Mutex()));
     auto gen = *Batch::Create(index.get(), {"m"},
                               BatchOptions{.id_mode = IdMode::kAutoGenerate});
     for (int i = 0; i < 10; ++i)
-      ASSERT_TRUE(gen->Add(Record{.values = {Value::Id(1)}}).ok());
-    ASSERT_TRUE(gen->Flush().ok());
-    ASSERT_TRUE(index->Delete(Bitmap::Of({7, 8, 9})).ok());
+      FB_ASSERT_OK(gen->Add(Record{.values = {Value::Id(1)}}));
+    FB_ASSERT_OK(gen->Flush());
+    FB_ASSERT_OK(index->Delete(Bitmap::Of({7, 8, 9})));
   }
   auto index = *Index::Open(o, dir.path());
   auto gen = *Batch::Create(index.get(), {"m"},
                             BatchOptions{.id_mode = IdMode::kAutoGenerate});
-  ASSERT_TRUE(gen->Add(Record{.values = {Value::Id(2)}}).ok());
-  ASSERT_TRUE(gen->Flush().ok());
+  FB_ASSERT_OK(gen->Add(Record{.values = {Value::Id(2)}}));
+  FB_ASSERT_OK(gen->Flush());
   EXPECT_EQ(index->GetSnapshot()->Row("m", Value::Id(2))->ToVector(),
             std::vector<uint64_t>{10});
 }
@@ -422,12 +420,10 @@ TEST(BatchTest, InvalidUtf8KeysRejectTheirRecordOnly) {
   auto index = *Index::Create("i", IndexOptions{.keys = true});
   FieldOptions keyed = FieldOptions::Set();
   keyed.keys = true;
-  ASSERT_TRUE(index->CreateField("tags", keyed).ok());
+  FB_ASSERT_OK(index->CreateField("tags", keyed));
   auto batch = *Batch::Create(index.get(), {"tags"});
-  ASSERT_TRUE(batch
-                  ->Add(Record{.id = std::string("ok"),
-                               .values = {Value::Key("caf\xC3\xA9")}})
-                  .ok());
+  FB_ASSERT_OK(batch->Add(
+      Record{.id = std::string("ok"), .values = {Value::Key("caf\xC3\xA9")}}));
   auto bad_row = batch->Add(
       Record{.id = std::string("r1"), .values = {Value::Key("x\xC3")}});
   EXPECT_EQ(bad_row.status().code(), absl::StatusCode::kInvalidArgument);
@@ -446,7 +442,7 @@ TEST(BatchTest, InvalidUtf8KeysRejectTheirRecordOnly) {
             absl::string_view::npos)
       << bad_id.status();
   auto flushed = batch->Flush();
-  ASSERT_TRUE(flushed.ok()) << flushed.status();
+  FB_ASSERT_OK(flushed);
   EXPECT_EQ(flushed->accepted, 1u);
   EXPECT_EQ(flushed->rejected, 3u);
   EXPECT_EQ(index->ColumnId("\xFF").status().code(),
@@ -467,15 +463,15 @@ TEST(BatchTest, InvalidUtf8KeysRejectTheirRecordOnly) {
 
 TEST(BatchTest, FlushIsOneAtomicCommit) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("m", FieldOptions::Mutex()).ok());
+  FB_ASSERT_OK(index->CreateField("m", FieldOptions::Mutex()));
   auto batch =
       *Batch::Create(index.get(), {"m"}, BatchOptions{.capacity = 10000});
   for (uint64_t c = 0; c < 5000; ++c) {
-    ASSERT_TRUE(
-        batch->Add(Record{.id = c * 997, .values = {Value::Id(c % 7)}}).ok());
+    FB_ASSERT_OK(
+        batch->Add(Record{.id = c * 997, .values = {Value::Id(c % 7)}}));
   }
   const uint64_t before = index->GetSnapshot()->version();
-  ASSERT_TRUE(batch->Flush().ok());
+  FB_ASSERT_OK(batch->Flush());
   EXPECT_EQ(index->GetSnapshot()->version(), before + 1);
   EXPECT_EQ(index->GetSnapshot()->All()->Cardinality(), 5000u);
 }
@@ -486,33 +482,28 @@ TEST(BatchTest, FlushIsOneAtomicCommit) {
 // (16 bytes per pair or value), and never fall.
 TEST(BatchTest, PeakMemoryCountsFlushBuffers) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("m", FieldOptions::Mutex()).ok());
-  ASSERT_TRUE(index->CreateField("v", FieldOptions::Int(0, 1000)).ok());
+  FB_ASSERT_OK(index->CreateField("m", FieldOptions::Mutex()));
+  FB_ASSERT_OK(index->CreateField("v", FieldOptions::Int(0, 1000)));
   auto batch =
       *Batch::Create(index.get(), {"m", "v"}, BatchOptions{.capacity = 5000});
   for (uint64_t c = 0; c < 5000; ++c) {
-    ASSERT_TRUE(batch
-                    ->Add(Record{.id = c,
-                                 .values = {Value::Id(c % 7),
-                                            Value::Int(int64_t(c % 1000))}})
-                    .ok());
+    FB_ASSERT_OK(batch->Add(Record{
+        .id = c, .values = {Value::Id(c % 7), Value::Int(int64_t(c % 1000))}}));
   }
   const size_t added = batch->MemoryBytes();
   EXPECT_GE(added, 5000u * (8 + 9));
   EXPECT_GE(batch->PeakMemoryBytes(), added);
-  ASSERT_TRUE(batch->Flush().ok());
+  FB_ASSERT_OK(batch->Flush());
   EXPECT_GE(batch->PeakMemoryBytes(), added + 5000u * 16);
   const size_t peak = batch->PeakMemoryBytes();
-  ASSERT_TRUE(batch
-                  ->Add(Record{.id = uint64_t{1},
-                               .values = {Value::Id(1), Value::Int(1)}})
-                  .ok());
+  FB_ASSERT_OK(batch->Add(
+      Record{.id = uint64_t{1}, .values = {Value::Id(1), Value::Int(1)}}));
   EXPECT_GE(batch->PeakMemoryBytes(), peak);
 }
 
 TEST(BatchTest, FullAndStaleAndBadOptions) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
+  FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
   auto batch = *Batch::Create(index.get(), {"s"}, BatchOptions{.capacity = 2});
   EXPECT_FALSE(
       *batch->Add(Record{.id = uint64_t{1}, .values = {Value::Id(1)}}));
@@ -521,7 +512,7 @@ TEST(BatchTest, FullAndStaleAndBadOptions) {
                 .status()
                 .code(),
             absl::StatusCode::kFailedPrecondition);
-  ASSERT_TRUE(batch->Flush().ok());
+  FB_ASSERT_OK(batch->Flush());
   auto stale = *Batch::Create(
       index.get(), {"s"}, BatchOptions{.stale_after = absl::ZeroDuration()});
   EXPECT_TRUE(*stale->Add(Record{.id = uint64_t{1}, .values = {Value::Id(1)}}));
@@ -547,9 +538,8 @@ TEST(BatchTest, FullAndStaleAndBadOptions) {
 // error naming the record, and the rejected record leaves nothing behind.
 TEST(BatchTest, RecordTimesOutsideYears1To9999AreRejected) {
   auto index = *Index::Create("t");
-  ASSERT_TRUE(
-      index->CreateField("t", FieldOptions::Time(*TimeQuantum::Parse("Y")))
-          .ok());
+  FB_ASSERT_OK(
+      index->CreateField("t", FieldOptions::Time(*TimeQuantum::Parse("Y"))));
   auto batch = *Batch::Create(index.get(), {"t"});
   const absl::Time first =
       absl::FromCivil(absl::CivilSecond(1, 1, 1, 0, 0, 0), absl::UTCTimeZone());
@@ -558,8 +548,8 @@ TEST(BatchTest, RecordTimesOutsideYears1To9999AreRejected) {
   auto add = [&](uint64_t id, absl::Time t) {
     return batch->Add(Record{.id = id, .values = {Value::Id(1)}, .time = t});
   };
-  EXPECT_TRUE(add(1, first).ok());
-  EXPECT_TRUE(add(2, end - absl::Nanoseconds(1)).ok());
+  FB_EXPECT_OK(add(1, first));
+  FB_EXPECT_OK(add(2, end - absl::Nanoseconds(1)));
   auto late = add(3, end);
   EXPECT_EQ(std::string(late.status().message()),
             "batch: record 2 (id 3): timestamp +10000-01-01T00:00:00Z "
@@ -567,24 +557,22 @@ TEST(BatchTest, RecordTimesOutsideYears1To9999AreRejected) {
             "years 1..9999");
   auto early = add(4, first - absl::Nanoseconds(1));
   EXPECT_EQ(early.status().code(), absl::StatusCode::kInvalidArgument);
-  ASSERT_TRUE(batch->Flush().ok());
+  FB_ASSERT_OK(batch->Flush());
   EXPECT_EQ(index->GetSnapshot()->Row("t", Value::Id(1))->ToVector(),
             (std::vector<uint64_t>{1, 2}));
 }
 
 TEST(BatchTest, KeyedIndexTranslatesRecordKeysWithTheCache) {
   auto index = *Index::Create("k", IndexOptions{.keys = true});
-  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
+  FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
   auto batch = *Batch::Create(index.get(), {"s"});
   for (int round = 0; round < 2; ++round) {
     for (int i = 0; i < 100; ++i) {
-      ASSERT_TRUE(batch
-                      ->Add(Record{.id = fmt::format("user-{}", i),
-                                   .values = {Value::Id(1)}})
-                      .ok());
+      FB_ASSERT_OK(batch->Add(
+          Record{.id = fmt::format("user-{}", i), .values = {Value::Id(1)}}));
     }
     auto r = batch->Flush();
-    ASSERT_TRUE(r.ok());
+    FB_ASSERT_OK(r);
     // The second round finds every key in the cache.
     EXPECT_EQ(r->key_cache_hits, round == 0 ? 0u : 100u);
   }
@@ -606,27 +594,25 @@ namespace {
 // must not keep translating the deleted key to that id.
 TEST(BatchTest, DeletedKeysAreNotServedFromTheCache) {
   auto index = *Index::Create("k", IndexOptions{.keys = true, .partitions = 1});
-  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
+  FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
   auto batch = *Batch::Create(index.get(), {"s"});
-  ASSERT_TRUE(
-      batch->Add(Record{.id = std::string("ann"), .values = {Value::Id(1)}})
-          .ok());
-  ASSERT_TRUE(batch->Flush().ok());
+  FB_ASSERT_OK(
+      batch->Add(Record{.id = std::string("ann"), .values = {Value::Id(1)}}));
+  FB_ASSERT_OK(batch->Flush());
   const uint64_t ann = *index->GetSnapshot()->ColumnKeys()->FindKey("ann");
-  ASSERT_TRUE(index->Delete(Bitmap::Of({ann})).ok());
+  FB_ASSERT_OK(index->Delete(Bitmap::Of({ann})));
   // "bob" takes the freed id; "ann" must get a new one.
   ASSERT_EQ(*index->ColumnId("bob"), ann);
-  ASSERT_TRUE(
-      batch->Add(Record{.id = std::string("ann"), .values = {Value::Id(2)}})
-          .ok());
-  ASSERT_TRUE(batch->Flush().ok());
+  FB_ASSERT_OK(
+      batch->Add(Record{.id = std::string("ann"), .values = {Value::Id(2)}}));
+  FB_ASSERT_OK(batch->Flush());
   const uint64_t ann2 = *index->GetSnapshot()->ColumnKeys()->FindKey("ann");
   EXPECT_NE(ann2, ann);
   EXPECT_EQ(RunPqlForTest(*index, "Row(s=2)"),
             "{\"results\":[{\"keys\":[\"ann\"]}]}");
   // Batch deletes free keys too.
-  ASSERT_TRUE(batch->DeleteRecord(std::string("ann")).ok());
-  ASSERT_TRUE(batch->Flush().ok());
+  FB_ASSERT_OK(batch->DeleteRecord(std::string("ann")));
+  FB_ASSERT_OK(batch->Flush());
   EXPECT_EQ(*index->GetSnapshot()->ColumnKeys()->FindKey("ann"), 0u);
 }
 
@@ -678,11 +664,11 @@ TEST(BatchTest, RejectedRecordsLeaveNoTraceAgainstModel) {
     ks.keys = true;
     FieldOptions km = FieldOptions::Mutex();
     km.keys = true;
-    ASSERT_TRUE(index->CreateField("ks", ks).ok());
-    ASSERT_TRUE(index->CreateField("km", km).ok());
-    ASSERT_TRUE(index->CreateField("m", FieldOptions::Mutex()).ok());
-    ASSERT_TRUE(index->CreateField("v", FieldOptions::Int(-100, 100)).ok());
-    ASSERT_TRUE(index->CreateField("b", FieldOptions::Bool()).ok());
+    FB_ASSERT_OK(index->CreateField("ks", ks));
+    FB_ASSERT_OK(index->CreateField("km", km));
+    FB_ASSERT_OK(index->CreateField("m", FieldOptions::Mutex()));
+    FB_ASSERT_OK(index->CreateField("v", FieldOptions::Int(-100, 100)));
+    FB_ASSERT_OK(index->CreateField("b", FieldOptions::Bool()));
     auto batch =
         *Batch::Create(index.get(), fields, BatchOptions{.capacity = 20000});
     std::map<uint64_t, ModelRecord> model;
@@ -762,7 +748,7 @@ TEST(BatchTest, RejectedRecordsLeaveNoTraceAgainstModel) {
           ++rejected;
           continue;
         }
-        ASSERT_TRUE(added.ok()) << added.status();
+        FB_ASSERT_OK(added);
         // Set fields accumulate; single values: the last non-null wins.
         ModelRecord& have = model[col];
         have.has_ks |= m.has_ks;
@@ -788,10 +774,10 @@ TEST(BatchTest, RejectedRecordsLeaveNoTraceAgainstModel) {
           it->second.ks.erase(it->second.ks.begin());
         }
         clear.values[0] = keys;
-        ASSERT_TRUE(batch->AddClear(clear).ok());
+        FB_ASSERT_OK(batch->AddClear(clear));
       }
       auto flushed = batch->Flush();
-      ASSERT_TRUE(flushed.ok()) << flushed.status();
+      FB_ASSERT_OK(flushed);
       EXPECT_EQ(flushed->rejected, rejected);
       auto snap = index->GetSnapshot();
       const KeyTranslator* ks_keys = *snap->RowKeys("ks");

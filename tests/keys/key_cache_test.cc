@@ -10,6 +10,7 @@
 
 #include "featurebase/translate.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 #include "tests/util/strings.h"
 
 namespace featurebase {
@@ -210,7 +211,7 @@ TEST(KeyCacheTest, IngestFlowGivesTheTranslatorsIds) {
         }
       }
       std::vector<uint64_t> created(missing.size());
-      ASSERT_TRUE(t->CreateKeys(missing, created).ok());
+      FB_ASSERT_OK(t->CreateKeys(missing, created));
       for (size_t j = 0; j < missing.size(); ++j) {
         ids[where[j]] = created[j];
         cache.Insert(missing[j], created[j]);
@@ -218,7 +219,7 @@ TEST(KeyCacheTest, IngestFlowGivesTheTranslatorsIds) {
       cache.EndBatch();
       std::vector<std::string_view> views(keys.begin(), keys.end());
       std::vector<uint64_t> want(keys.size());
-      ASSERT_TRUE(t->FindKeys(views, want).ok());
+      FB_ASSERT_OK(t->FindKeys(views, want));
       ASSERT_EQ(ids, want) << "batch " << batch;
     }
     EXPECT_GT(cache.hits(), 0u);

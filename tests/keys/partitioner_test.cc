@@ -10,6 +10,7 @@
 
 #include "featurebase/shard.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 #include "tests/util/strings.h"
 
 #define XXH_INLINE_ALL
@@ -160,8 +161,8 @@ TEST(PartitionerTest, CreateRejectsBadCounts) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(HashPartitioner::Create(65537).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(HashPartitioner::Create(1).ok());
-  EXPECT_TRUE(HashPartitioner::Create(65536).ok());
+  FB_EXPECT_OK(HashPartitioner::Create(1));
+  FB_EXPECT_OK(HashPartitioner::Create(65536));
   EXPECT_EQ(HashPartitioner().partitions(), 256u);
 }
 

@@ -18,6 +18,7 @@
 #include "lib/util/checksum.h"
 #include "lib/util/utf8.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 #include "tests/util/strings.h"
 
 namespace featurebase {
@@ -35,14 +36,14 @@ std::vector<uint64_t> Create(KeyTranslator& t,
                              const std::vector<std::string>& keys,
                              std::string* log = nullptr) {
   std::vector<uint64_t> ids(keys.size());
-  EXPECT_TRUE(t.CreateKeys(Views(keys), ids, log).ok());
+  FB_EXPECT_OK(t.CreateKeys(Views(keys), ids, log));
   return ids;
 }
 
 std::vector<uint64_t> Find(const KeyTranslator& t,
                            const std::vector<std::string>& keys) {
   std::vector<uint64_t> ids(keys.size());
-  EXPECT_TRUE(t.FindKeys(Views(keys), ids).ok());
+  FB_EXPECT_OK(t.FindKeys(Views(keys), ids));
   return ids;
 }
 
@@ -430,7 +431,7 @@ void CheckSame(const KeyTranslator& t,
   }
   ASSERT_EQ(Find(t, keys), want);
   std::vector<std::string> back;
-  ASSERT_TRUE(t.TranslateIds(want, &back).ok());
+  FB_ASSERT_OK(t.TranslateIds(want, &back));
   ASSERT_EQ(back, keys);
 }
 
@@ -497,7 +498,7 @@ TEST(TranslateTest, MatchesUnorderedMapUnderRandomOperations) {
       } else {  // snapshot round trip replaces the translator
         const std::string s = Snapshot(*t);
         auto decoded = KeyTranslator::DecodeSnapshot(s);
-        ASSERT_TRUE(decoded.ok()) << decoded.status();
+        FB_ASSERT_OK(decoded);
         ASSERT_EQ(Snapshot(**decoded), s);
         ASSERT_EQ((*decoded)->sequence(), t->sequence());
         t = std::move(decoded).value();
@@ -512,11 +513,11 @@ TEST(TranslateTest, MatchesUnorderedMapUnderRandomOperations) {
     // mid-way snapshot (the log overlaps it).
     const std::string final_snapshot = Snapshot(*t);
     auto replay = KeyTranslator::NewColumnTranslator(p);
-    ASSERT_TRUE(replay->ApplyLog(log).ok());
+    FB_ASSERT_OK(replay->ApplyLog(log));
     EXPECT_EQ(replay->sequence(), t->sequence());
     ASSERT_NO_FATAL_FAILURE(CheckSame(*replay, model));
     auto from_half = KeyTranslator::DecodeSnapshot(snap_at_half).value();
-    ASSERT_TRUE(from_half->ApplyLog(log).ok());
+    FB_ASSERT_OK(from_half->ApplyLog(log));
     ASSERT_NO_FATAL_FAILURE(CheckSame(*from_half, model));
     EXPECT_EQ(from_half->sequence(), t->sequence());
   }
@@ -564,7 +565,7 @@ std::string SmallSnapshot() {
   auto t =
       KeyTranslator::NewColumnTranslator(HashPartitioner::Create(4).value());
   const auto ids = Create(*t, {"alpha", "beta", "gamma", "delta", "eps"});
-  EXPECT_TRUE(t->DeleteIds({&ids[1], 1}).ok());
+  FB_EXPECT_OK(t->DeleteIds({&ids[1], 1}));
   return Snapshot(*t);
 }
 
@@ -641,7 +642,7 @@ TEST(TranslateTest, LogTruncatedAtEveryLengthIsDataLossOrAFramePrefix) {
         n == 0 ||
         std::find(frame_ends.begin(), frame_ends.end(), n) != frame_ends.end();
     if (boundary) {
-      ASSERT_TRUE(s.ok()) << "length " << n << ": " << s;
+      FB_ASSERT_OK(s) << "length " << n << ": " << s;
     } else {
       ASSERT_EQ(s.code(), absl::StatusCode::kDataLoss) << "length " << n;
     }
@@ -664,9 +665,9 @@ TEST(TranslateTest, LogWithAGapIsDataLoss) {
   const Status s = r->ApplyLog(second);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(std::string(s.message()).find("gap"), std::string::npos) << s;
-  ASSERT_TRUE(r->ApplyLog(first).ok());
-  ASSERT_TRUE(r->ApplyLog(first).ok());  // already applied: skipped
-  ASSERT_TRUE(r->ApplyLog(second).ok());
+  FB_ASSERT_OK(r->ApplyLog(first));
+  FB_ASSERT_OK(r->ApplyLog(first));  // already applied: skipped
+  FB_ASSERT_OK(r->ApplyLog(second));
   EXPECT_EQ(Snapshot(*r), Snapshot(*t));
 }
 
@@ -678,7 +679,7 @@ TEST(TranslateTest, LogThatDoesNotReproduceIsDataLoss) {
   auto b = KeyTranslator::NewRowTranslator();
   Create(*b, {"y"});
   // b is at sequence 1, so the frame is skipped: nothing to reproduce.
-  EXPECT_TRUE(b->ApplyLog(log).ok());
+  FB_EXPECT_OK(b->ApplyLog(log));
   std::string log2;
   Create(*a, {"z"}, &log2);  // sequence 2, id 2 for "z"
   auto c = KeyTranslator::NewRowTranslator();
@@ -721,7 +722,7 @@ TEST(TranslateTest, ReadersSeeStableIdsWhileAWriterCreates) {
         std::vector<std::string_view> batch(keys.begin() + base,
                                             keys.begin() + base + 64);
         std::vector<uint64_t> ids(64);
-        ASSERT_TRUE(t->FindKeys(batch, ids).ok());
+        FB_ASSERT_OK(t->FindKeys(batch, ids));
         for (size_t i = 0; i < 64; ++i) {
           if (ids[i] == 0) continue;
           uint64_t& seen = first_seen[base + i];
@@ -739,7 +740,7 @@ TEST(TranslateTest, ReadersSeeStableIdsWhileAWriterCreates) {
       std::string s;
       t->EncodeSnapshot(&s);
       auto d = KeyTranslator::DecodeSnapshot(s);
-      ASSERT_TRUE(d.ok()) << d.status();
+      FB_ASSERT_OK(d);
       ASSERT_LE((*d)->size(), keys.size());
     }
   });
@@ -747,7 +748,7 @@ TEST(TranslateTest, ReadersSeeStableIdsWhileAWriterCreates) {
     std::vector<std::string_view> batch(keys.begin() + base,
                                         keys.begin() + base + 10000);
     std::vector<uint64_t> ids(batch.size());
-    ASSERT_TRUE(t->CreateKeys(batch, ids).ok());
+    FB_ASSERT_OK(t->CreateKeys(batch, ids));
   }
   done = true;
   for (auto& th : readers) th.join();

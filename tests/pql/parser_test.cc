@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "lib/pql/printer.h"
 #include "tests/pql/pql_test_util.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase::internal::pql {
 namespace {
@@ -17,7 +18,7 @@ using namespace featurebase::internal::pql::testing;  // NOLINT
 
 Query MustParse(std::string_view text) {
   absl::StatusOr<Query> q = Parse(text);
-  EXPECT_TRUE(q.ok()) << q.status().message() << "\nfor: " << text;
+  FB_EXPECT_OK(q) << q.status().message() << "\nfor: " << text;
   return q.ok() ? *std::move(q) : Query{};
 }
 
@@ -646,7 +647,7 @@ TEST(PqlParserTest, NeverCrashesOnPrefixesOrSingleByteChanges) {
       "GroupBy(Rows(a), filter=Row(4 <= x < 9.5), aggregate=Sum(field=v), "
       "having=Condition(count > 10), sort=\"count desc\") Set(1, f=\"k\\n\", "
       "2017-01-02T03:04) Row(t > 2017-01-02T03:04:05Z, z >< [1, 2])";
-  ASSERT_TRUE(Parse(text).ok());
+  FB_ASSERT_OK(Parse(text));
   for (size_t n = 0; n <= text.size(); ++n) {
     absl::StatusOr<Query> q = Parse(text.substr(0, n));
     if (!q.ok()) {
@@ -673,19 +674,19 @@ TEST(PqlParserTest, LargeInputsParseInLinearTime) {
   for (int i = 0; i < 200000; ++i) wide += fmt::format("k{}=1,", i);
   wide += ")";
   absl::StatusOr<Query> q = Parse(wide);
-  ASSERT_TRUE(q.ok()) << q.status().message();
+  FB_ASSERT_OK(q) << q.status().message();
   EXPECT_EQ(q->calls[0].args.size(), 200000u);
   std::string dup = wide;
   dup.insert(dup.size() - 1, "k0=2");
   EXPECT_NE(ErrorOf(dup).find("duplicate argument 'k0'"), std::string::npos);
   std::string big = "Row(s=\"" + std::string(1 << 20, 'x') + "\")";
   q = Parse(big);
-  ASSERT_TRUE(q.ok());
+  FB_ASSERT_OK(q);
   EXPECT_EQ(q->calls[0].args[0].value.s.size(), size_t{1} << 20);
   std::string many;
   for (int i = 0; i < 100000; ++i) many += "Count(Row(a=1))\n";
   q = Parse(many);
-  ASSERT_TRUE(q.ok());
+  FB_ASSERT_OK(q);
   EXPECT_EQ(q->calls.size(), 100000u);
   // A long unterminated string and a long bad token fail with short messages.
   std::string open = "Row(s=\"" + std::string(1 << 20, 'x');
@@ -777,7 +778,7 @@ TEST(PqlParserTest, FeatureBaseQueriesParse) {
   };
   for (const char* q : queries) {
     absl::StatusOr<Query> parsed = Parse(q);
-    EXPECT_TRUE(parsed.ok()) << q << ": " << parsed.status().message();
+    FB_EXPECT_OK(parsed) << q << ": " << parsed.status().message();
   }
 }
 

@@ -11,6 +11,7 @@
 #include "lib/pql/parser.h"
 #include "tests/pql/pql_test_util.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase::internal::pql {
 namespace {
@@ -20,8 +21,7 @@ using namespace featurebase::internal::pql::testing;  // NOLINT
 void ExpectRoundTrip(const Query& q) {
   std::string printed = Print(q);
   absl::StatusOr<Query> again = Parse(printed);
-  ASSERT_TRUE(again.ok()) << again.status().message()
-                          << "\nprinted: " << printed;
+  FB_ASSERT_OK(again) << again.status().message() << "\nprinted: " << printed;
   EXPECT_TRUE(Equal(*again, q))
       << "printed: " << printed << "\nreprinted: " << Print(*again);
   EXPECT_EQ(Print(*again), printed);
@@ -56,7 +56,7 @@ TEST(PqlPrinterTest, PrintsCanonicalText) {
   };
   for (const auto& [text, want] : cases) {
     absl::StatusOr<Query> q = Parse(text);
-    ASSERT_TRUE(q.ok()) << text << ": " << q.status().message();
+    FB_ASSERT_OK(q) << text << ": " << q.status().message();
     EXPECT_EQ(Print(*q), want) << text;
     ExpectRoundTrip(*q);
   }
@@ -135,7 +135,7 @@ TEST(PqlPrinterTest, ParsedQueriesRoundTrip) {
   };
   for (const char* text : queries) {
     absl::StatusOr<Query> q = Parse(text);
-    ASSERT_TRUE(q.ok()) << text << ": " << q.status().message();
+    FB_ASSERT_OK(q) << text << ": " << q.status().message();
     ExpectRoundTrip(*q);
   }
 }
@@ -355,8 +355,8 @@ TEST(PqlPrinterTest, RandomAstsRoundTrip) {
       Query q = gen.RandomQuery();
       std::string printed = Print(q);
       absl::StatusOr<Query> again = Parse(printed);
-      ASSERT_TRUE(again.ok())
-          << again.status().message() << "\nprinted: " << printed;
+      FB_ASSERT_OK(again) << again.status().message()
+                          << "\nprinted: " << printed;
       ASSERT_TRUE(Equal(*again, q))
           << "printed: " << printed << "\nreprinted: " << Print(*again);
     }

@@ -24,6 +24,7 @@
 #include "lib/util/checksum.h"
 #include "tests/storage/dump.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 #include "tests/util/temp_dir.h"
 
 namespace featurebase {
@@ -54,22 +55,21 @@ std::unique_ptr<Index> RandomIndex(uint64_t seed, int writes) {
   IndexOptions io;
   io.keys = true;
   auto index = Index::Create("ckpt", io);
-  EXPECT_TRUE(index.ok());
+  FB_EXPECT_OK(index);
   Index& x = **index;
   FieldOptions keyed = FieldOptions::Set();
   keyed.keys = true;
-  EXPECT_TRUE(x.CreateField("s", FieldOptions::Set()).ok());
-  EXPECT_TRUE(x.CreateField("k", keyed).ok());
-  EXPECT_TRUE(x.CreateField("m", FieldOptions::Mutex()).ok());
-  EXPECT_TRUE(x.CreateField("b", FieldOptions::Bool()).ok());
-  EXPECT_TRUE(
-      x.CreateField("t", FieldOptions::Time(TimeQuantum::Parse("YM").value()))
-          .ok());
-  EXPECT_TRUE(x.CreateField("i", FieldOptions::Int(-500, 500)).ok());
+  FB_EXPECT_OK(x.CreateField("s", FieldOptions::Set()));
+  FB_EXPECT_OK(x.CreateField("k", keyed));
+  FB_EXPECT_OK(x.CreateField("m", FieldOptions::Mutex()));
+  FB_EXPECT_OK(x.CreateField("b", FieldOptions::Bool()));
+  FB_EXPECT_OK(
+      x.CreateField("t", FieldOptions::Time(TimeQuantum::Parse("YM").value())));
+  FB_EXPECT_OK(x.CreateField("i", FieldOptions::Int(-500, 500)));
   std::mt19937_64 rng(seed);
   for (int w = 0; w < writes; ++w) {
     auto id = x.ColumnId(fmt::format("r{}", rng() % 3000));
-    EXPECT_TRUE(id.ok());
+    FB_EXPECT_OK(id);
     const uint64_t col = id.ok() ? *id : 0;
     const uint64_t row = rng() % 6;
     const absl::Time when = absl::FromCivil(
@@ -95,7 +95,7 @@ std::unique_ptr<Index> RandomIndex(uint64_t seed, int writes) {
         s = x.Set(col, "i", Value::Int(int64_t(rng() % 1001) - 500)).status();
         break;
     }
-    EXPECT_TRUE(s.ok()) << s;
+    FB_EXPECT_OK(s);
   }
   return std::move(*index);
 }
@@ -113,7 +113,7 @@ Written WriteRandom(uint64_t seed, int writes = 400) {
   w.state = IndexWriter::Current(*index);
   const absl::Status s = internal::WriteCheckpoint(
       Env::Default(), w.dir->path(), w.state, 3, &w.catalog);
-  EXPECT_TRUE(s.ok()) << s;
+  FB_EXPECT_OK(s);
   return w;
 }
 
@@ -133,7 +133,7 @@ TEST(CheckpointTest, RoundTripsTheVersionAndTheCatalog) {
     EXPECT_EQ(w.catalog.version, w.state->version);
     for (int threads : {1, 3}) {
       auto c = Load(w.dir->path(), threads);
-      ASSERT_TRUE(c.ok()) << c.status();
+      FB_ASSERT_OK(c);
       EXPECT_EQ(DumpState(*c->state, true), DumpState(*w.state, true));
       EXPECT_EQ(c->number, w.catalog.number);
       EXPECT_EQ(c->wal_start, 3u);
@@ -156,18 +156,17 @@ TEST(CheckpointTest, IncrementalCheckpointLoadsFromBothFiles) {
   TempDir dir("ckpt-incr");
   auto index = RandomIndex(21, 400);
   Catalog c;
-  ASSERT_TRUE(internal::WriteCheckpoint(Env::Default(), dir.path(),
-                                        IndexWriter::Current(*index), 3, &c)
-                  .ok());
+  FB_ASSERT_OK(internal::WriteCheckpoint(Env::Default(), dir.path(),
+                                         IndexWriter::Current(*index), 3, &c));
   const uint64_t first_size = c.files.at(c.number);
-  ASSERT_TRUE(index->Set(*index->ColumnId("r1"), "s", Value::Id(9)).ok());
+  FB_ASSERT_OK(index->Set(*index->ColumnId("r1"), "s", Value::Id(9)));
   const auto next = IndexWriter::Current(*index);
-  ASSERT_TRUE(
-      internal::WriteCheckpoint(Env::Default(), dir.path(), next, 4, &c).ok());
+  FB_ASSERT_OK(
+      internal::WriteCheckpoint(Env::Default(), dir.path(), next, 4, &c));
   ASSERT_EQ(c.files.size(), 2u);
   EXPECT_LT(c.files.at(c.number), first_size / 4);
   auto loaded = Load(dir.path());
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  FB_ASSERT_OK(loaded);
   EXPECT_EQ(DumpState(*loaded->state, true), DumpState(*next, true));
   EXPECT_EQ(loaded->files, c.files);
 }
@@ -197,7 +196,7 @@ TEST(CheckpointTest, DamagedManifestFrameIsDataLoss) {
                    fmt::format("flip {}", i));
   }
   WriteFile(path, good);
-  EXPECT_TRUE(Load(w.dir->path()).ok());
+  FB_EXPECT_OK(Load(w.dir->path()));
 }
 
 // The manifest's payload cut at every length and framed again with a
@@ -267,7 +266,7 @@ TEST(CheckpointTest, FragmentCodecRoundTripsAndRefusesDamage) {
         internal::EncodeFragment(frag, &bytes);
         auto back = internal::DecodeFragment(bytes, frag.mode(), 7,
                                              "data-000001.fbd", 100);
-        EXPECT_TRUE(back.ok()) << back.status();
+        FB_EXPECT_OK(back);
         if (!back.ok()) return true;
         std::string again;
         internal::EncodeFragment(*back, &again);

@@ -18,6 +18,7 @@
 #include "lib/db/index_access.h"
 #include "tests/storage/dump.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase {
 namespace {
@@ -106,7 +107,7 @@ TEST(CommitCodecTest, ApplyingTheEncodedCommitReproducesTheNextVersion) {
     SCOPED_TRACE(SeedTrace(seed));
     std::mt19937_64 rng(seed);
     auto index = Index::Create("codec");
-    ASSERT_TRUE(index.ok());
+    FB_ASSERT_OK(index);
     // The replica starts as the index's first version and only ever sees
     // record bodies.
     std::shared_ptr<const IndexState> replica = IndexWriter::Current(**index);
@@ -120,13 +121,13 @@ TEST(CommitCodecTest, ApplyingTheEncodedCommitReproducesTheNextVersion) {
       if (next == base) continue;
       ++commits;
       std::string body;
-      ASSERT_TRUE(EncodeCommit(*base, *next, KeyJournals{}, &body).ok());
+      FB_ASSERT_OK(EncodeCommit(*base, *next, KeyJournals{}, &body));
       auto v = CommitVersion(body, "test", 0);
-      ASSERT_TRUE(v.ok()) << v.status();
+      FB_ASSERT_OK(v);
       EXPECT_EQ(*v, next->version) << "step " << step;
       Txn txn(*replica, internal::OwnerToken(1000 + step));
       const absl::Status s = ApplyCommit(txn, body, "test", 0);
-      ASSERT_TRUE(s.ok()) << "step " << step << ": " << s;
+      FB_ASSERT_OK(s) << "step " << step << ": " << s;
       replica = txn.FinishAt(*v);
       ASSERT_EQ(DumpState(*replica, true), DumpState(*next, true))
           << "step " << step;
@@ -137,25 +138,25 @@ TEST(CommitCodecTest, ApplyingTheEncodedCommitReproducesTheNextVersion) {
 
 TEST(CommitCodecTest, UnchangedVersionEncodesOnlyItsVersion) {
   auto index = Index::Create("codec");
-  ASSERT_TRUE(index.ok());
-  ASSERT_TRUE((*index)->CreateField("s", FieldOptions::Set()).ok());
+  FB_ASSERT_OK(index);
+  FB_ASSERT_OK((*index)->CreateField("s", FieldOptions::Set()));
   const auto s = IndexWriter::Current(**index);
   std::string body;
-  ASSERT_TRUE(EncodeCommit(*s, *s, KeyJournals{}, &body).ok());
+  FB_ASSERT_OK(EncodeCommit(*s, *s, KeyJournals{}, &body));
   EXPECT_EQ(body.size(), 8u);
 }
 
 TEST(CommitCodecTest, MalformedBodiesAreDataLossNamingThePlace) {
   auto index = Index::Create("codec");
-  ASSERT_TRUE(index.ok());
+  FB_ASSERT_OK(index);
   const auto empty = IndexWriter::Current(**index);
   for (const auto& [name, o] : Fields())
-    ASSERT_TRUE((*index)->CreateField(name, o).ok());
+    FB_ASSERT_OK((*index)->CreateField(name, o));
   std::mt19937_64 rng(7);
   for (int i = 0; i < 200; ++i) RandomWrite(rng, **index);
   const auto full = IndexWriter::Current(**index);
   std::string body;
-  ASSERT_TRUE(EncodeCommit(*empty, *full, KeyJournals{}, &body).ok());
+  FB_ASSERT_OK(EncodeCommit(*empty, *full, KeyJournals{}, &body));
 
   for (size_t n = 0; n < 8; ++n) {
     auto v = CommitVersion(body.substr(0, n), "wal-000007.log", 100);

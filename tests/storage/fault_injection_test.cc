@@ -31,6 +31,7 @@
 #include "tests/storage/dump.h"
 #include "tests/storage/fault_env.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 #include "tests/util/temp_dir.h"
 
 namespace featurebase {
@@ -69,7 +70,7 @@ const char* Name(Durability d) {
 std::unique_ptr<Index> OpenOrDie(const std::string& dir, Durability d,
                                  internal::Env* env) {
   auto idx = internal::OpenIndexWithEnv(Opts(d), dir, env);
-  EXPECT_TRUE(idx.ok()) << idx.status();
+  FB_EXPECT_OK(idx);
   return idx.ok() ? std::move(*idx) : nullptr;
 }
 
@@ -77,7 +78,7 @@ std::string Dump(const Index& index) { return DumpIndex(*index.GetSnapshot()); }
 
 int64_t CountRow(Index& index, uint64_t row) {
   auto res = Query(index, fmt::format("Count(Row(s={}))", row));
-  EXPECT_TRUE(res.ok()) << res.status();
+  FB_EXPECT_OK(res);
   if (!res.ok()) return -1;
   const std::string json = res->ToJson();
   return std::stoll(json.substr(json.find('[') + 1));
@@ -87,7 +88,7 @@ int64_t CountRow(Index& index, uint64_t row) {
 std::set<uint64_t> Columns(Index& index, uint64_t row) {
   std::set<uint64_t> out;
   auto res = Query(index, fmt::format("Row(s={})", row));
-  EXPECT_TRUE(res.ok()) << res.status();
+  FB_EXPECT_OK(res);
   if (!res.ok()) return out;
   const std::string json = res->ToJson();
   size_t at = json.find("\"columns\":[");
@@ -121,8 +122,8 @@ std::unique_ptr<Index> WithCommits(const std::string& dir, Durability d,
                                    internal::Env* env, int n) {
   auto idx = OpenOrDie(dir, d, env);
   if (!idx) return nullptr;
-  EXPECT_TRUE(idx->CreateField("s", FieldOptions::Set()).ok());
-  for (int i = 0; i < n; ++i) EXPECT_TRUE(idx->Set(i, "s", Value::Id(1)).ok());
+  FB_EXPECT_OK(idx->CreateField("s", FieldOptions::Set()));
+  for (int i = 0; i < n; ++i) FB_EXPECT_OK(idx->Set(i, "s", Value::Id(1)));
   return idx;
 }
 
@@ -152,7 +153,7 @@ TEST(FaultInjectionTest, FailedSyncIsNeitherAcknowledgedNorPublished) {
       auto idx = OpenOrDie(dir.path(), d, internal::Env::Default());
       ASSERT_NE(idx, nullptr);
       EXPECT_EQ(CountRow(*idx, 1), crash ? 3 : 4);
-      EXPECT_TRUE(idx->Set(10, "s", Value::Id(1)).ok());
+      FB_EXPECT_OK(idx->Set(10, "s", Value::Id(1)));
     }
   }
 }
@@ -198,7 +199,7 @@ TEST(FaultInjectionTest, NoSpaceIsResourceExhaustedNamingTheFile) {
   EXPECT_EQ(ck.code(), absl::StatusCode::kResourceExhausted) << ck;
   EXPECT_TRUE(Contains(ck, "write " + dir.path() + "/data-")) << ck;
   EXPECT_TRUE(Contains(ck, ".fbd.tmp: No space left on device")) << ck;
-  ASSERT_TRUE(idx->Set(2, "s", Value::Id(1)).ok());
+  FB_ASSERT_OK(idx->Set(2, "s", Value::Id(1)));
 
   // A log write that runs out of space is sticky.
   env.InjectFault(Op::kAppend, "wal-", 1, ENOSPC, /*times=*/-1);
@@ -225,16 +226,15 @@ TEST(FaultInjectionTest, TornLastRecordAtEveryCutReopensToThePreviousCommit) {
   o.checkpoint_on_close = false;  // keep the log: it is what is under test
   auto open = [&](const std::string& dir, internal::Env* env) {
     auto idx = internal::OpenIndexWithEnv(o, dir, env);
-    EXPECT_TRUE(idx.ok()) << idx.status();
+    FB_EXPECT_OK(idx);
     return idx.ok() ? std::move(*idx) : nullptr;
   };
   TempDir base("fault-torn-base");
   {
     auto idx = open(base.path(), internal::Env::Default());
     ASSERT_NE(idx, nullptr);
-    ASSERT_TRUE(idx->CreateField("s", FieldOptions::Set()).ok());
-    for (int i = 0; i < 2; ++i)
-      ASSERT_TRUE(idx->Set(i, "s", Value::Id(1)).ok());
+    FB_ASSERT_OK(idx->CreateField("s", FieldOptions::Set()));
+    for (int i = 0; i < 2; ++i) FB_ASSERT_OK(idx->Set(i, "s", Value::Id(1)));
   }
   auto copy = [&](const std::string& to) {
     for (const auto& e : fs::directory_iterator(base.path()))
@@ -247,7 +247,7 @@ TEST(FaultInjectionTest, TornLastRecordAtEveryCutReopensToThePreviousCommit) {
     copy(probe.path());
     auto idx = open(probe.path(), internal::Env::Default());
     ASSERT_NE(idx, nullptr);
-    ASSERT_TRUE(idx->Set(2, "s", Value::Id(1)).ok());
+    FB_ASSERT_OK(idx->Set(2, "s", Value::Id(1)));
     record = fs::file_size(WalPath(probe.path()));
   }
   ASSERT_GT(record, 16u + 24u);
@@ -269,7 +269,7 @@ TEST(FaultInjectionTest, TornLastRecordAtEveryCutReopensToThePreviousCommit) {
       auto idx = open(dir.path(), internal::Env::Default());
       ASSERT_NE(idx, nullptr);
       EXPECT_EQ(CountRow(*idx, 1), 2 + round);
-      if (round == 0) ASSERT_TRUE(idx->Set(5, "s", Value::Id(1)).ok());
+      if (round == 0) FB_ASSERT_OK(idx->Set(5, "s", Value::Id(1)));
     }
   }
 }
@@ -304,10 +304,10 @@ TEST(FaultInjectionTest, CrashReopensAtTheLastDurableCommitInEveryMode) {
         auto idx = OpenOrDie(dir.path(), d, &env);
         ASSERT_NE(idx, nullptr);
         auto model = Index::Create("faults");
-        ASSERT_TRUE(model.ok());
+        FB_ASSERT_OK(model);
         for (auto* i : {idx.get(), model->get()}) {
-          ASSERT_TRUE(i->CreateField("s", FieldOptions::Set()).ok());
-          ASSERT_TRUE(i->CreateField("m", FieldOptions::Mutex()).ok());
+          FB_ASSERT_OK(i->CreateField("s", FieldOptions::Set()));
+          FB_ASSERT_OK(i->CreateField("m", FieldOptions::Mutex()));
         }
         // Creating the fields is durable in kSync/kGroup; kNone and
         // kCheckpoint start from the empty index the open wrote.
@@ -321,14 +321,14 @@ TEST(FaultInjectionTest, CrashReopensAtTheLastDurableCommitInEveryMode) {
         for (int step = 0; step < steps; ++step) {
           const uint64_t op_seed = rng();
           std::mt19937_64 a(op_seed), b(op_seed);
-          ASSERT_TRUE(RandomOp(a, *idx).ok()) << "step " << step;
-          ASSERT_TRUE(RandomOp(b, **model).ok());
+          FB_ASSERT_OK(RandomOp(a, *idx)) << "step " << step;
+          FB_ASSERT_OK(RandomOp(b, **model));
           const int what = int(rng() % 16);
           if (what == 0) {
-            ASSERT_TRUE(idx->Sync().ok());
+            FB_ASSERT_OK(idx->Sync());
             durable = Dump(**model);
           } else if (what == 1) {
-            ASSERT_TRUE(idx->Checkpoint().ok());
+            FB_ASSERT_OK(idx->Checkpoint());
             durable = Dump(**model);
           } else if (acked_is_durable) {
             durable = Dump(**model);
@@ -355,16 +355,15 @@ TEST(FaultInjectionTest, CrashAtEveryStepOfACheckpointKeepsEveryCommit) {
       FaultEnv env;
       auto idx = WithCommits(dir.path(), Durability::kSync, &env, 3);
       ASSERT_NE(idx, nullptr);
-      ASSERT_TRUE(idx->Checkpoint().ok());  // a previous checkpoint to keep
-      for (int i = 3; i < 6; ++i)
-        ASSERT_TRUE(idx->Set(i, "s", Value::Id(2)).ok());
+      FB_ASSERT_OK(idx->Checkpoint());  // a previous checkpoint to keep
+      for (int i = 3; i < 6; ++i) FB_ASSERT_OK(idx->Set(i, "s", Value::Id(2)));
       want = Dump(*idx);
       env.InjectFault(Op::kAny, "", nth, EIO);
       const absl::Status s = idx->Checkpoint();
       fired = env.fired() > 0;
       // A fault may hit a clean-up whose failure the checkpoint ignores
       // (removing a leftover temporary file), so only this direction holds.
-      if (!fired) EXPECT_TRUE(s.ok()) << s;
+      if (!fired) FB_EXPECT_OK(s);
       env.Crash();
     }
     auto idx =
@@ -390,7 +389,7 @@ TEST(FaultInjectionTest, GroupCommitSyncFailureLosesNoAcknowledgedCommit) {
       FaultEnv env;
       auto idx = OpenOrDie(dir.path(), Durability::kGroup, &env);
       ASSERT_NE(idx, nullptr);
-      ASSERT_TRUE(idx->CreateField("s", FieldOptions::Set()).ok());
+      FB_ASSERT_OK(idx->CreateField("s", FieldOptions::Set()));
       env.InjectFault(Op::kSync, "wal-", 5 + int(seed % 20), EIO);
       std::vector<std::thread> threads;
       for (int t = 0; t < kThreads; ++t) {

@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "lib/storage/env.h"
 #include "lib/storage/wal.h"
+#include "tests/util/status_matchers.h"
 #include "tests/util/temp_dir.h"
 
 namespace featurebase {
@@ -40,7 +41,7 @@ OpenOptions Opts(bool read_only = false) {
 // Records in row 1 of field "s": one per commit the tests make.
 int64_t Commits(Index& index) {
   auto res = Query(index, "Count(Row(s=1))");
-  EXPECT_TRUE(res.ok()) << res.status();
+  FB_EXPECT_OK(res);
   if (!res.ok()) return -1;
   const std::string json = res->ToJson();
   const size_t at = json.find('[');
@@ -96,13 +97,13 @@ void MakeChain(const std::string& dir) {
   int col = 0;
   for (int session = 0; session < 4; ++session) {
     auto idx = Index::Open(Opts(), dir);
-    ASSERT_TRUE(idx.ok()) << idx.status();
+    FB_ASSERT_OK(idx);
     if (session == 0) {
-      ASSERT_TRUE((*idx)->CreateField("s", FieldOptions::Set()).ok());
+      FB_ASSERT_OK((*idx)->CreateField("s", FieldOptions::Set()));
     }
     for (int i = 0; i < (session == 3 ? 1 : 2); ++i) {
       auto s = (*idx)->Set(col++, "s", Value::Id(1));
-      ASSERT_TRUE(s.ok()) << s.status();
+      FB_ASSERT_OK(s);
     }
   }
 }
@@ -166,7 +167,7 @@ TEST(OpenTest, LostTailOrFileOfAnOlderLogFileIsDataLoss) {
         const Outcome o = Reopen(base.path(), files[f], cut);
         if (newest) {
           // Indistinguishable from a crash before the lost records.
-          ASSERT_TRUE(o.status.ok()) << o.status;
+          FB_ASSERT_OK(o.status);
           EXPECT_EQ(o.commits, commits);
         } else {
           EXPECT_EQ(o.status.code(), absl::StatusCode::kDataLoss) << o.status;
@@ -185,7 +186,7 @@ TEST(OpenTest, ReopensCreateNoFiles) {
   const auto before = Fingerprint(dir.path());
   for (int i = 0; i < 1000; ++i) {
     auto idx = Index::Open(Opts(i % 2 == 1), dir.path());
-    ASSERT_TRUE(idx.ok()) << idx.status();
+    FB_ASSERT_OK(idx);
     if (i % 100 == 0) {
       EXPECT_EQ(Commits(**idx), 7);
     }
@@ -203,11 +204,11 @@ TEST(OpenTest, ReadOnlyOpenWritesNothingAndRefusesWrites) {
   const auto before = Fingerprint(dir.path());
   {
     auto ro = Index::Open(Opts(true), dir.path());
-    ASSERT_TRUE(ro.ok()) << ro.status();
+    FB_ASSERT_OK(ro);
     EXPECT_EQ(Commits(**ro), 7);
     // Readers share the lock; a writer cannot take it.
     auto ro2 = Index::Open(Opts(true), dir.path());
-    EXPECT_TRUE(ro2.ok()) << ro2.status();
+    FB_EXPECT_OK(ro2);
     auto rw = Index::Open(Opts(), dir.path());
     EXPECT_EQ(rw.status().code(), absl::StatusCode::kFailedPrecondition)
         << rw.status();
@@ -226,7 +227,7 @@ TEST(OpenTest, ReadOnlyOpenWritesNothingAndRefusesWrites) {
   {
     // A reader cannot open while a writer holds the directory.
     auto rw = Index::Open(Opts(), dir.path());
-    ASSERT_TRUE(rw.ok()) << rw.status();
+    FB_ASSERT_OK(rw);
     auto ro = Index::Open(Opts(true), dir.path());
     EXPECT_EQ(ro.status().code(), absl::StatusCode::kFailedPrecondition)
         << ro.status();
@@ -246,10 +247,10 @@ TEST(OpenTest, DataFileWithoutManifestIsDataLossAndKept) {
   testing::TempDir dir("orphan");
   {
     auto idx = Index::Open(Opts(), dir.path());
-    ASSERT_TRUE(idx.ok()) << idx.status();
-    ASSERT_TRUE((*idx)->CreateField("s", FieldOptions::Set()).ok());
-    ASSERT_TRUE((*idx)->Set(1, "s", Value::Id(1)).ok());
-    ASSERT_TRUE((*idx)->Checkpoint().ok());
+    FB_ASSERT_OK(idx);
+    FB_ASSERT_OK((*idx)->CreateField("s", FieldOptions::Set()));
+    FB_ASSERT_OK((*idx)->Set(1, "s", Value::Id(1)));
+    FB_ASSERT_OK((*idx)->Checkpoint());
   }
   std::string data;
   for (const auto& e : fs::directory_iterator(dir.path())) {
@@ -296,7 +297,7 @@ TEST(OpenTest, FilesystemFailuresNameThePath) {
 TEST(OpenTest, FullDiskOnAppendIsResourceExhaustedNamingTheFile) {
   if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
   auto f = internal::Env::Default()->ReopenAppendFile("/dev/full");
-  ASSERT_TRUE(f.ok()) << f.status();
+  FB_ASSERT_OK(f);
   const absl::Status s = (*f)->Append(std::string(4096, 'x'));
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
   EXPECT_NE(std::string(s.message()).find("write /dev/full"), std::string::npos)

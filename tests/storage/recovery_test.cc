@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "tests/storage/dump.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 #include "tests/util/temp_dir.h"
 
 namespace featurebase {
@@ -164,7 +165,7 @@ absl::Status RunCommit(Index& index, uint64_t seed, uint64_t i) {
 // Compares the reopened index with the model.
 void Verify(const Snapshot& snap, const Model& m) {
   auto rows = snap.Rows("s");
-  ASSERT_TRUE(rows.ok());
+  FB_ASSERT_OK(rows);
   std::vector<uint64_t> want_rows;
   for (const auto& [row, cols] : m.set_rows) want_rows.push_back(row);
   ASSERT_EQ(*rows, want_rows);
@@ -217,12 +218,12 @@ TEST(RecoveryTest, SigkillAtRandomMomentsLosesNoAcknowledgedCommit) {
     // The base schema exists before the first child (a child killed while
     // creating it would leave some of it, which Verify does not model).
     auto index = Index::Open(ChildOptions(0), dir.path());
-    ASSERT_TRUE(index.ok()) << index.status();
+    FB_ASSERT_OK(index);
     for (auto [name, o] : std::vector<std::pair<std::string, FieldOptions>>{
              {"s", FieldOptions::Set()},
              {"m", FieldOptions::Mutex()},
              {"v", FieldOptions::Int(-10000, 10000)}}) {
-      ASSERT_TRUE((*index)->CreateField(name, o).ok());
+      FB_ASSERT_OK((*index)->CreateField(name, o));
     }
   }
   for (int it = 0; it < iterations; ++it) {
@@ -270,7 +271,7 @@ TEST(RecoveryTest, SigkillAtRandomMomentsLosesNoAcknowledgedCommit) {
     OpenOptions o = ChildOptions(2);
     o.checkpoint_log_bytes = 0;
     auto index = Index::Open(o, dir.path());
-    ASSERT_TRUE(index.ok()) << index.status();
+    FB_ASSERT_OK(index);
     auto snap = (*index)->GetSnapshot();
     const uint64_t recovered =
         uint64_t(snap->StreamOffset(kSource).value_or(0));
@@ -296,17 +297,17 @@ std::map<uint64_t, std::string> BuildCorpus(const std::string& dir) {
   o.checkpoint_on_close = false;  // keep the log tail: it is corrupted too
   o.index.keys = true;
   auto index = Index::Open(o, dir);
-  EXPECT_TRUE(index.ok());
+  FB_EXPECT_OK(index);
   auto snap_dump = [&] {
     auto snap = (*index)->GetSnapshot();
     dumps[snap->version()] = testing::DumpIndex(*snap, true);
   };
   snap_dump();
-  EXPECT_TRUE((*index)->CreateField("s", FieldOptions::Set()).ok());
+  FB_EXPECT_OK((*index)->CreateField("s", FieldOptions::Set()));
   FieldOptions keyed = FieldOptions::Mutex();
   keyed.keys = true;
-  EXPECT_TRUE((*index)->CreateField("m", keyed).ok());
-  EXPECT_TRUE((*index)->CreateField("v", FieldOptions::Decimal(2)).ok());
+  FB_EXPECT_OK((*index)->CreateField("m", keyed));
+  FB_EXPECT_OK((*index)->CreateField("v", FieldOptions::Decimal(2)));
   snap_dump();
   std::mt19937_64 rng(7);
   for (int i = 0; i < 12; ++i) {
@@ -317,12 +318,12 @@ std::map<uint64_t, std::string> BuildCorpus(const std::string& dir) {
       rec.values = {Value::Id(rng() % 5),
                     Value::Key(fmt::format("k{}", rng() % 9)),
                     Value::Decimal(int64_t(rng() % 100000), 2)};
-      EXPECT_TRUE((*batch)->Add(rec).ok());
+      FB_EXPECT_OK((*batch)->Add(rec));
     }
-    EXPECT_TRUE((*batch)->Flush().ok());
+    FB_EXPECT_OK((*batch)->Flush());
     snap_dump();
     if (i == 5) {
-      EXPECT_TRUE((*index)->Checkpoint().ok());
+      FB_EXPECT_OK((*index)->Checkpoint());
     }
   }
   return dumps;
@@ -345,7 +346,7 @@ void CheckOpen(const std::string& dir,
   ASSERT_NE(it, dumps.end()) << what << ": unknown version " << snap->version();
   EXPECT_EQ(testing::DumpIndex(*snap, true), it->second) << what;
   // And it answers queries.
-  EXPECT_TRUE(Query(**index, "Count(Row(s=1))").ok()) << what;
+  FB_EXPECT_OK(Query(**index, "Count(Row(s=1))")) << what;
 }
 
 TEST(RecoveryTest, TruncatedOrFlippedFilesGiveDataLossOrAnEarlierCommit) {

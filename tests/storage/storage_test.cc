@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "tests/storage/dump.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 #include "tests/util/temp_dir.h"
 
 namespace featurebase {
@@ -173,9 +174,9 @@ class Driver {
         BatchOptions bo;
         bo.id_mode = IdMode::kAutoGenerate;
         auto batch = Batch::Create(x, {"s", "m", "i", "k", "t"}, bo);
-        ASSERT_TRUE(batch.ok()) << batch.status();
-        for (const Record& r : recs) ASSERT_TRUE((*batch)->Add(r).ok());
-        ASSERT_TRUE((*batch)->SetStreamOffset("batch", off).ok());
+        FB_ASSERT_OK(batch);
+        for (const Record& r : recs) FB_ASSERT_OK((*batch)->Add(r));
+        FB_ASSERT_OK((*batch)->SetStreamOffset("batch", off));
         results.push_back((*batch)->Flush().status().ToString());
       }
     }
@@ -190,20 +191,20 @@ class Driver {
 
 void CreateFields(Index& index) {
   for (const auto& [name, o] : TestFields())
-    ASSERT_TRUE(index.CreateField(name, o).ok()) << name;
+    FB_ASSERT_OK(index.CreateField(name, o)) << name;
 }
 
 TEST(StorageTest, CreateReopenEmptyIndex) {
   testing::TempDir dir("empty");
   {
     auto idx = Index::Open(Opts("trips", true), dir.path());
-    ASSERT_TRUE(idx.ok()) << idx.status();
+    FB_ASSERT_OK(idx);
     EXPECT_TRUE((*idx)->durable());
     EXPECT_EQ((*idx)->name(), "trips");
   }
   OpenOptions o;  // no name: accept the stored one, options come from disk
   auto idx = Index::Open(o, dir.path());
-  ASSERT_TRUE(idx.ok()) << idx.status();
+  FB_ASSERT_OK(idx);
   EXPECT_EQ((*idx)->name(), "trips");
   EXPECT_TRUE((*idx)->options().keys);
   EXPECT_EQ((*idx)->GetSnapshot()->Fields().size(), 0u);
@@ -220,7 +221,7 @@ TEST(StorageTest, BadOpens) {
   EXPECT_EQ(Index::Open(Opts("trips"), "").status().code(),
             absl::StatusCode::kInvalidArgument);
   auto first = Index::Open(Opts("trips"), dir.path());
-  ASSERT_TRUE(first.ok()) << first.status();
+  FB_ASSERT_OK(first);
   // A second writer on the same directory, in this process.
   auto second = Index::Open(Opts("trips"), dir.path());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition)
@@ -237,7 +238,7 @@ TEST(StorageTest, BadOpens) {
 TEST(StorageTest, SecondProcessGetsFailedPrecondition) {
   testing::TempDir dir("lock");
   auto first = Index::Open(Opts("trips"), dir.path());
-  ASSERT_TRUE(first.ok()) << first.status();
+  FB_ASSERT_OK(first);
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -258,9 +259,9 @@ TEST(StorageTest, MatchesInMemoryIndexAcrossReopensAndCheckpoints) {
     SCOPED_TRACE(SeedTrace(seed));
     testing::TempDir dir("diff");
     auto mem = Index::Create("trips");
-    ASSERT_TRUE(mem.ok());
+    FB_ASSERT_OK(mem);
     auto dur = Index::Open(Opts("trips"), dir.path());
-    ASSERT_TRUE(dur.ok()) << dur.status();
+    FB_ASSERT_OK(dur);
     CreateFields(**mem);
     CreateFields(**dur);
     Driver drv(seed);
@@ -268,17 +269,17 @@ TEST(StorageTest, MatchesInMemoryIndexAcrossReopensAndCheckpoints) {
       ASSERT_NO_FATAL_FAILURE(drv.Step({mem->get(), dur->get()}));
       const int r = int(drv.rng()() % 100);
       if (r < 4) {
-        ASSERT_TRUE((*dur)->Checkpoint().ok());
+        FB_ASSERT_OK((*dur)->Checkpoint());
       } else if (r < 8) {
         dur->reset();
         dur = Index::Open(Opts("trips"), dir.path());
-        ASSERT_TRUE(dur.ok()) << dur.status();
+        FB_ASSERT_OK(dur);
         ASSERT_EQ(Dump(**mem), Dump(**dur)) << "after reopen at step " << step;
       }
     }
     dur->reset();
     dur = Index::Open(Opts("trips"), dir.path());
-    ASSERT_TRUE(dur.ok()) << dur.status();
+    FB_ASSERT_OK(dur);
     ASSERT_EQ(Dump(**mem), Dump(**dur));
   }
 }
@@ -294,9 +295,9 @@ TEST(StorageTest, UnloggedCommitsAreDurableAtCheckpointsOnly) {
     OpenOptions o = Opts("trips", false, Durability::kCheckpoint);
     o.checkpoint_on_close = false;
     auto mem = Index::Create("trips");
-    ASSERT_TRUE(mem.ok());
+    FB_ASSERT_OK(mem);
     auto dur = Index::Open(o, dir.path());
-    ASSERT_TRUE(dur.ok()) << dur.status();
+    FB_ASSERT_OK(dur);
     CreateFields(**mem);
     CreateFields(**dur);
     std::string durable = Dump(**Index::Create("trips"));  // the empty index
@@ -312,7 +313,7 @@ TEST(StorageTest, UnloggedCommitsAreDurableAtCheckpointsOnly) {
       ASSERT_NO_FATAL_FAILURE(drv.Step({mem->get(), dur->get()}));
       const int r = int(drv.rng()() % 100);
       if (r < 5) {
-        ASSERT_TRUE((*dur)->Sync().ok());
+        FB_ASSERT_OK((*dur)->Sync());
         durable = Dump(**mem);
       } else if (r < 10) {
         // A crash now: the files as they are, opened by another process.
@@ -322,12 +323,12 @@ TEST(StorageTest, UnloggedCommitsAreDurableAtCheckpointsOnly) {
           if (e.path().filename() != "LOCK")
             fs::copy(e.path(), fs::path(crash.path()) / e.path().filename());
         auto after = Index::Open(Opts("trips"), crash.path());
-        ASSERT_TRUE(after.ok()) << after.status();
+        FB_ASSERT_OK(after);
         ASSERT_EQ(durable, Dump(**after)) << "crash image at step " << step;
       } else if (r < 13) {
         dur->reset();
         dur = Index::Open(o, dir.path());
-        ASSERT_TRUE(dur.ok()) << dur.status();
+        FB_ASSERT_OK(dur);
         ASSERT_EQ(Dump(**mem), Dump(**dur)) << "after reopen at step " << step;
         durable = Dump(**mem);
       }
@@ -344,9 +345,9 @@ TEST(StorageTest, KeyedIndexKeepsKeysAndFreedIds) {
     io.keys = true;
     auto mem = Index::Create("people", io);
     auto dur = Index::Open(Opts("people", true), dir.path());
-    ASSERT_TRUE(dur.ok()) << dur.status();
+    FB_ASSERT_OK(dur);
     for (Index* x : {mem->get(), dur->get()})
-      ASSERT_TRUE(x->CreateField("m", FieldOptions::Mutex()).ok());
+      FB_ASSERT_OK(x->CreateField("m", FieldOptions::Mutex()));
     std::mt19937_64 rng(seed);
     for (int step = 0; step < 300; ++step) {
       const std::string key = fmt::format("person{}", rng() % 200);
@@ -355,28 +356,28 @@ TEST(StorageTest, KeyedIndexKeepsKeysAndFreedIds) {
       std::vector<uint64_t> ids;
       for (Index* x : {mem->get(), dur->get()}) {
         auto id = x->ColumnId(key);
-        ASSERT_TRUE(id.ok());
+        FB_ASSERT_OK(id);
         ids.push_back(*id);
         if (op < 7) {
-          ASSERT_TRUE(x->Set(*id, "m", Value::Id(row)).ok());
+          FB_ASSERT_OK(x->Set(*id, "m", Value::Id(row)));
         } else {
-          ASSERT_TRUE(
-              x->Delete(Bitmap::FromValues(std::vector<uint64_t>{*id})).ok());
+          FB_ASSERT_OK(
+              x->Delete(Bitmap::FromValues(std::vector<uint64_t>{*id})));
         }
       }
       ASSERT_EQ(ids[0], ids[1]);
       if (rng() % 40 == 0) {
-        ASSERT_TRUE((*dur)->Checkpoint().ok());
+        FB_ASSERT_OK((*dur)->Checkpoint());
       }
       if (rng() % 40 == 0) {
         dur->reset();
         dur = Index::Open(Opts("people", true), dir.path());
-        ASSERT_TRUE(dur.ok()) << dur.status();
+        FB_ASSERT_OK(dur);
       }
     }
     dur->reset();
     dur = Index::Open(Opts("people", true), dir.path());
-    ASSERT_TRUE(dur.ok()) << dur.status();
+    FB_ASSERT_OK(dur);
     EXPECT_EQ(Dump(**mem), Dump(**dur));
     // Freed ids are reused identically after recovery.
     for (int i = 0; i < 50; ++i) {
@@ -391,27 +392,27 @@ TEST(StorageTest, AutoIdsAreNeverReusedAfterReopen) {
   uint64_t last = 0;
   for (int round = 0; round < 3; ++round) {
     auto idx = Index::Open(Opts("ev"), dir.path());
-    ASSERT_TRUE(idx.ok()) << idx.status();
+    FB_ASSERT_OK(idx);
     if (round == 0) {
-      ASSERT_TRUE((*idx)->CreateField("m", FieldOptions::Mutex()).ok());
+      FB_ASSERT_OK((*idx)->CreateField("m", FieldOptions::Mutex()));
     }
     BatchOptions bo;
     bo.id_mode = IdMode::kAutoGenerate;
     auto batch = Batch::Create(idx->get(), {"m"}, bo);
-    ASSERT_TRUE(batch.ok());
+    FB_ASSERT_OK(batch);
     for (int i = 0; i < 10; ++i) {
       Record r;
       r.values.push_back(Value::Id(round));
-      ASSERT_TRUE((*batch)->Add(r).ok());
+      FB_ASSERT_OK((*batch)->Add(r));
     }
-    ASSERT_TRUE((*batch)->Flush().ok());
+    FB_ASSERT_OK((*batch)->Flush());
     auto row = (*idx)->GetSnapshot()->Row("m", Value::Id(round));
-    ASSERT_TRUE(row.ok());
+    FB_ASSERT_OK(row);
     EXPECT_EQ(row->Cardinality(), 10u);
     EXPECT_GE(*row->Minimum(), last);
     last = *row->Maximum() + 1;
     if (round == 1) {
-      ASSERT_TRUE((*idx)->Checkpoint().ok());
+      FB_ASSERT_OK((*idx)->Checkpoint());
     }
   }
 }
@@ -420,22 +421,22 @@ TEST(StorageTest, StreamOffsetsCommitWithData) {
   testing::TempDir dir("offsets");
   {
     auto idx = Index::Open(Opts("ev"), dir.path());
-    ASSERT_TRUE(idx.ok());
-    ASSERT_TRUE((*idx)->CreateField("s", FieldOptions::Set()).ok());
+    FB_ASSERT_OK(idx);
+    FB_ASSERT_OK((*idx)->CreateField("s", FieldOptions::Set()));
     auto batch = Batch::Create(idx->get(), {"s"});
     Record r;
     r.id = uint64_t{7};
     r.values.push_back(Value::Id(1));
-    ASSERT_TRUE((*batch)->Add(r).ok());
-    ASSERT_TRUE((*batch)->SetStreamOffset("orders/3", 41).ok());
-    ASSERT_TRUE((*batch)->SetStreamOffset("orders/3", 42).ok());
+    FB_ASSERT_OK((*batch)->Add(r));
+    FB_ASSERT_OK((*batch)->SetStreamOffset("orders/3", 41));
+    FB_ASSERT_OK((*batch)->SetStreamOffset("orders/3", 42));
     EXPECT_EQ((*batch)->SetStreamOffset("", 1).code(),
               absl::StatusCode::kInvalidArgument);
-    ASSERT_TRUE((*batch)->Flush().ok());
-    ASSERT_TRUE((*idx)->CommitStreamOffset("orders/4", -1).ok());
+    FB_ASSERT_OK((*batch)->Flush());
+    FB_ASSERT_OK((*idx)->CommitStreamOffset("orders/4", -1));
   }
   auto idx = Index::Open(Opts("ev"), dir.path());
-  ASSERT_TRUE(idx.ok());
+  FB_ASSERT_OK(idx);
   auto snap = (*idx)->GetSnapshot();
   EXPECT_EQ(snap->StreamOffset("orders/3"), 42);
   EXPECT_EQ(snap->StreamOffset("orders/4"), -1);
@@ -448,25 +449,23 @@ TEST(StorageTest, GroupCommitKeepsEveryAcknowledgedCommit) {
     testing::TempDir dir("group");
     {
       auto idx = Index::Open(Opts("g", false, d), dir.path());
-      ASSERT_TRUE(idx.ok());
-      ASSERT_TRUE((*idx)->CreateField("s", FieldOptions::Set()).ok());
+      FB_ASSERT_OK(idx);
+      FB_ASSERT_OK((*idx)->CreateField("s", FieldOptions::Set()));
       std::vector<std::thread> threads;
       for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&, t] {
           for (int i = 0; i < 100; ++i)
-            EXPECT_TRUE(
-                (*idx)
-                    ->Set(uint64_t(t * 1000 + i), "s", Value::Id(uint64_t(t)))
-                    .ok());
+            FB_EXPECT_OK((*idx)->Set(uint64_t(t * 1000 + i), "s",
+                                     Value::Id(uint64_t(t))));
         });
       }
       for (auto& th : threads) th.join();
       if (d == Durability::kNone) {
-        ASSERT_TRUE((*idx)->Sync().ok());
+        FB_ASSERT_OK((*idx)->Sync());
       }
     }
     auto idx = Index::Open(Opts("g"), dir.path());
-    ASSERT_TRUE(idx.ok());
+    FB_ASSERT_OK(idx);
     for (int t = 0; t < 4; ++t) {
       auto row = (*idx)->GetSnapshot()->Row("s", Value::Id(uint64_t(t)));
       ASSERT_EQ(row->Cardinality(), 100u);
@@ -478,14 +477,13 @@ TEST(StorageTest, GroupCommitKeepsEveryAcknowledgedCommit) {
 TEST(StorageTest, CheckpointTruncatesTheLogAndRewritesOnlyChanges) {
   testing::TempDir dir("ckpt");
   auto idx = Index::Open(Opts("c"), dir.path());
-  ASSERT_TRUE(idx.ok());
-  ASSERT_TRUE((*idx)->CreateField("s", FieldOptions::Set()).ok());
+  FB_ASSERT_OK(idx);
+  FB_ASSERT_OK((*idx)->CreateField("s", FieldOptions::Set()));
   for (uint64_t shard = 0; shard < 4; ++shard) {
     for (uint64_t i = 0; i < 2000; ++i)
-      ASSERT_TRUE(
-          (*idx)->Set((shard << 20) + i * 7, "s", Value::Id(i % 3)).ok());
+      FB_ASSERT_OK((*idx)->Set((shard << 20) + i * 7, "s", Value::Id(i % 3)));
   }
-  ASSERT_TRUE((*idx)->Checkpoint().ok());
+  FB_ASSERT_OK((*idx)->Checkpoint());
   auto data_bytes = [&] {
     uint64_t n = 0, wal = 0;
     for (const auto& e : fs::directory_iterator(dir.path())) {
@@ -499,15 +497,15 @@ TEST(StorageTest, CheckpointTruncatesTheLogAndRewritesOnlyChanges) {
   EXPECT_GT(full, 0u);
   EXPECT_LE(wal_after, 16u);  // only the new log file's header
   // One more bit in one shard: the next checkpoint adds about a quarter.
-  ASSERT_TRUE((*idx)->Set(5, "s", Value::Id(0)).ok());
-  ASSERT_TRUE((*idx)->Checkpoint().ok());
+  FB_ASSERT_OK((*idx)->Set(5, "s", Value::Id(0)));
+  FB_ASSERT_OK((*idx)->Checkpoint());
   const auto [after, wal2] = data_bytes();
   EXPECT_LT(after, full + full / 2) << "rewrote more than the changed shard";
   EXPECT_GT(after, full);
   const std::string before_dump = Dump(**idx);
   idx->reset();
   idx = Index::Open(Opts("c"), dir.path());
-  ASSERT_TRUE(idx.ok()) << idx.status();
+  FB_ASSERT_OK(idx);
   EXPECT_EQ(before_dump, Dump(**idx));
 }
 
@@ -518,9 +516,9 @@ TEST(StorageTest, ReadersSeeWholeCommitsDuringCheckpoints) {
   OpenOptions o = Opts("c", false, Durability::kNone);
   o.checkpoint_log_bytes = 4096;  // background checkpoints as well
   auto idx = Index::Open(o, dir.path());
-  ASSERT_TRUE(idx.ok());
-  ASSERT_TRUE((*idx)->CreateField("a", FieldOptions::Set()).ok());
-  ASSERT_TRUE((*idx)->CreateField("b", FieldOptions::Set()).ok());
+  FB_ASSERT_OK(idx);
+  FB_ASSERT_OK((*idx)->CreateField("a", FieldOptions::Set()));
+  FB_ASSERT_OK((*idx)->CreateField("b", FieldOptions::Set()));
   std::atomic<bool> done{false};
   std::atomic<int> bad{0};
   std::vector<std::thread> readers;
@@ -540,15 +538,15 @@ TEST(StorageTest, ReadersSeeWholeCommitsDuringCheckpoints) {
     });
   }
   std::thread checkpointer([&] {
-    while (!done) EXPECT_TRUE((*idx)->Checkpoint().ok());
+    while (!done) FB_EXPECT_OK((*idx)->Checkpoint());
   });
   for (uint64_t i = 0; i < 1500; ++i) {
     auto batch = Batch::Create(idx->get(), {"a", "b"});
     Record r;
     r.id = i * 977;
     r.values = {Value::Id(1), Value::Id(1)};
-    ASSERT_TRUE((*batch)->Add(r).ok());
-    ASSERT_TRUE((*batch)->Flush().ok());
+    FB_ASSERT_OK((*batch)->Add(r));
+    FB_ASSERT_OK((*batch)->Flush());
   }
   done = true;
   for (auto& th : readers) th.join();
@@ -557,7 +555,7 @@ TEST(StorageTest, ReadersSeeWholeCommitsDuringCheckpoints) {
   const std::string before = Dump(**idx);
   idx->reset();
   idx = Index::Open(Opts("c"), dir.path());
-  ASSERT_TRUE(idx.ok());
+  FB_ASSERT_OK(idx);
   EXPECT_EQ(before, Dump(**idx));
 }
 

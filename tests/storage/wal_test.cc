@@ -19,6 +19,7 @@
 #include "lib/util/checksum.h"
 #include "tests/storage/fault_env.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 #include "tests/util/temp_dir.h"
 
 namespace featurebase {
@@ -120,7 +121,7 @@ TEST(WalTest, RecordsRoundTrip) {
     }
     for (bool newest : {false, true}) {
       const Read r = ReadAll(file, newest);
-      ASSERT_TRUE(r.status.ok()) << r.status;
+      FB_ASSERT_OK(r.status);
       EXPECT_EQ(r.payloads, want);
       EXPECT_EQ(r.offsets, offsets);
       EXPECT_EQ(r.valid_end, file.size());
@@ -133,17 +134,17 @@ TEST(WalTest, WriterWritesTheHeaderAndSyncsFileAndDirectory) {
   testing::TempDir dir("wal-writer");
   testing::FaultEnv env;
   auto w = internal::WalWriter::Create(&env, dir.path(), kNumber, kStart);
-  ASSERT_TRUE(w.ok()) << w.status();
+  FB_ASSERT_OK(w);
   EXPECT_EQ(env.calls(testing::FaultEnv::Op::kSync), 1);
   EXPECT_EQ(env.calls(testing::FaultEnv::Op::kSyncDir), 1);
   std::string framed;
   internal::AppendWalRecord(&framed, "one");
   internal::AppendWalRecord(&framed, "two");
-  ASSERT_TRUE((*w)->Append(framed).ok());
-  ASSERT_TRUE((*w)->Sync().ok());
+  FB_ASSERT_OK((*w)->Append(framed));
+  FB_ASSERT_OK((*w)->Sync());
   EXPECT_EQ((*w)->size(), kWalFileHeaderBytes + framed.size());
   auto m = env.MapFile(dir.path() + "/" + internal::WalFileName(kNumber));
-  ASSERT_TRUE(m.ok()) << m.status();
+  FB_ASSERT_OK(m);
   EXPECT_EQ((*m)->bytes(), FileHeader() + Record("one") + Record("two"));
 
   // A header that cannot be made durable is no log file.
@@ -177,13 +178,13 @@ TEST(WalTest, CutAtEveryByte) {
         std::find(ends.begin(), ends.end(), cut) != ends.end();
 
     const Read newest = ReadAll(bytes, true);
-    ASSERT_TRUE(newest.status.ok()) << newest.status;
+    FB_ASSERT_OK(newest.status);
     EXPECT_EQ(newest.payloads.size(), cut < ends[0] ? 0 : whole);
     EXPECT_EQ(newest.valid_end, cut < ends[0] ? 0 : ends[whole]);
 
     const Read older = ReadAll(bytes, false);
     if (boundary) {
-      EXPECT_TRUE(older.status.ok()) << older.status;
+      FB_EXPECT_OK(older.status);
       EXPECT_EQ(older.payloads.size(), whole);
     } else {
       EXPECT_EQ(older.status.code(), absl::StatusCode::kDataLoss)
@@ -199,7 +200,7 @@ TEST(WalTest, ZeroFilledTailOfTheNewestFileIsATornTail) {
   for (size_t zeros : {1, 15, 16, 17, 4096}) {
     const std::string padded = file + std::string(zeros, '\0');
     const Read r = ReadAll(padded, true);
-    ASSERT_TRUE(r.status.ok()) << r.status;
+    FB_ASSERT_OK(r.status);
     EXPECT_EQ(r.payloads, std::vector<std::string>{"abc"});
     EXPECT_EQ(r.valid_end, end);
     const Read older = ReadAll(padded, false);
@@ -260,7 +261,7 @@ TEST(WalTest, FlippedRecordBytesAreDataLossUnlessATornLastRecord) {
     for (bool newest : {false, true}) {
       const Read r = ReadAll(bad, newest);
       if (newest && last && !in_frame_check) {
-        ASSERT_TRUE(r.status.ok()) << r.status;
+        FB_ASSERT_OK(r.status);
         EXPECT_EQ(r.payloads.size(), starts.size() - 1);
         EXPECT_EQ(r.valid_end, starts.back());
       } else {
