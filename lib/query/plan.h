@@ -74,6 +74,9 @@ struct RowsPlan {
   std::optional<uint64_t> column;
   std::optional<std::string> like;
   std::optional<std::set<uint64_t>> in;
+  // GroupBy over an int or timestamp field groups by each distinct value:
+  // its "rows" are value keys (see group_by.cc), not row ids.
+  bool values = false;
 };
 
 absl::StatusOr<RowsPlan> PlanRows(ExecState& es, const pql::Call& c);
