@@ -61,6 +61,10 @@ absl::StatusOr<Bitmap> DistinctRows(ExecState& es, const pql::Call& c,
 // The optional filter: a child call, or filter=<call>.
 absl::StatusOr<std::optional<Node>> FilterArg(ExecState& es,
                                               const pql::Call& c);
+// Distinct(index=...): FeatureBase's Distinct may name its index; a
+// query here reads the one index it runs on, so only that name is
+// accepted (InvalidArgument naming both otherwise).
+absl::Status SameIndexArg(const ExecState& es, const pql::Call& c);
 // The value field named by the call, or InvalidArgument.
 absl::StatusOr<const FieldState*> ValueField(const ExecState& es,
                                              const pql::Call& c);

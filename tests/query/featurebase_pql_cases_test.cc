@@ -798,6 +798,13 @@ const std::vector<PqlCase>& Cases() {
       {"BareDistinctInts", "Set(0, v=1) Set(1048576, v=2)",
        R"(Distinct(field="v"))",
        R"({"results":[{"neg":{"columns":[]},"pos":{"columns":[1,2]}}]})"},
+      {"BareDistinctNamingTheIndex", "Set(0, v=1) Set(1048576, v=2)",
+       R"(Distinct(index=i, field="v") Count(Distinct(index="i", field=v)))",
+       R"({"results":[{"neg":{"columns":[]},"pos":{"columns":[1,2]}},2]})"},
+      // One index per query here: another index's name is refused.
+      {"BareDistinctOtherIndexRefused", "Set(0, v=1)",
+       R"(Distinct(index=other, field="v"))", nullptr, C::kInvalidArgument,
+       "Distinct(): index \"other\" is not the queried index \"i\""},
       // ---- variousQueriesCountDistinctTimestamp
       {"CountDistinctTimestamps",
        R"(Set(0, ts="2010-01-02T12:32:00Z") )"

@@ -91,6 +91,7 @@ absl::StatusOr<Aggregate> PlanAggregate(ExecState& es, const Call& c,
       a->value.call->args.empty()) {
     const Call& d = a->value.call->children[0];
     agg.kind = Aggregate::Kind::kDistinct;
+    FB_RETURN_IF_ERROR(SameIndexArg(es, d));
     FB_ASSIGN_OR_RETURN(std::string name, FieldArg(d));
     FB_ASSIGN_OR_RETURN(agg.field, es.Field(d, name));
     if (agg.field->options.type == FieldType::kTime &&
