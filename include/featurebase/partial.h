@@ -31,8 +31,10 @@
 // and, inside another call, the calls whose records on one shard depend on
 // other shards (Shift, Limit, All(limit=), Distinct). At the top level
 // Limit, All(limit=) and Distinct are fine. In GroupBy, Rows children may
-// not use limit= or column=. (These lists are checked against the
-// executor's call table by tests/query/call_table_test.cc.)
+// not use limit= or column=; Sort inside Extract and Sort by a keyed
+// mutex field are refused too (their order spans every shard). (These
+// lists are checked against the executor's call table by
+// tests/query/call_table_test.cc.)
 //
 // Thread-safety: PartialResult is a value (thread-compatible); QueryPartial
 // and FinishPartial are as thread-safe as Query.

@@ -31,7 +31,7 @@ const CallArgs kCallArgs[] = {
     {"Count", false, {}},
     {"Delete", false, {}},
     {"Difference", false, {}},
-    {"Distinct", false, {"_field", "field", "filter"}},
+    {"Distinct", false, {"_field", "field", "filter", "index"}},
     {"Extract", false, {}},
     {"FieldValue", false, {"_field", "field", "column"}},
     {"GroupBy",

@@ -371,7 +371,21 @@ absl::StatusOr<Node> PlanConstRow(ExecState& es, const Call& c) {
   return Const(es, std::move(b));
 }
 
+absl::Status SameIndexArg(const ExecState& es, const Call& c) {
+  const pql::Arg* a = c.Find("index");
+  if (a == nullptr) return absl::OkStatus();
+  if (a->value.kind != PKind::kString)
+    return CallError(c, "index must be a name");
+  if (a->value.s != es.st->name) {
+    return CallError(c, fmt::format("index \"{}\" is not the queried index "
+                                    "\"{}\" (a query reads one index)",
+                                    a->value.s, es.st->name));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Node> PlanDistinct(ExecState& es, const Call& c) {
+  FB_RETURN_IF_ERROR(SameIndexArg(es, c));
   FB_ASSIGN_OR_RETURN(std::string name, FieldArg(c));
   FB_ASSIGN_OR_RETURN(const FieldState* f, es.Field(c, name));
   if (f->bsi) {

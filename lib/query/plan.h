@@ -61,6 +61,10 @@ absl::StatusOr<Bitmap> DistinctRows(ExecState& es, const pql::Call& c,
 // The optional filter: a child call, or filter=<call>.
 absl::StatusOr<std::optional<Node>> FilterArg(ExecState& es,
                                               const pql::Call& c);
+// Distinct(index=...): FeatureBase's Distinct may name its index; a
+// query here reads the one index it runs on, so only that name is
+// accepted (InvalidArgument naming both otherwise).
+absl::Status SameIndexArg(const ExecState& es, const pql::Call& c);
 // The value field named by the call, or InvalidArgument.
 absl::StatusOr<const FieldState*> ValueField(const ExecState& es,
                                              const pql::Call& c);
@@ -74,6 +78,9 @@ struct RowsPlan {
   std::optional<uint64_t> column;
   std::optional<std::string> like;
   std::optional<std::set<uint64_t>> in;
+  // GroupBy over an int or timestamp field groups by each distinct value:
+  // its "rows" are value keys (see group_by.cc), not row ids.
+  bool values = false;
 };
 
 absl::StatusOr<RowsPlan> PlanRows(ExecState& es, const pql::Call& c);

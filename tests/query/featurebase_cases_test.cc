@@ -20,6 +20,16 @@
 //   groups by them in both; FeatureBase refuses Rows() on bool fields.
 // - Extract names field types by this library's names ("int", "set",
 //   "mutex") where FeatureBase says "int64", "[]uint64", "uint64".
+// - GroupBy over an int or timestamp field refuses limit, column, like,
+//   in and previous on that field's Rows, and GroupBy's previous= (in
+//   FeatureBase the first four fail inside Rows(), which refuses value
+//   fields, and previous seeks a per-shard value index); decimals are
+//   refused in both.
+// - Sort by a bool field leaves out filtered records without a value, as
+//   for every other field (FeatureBase appends one zero entry, column 0,
+//   per such record); ties order by record id.
+// - Sort inside Extract and Sort by a keyed mutex field cannot run as
+//   partial results (their order spans every shard).
 // - Percentile follows FeatureBase's last release, v3.35.0 (its test model
 //   is ported); FeatureBase's unreleased master (April 2023) redefined it by
 //   rounded-down counts below and above, which picks other values.

@@ -172,6 +172,8 @@ std::vector<std::string> Queries(const World& w, std::mt19937_64& rng) {
       "sort=\"aggregate desc\", limit=3)",
       "GroupBy(Rows(m), Rows(s), Rows(b)) GroupBy(Rows(s), Rows(m), Rows(b), "
       "limit=5)",
+      "GroupBy(Rows(v)) GroupBy(Rows(s), Rows(ts), aggregate=Sum(field=v), "
+      "having=Condition(count > 1)) GroupBy(Rows(v), limit=3)",
       "Sum(field=v) Sum(v, Row(m=1)) Min(field=v) Max(v, Row(s=2)) "
       "Sum(field=d) Min(field=ts) Max(field=d)",
       fmt::format("FieldValue(field=v, column={}) FieldValue(field=ts, "
@@ -181,6 +183,8 @@ std::vector<std::string> Queries(const World& w, std::mt19937_64& rng) {
       "MaxRow(Row(v < 0), field=s)",
       "Sort(field=v, limit=5, offset=2) Sort(Row(m=1), field=v, "
       "sort-desc=true, limit=4) Sort(field=d, offset=490)",
+      "Sort(field=b, sort-desc=true, limit=7) Sort(Row(s=1), field=m, "
+      "offset=3, limit=5) Sort(field=m, sort-desc=true)",
       "Distinct(field=v) Distinct(Row(m=1), field=s) Distinct(field=ts) "
       "Count(Distinct(field=v)) Distinct(Row(s=1), field=d) "
       "Count(Distinct(field=m))",
@@ -327,6 +331,16 @@ TEST(PartialTest, RefusedCallsAndMismatchedMerges) {
   EXPECT_EQ(run("GroupBy(Rows(s, limit=2), Rows(m))"),
             "GroupBy(): Rows children with limit or column cannot run as a "
             "partial result (they depend on every shard)");
+  EXPECT_EQ(run("Extract(Sort(field=v, limit=3), Rows(s))"),
+            "Extract(): Sort inside Extract cannot run as a partial result "
+            "(its order and slice span every shard)");
+  EXPECT_EQ(run("GroupBy(Rows(v), previous=[3])"),
+            "GroupBy(): previous is not supported with value field \"v\"");
+  World keyed(3, 1, /*keyed_field=*/true);
+  auto sorted = QueryPartial(*keyed.all, "Sort(field=m)");
+  EXPECT_EQ(sorted.status().message(),
+            "Sort(): sorting by keyed mutex field \"m\" cannot run as a "
+            "partial result (key order spans every shard)");
   auto a = QueryPartial(*w.all, "Count(Row(s=1)) Count(Row(s=2))");
   ASSERT_TRUE(a.ok());
   Status s = (*a)[0].Merge((*a)[1]);

@@ -42,9 +42,32 @@ absl::StatusOr<std::vector<const FieldState*>> ExtractFields(ExecState& es,
 absl::StatusOr<Partial> Extract(ExecState& es, const Call& c) {
   FB_ASSIGN_OR_RETURN(std::vector<const FieldState*> fields,
                       ExtractFields(es, c));
-  FB_ASSIGN_OR_RETURN(Node node, PlanRow(es, c.children[0]));
-  const Bitmap cols = EvalGlobal(es, node);
+  // The table's records in order: ascending, or Sort's order and slice
+  // (FeatureBase keeps it in the extracted table).
+  std::vector<uint64_t> order;
+  Bitmap cols;
+  if (const Call& k = c.children[0]; k.name == "Sort") {
+    if (es.partial) {
+      return CallError(c,
+                       "Sort inside Extract cannot run as a partial result "
+                       "(its order and slice span every shard)");
+    }
+    FB_ASSIGN_OR_RETURN(Partial sorted, Sort(es, k));
+    FB_ASSIGN_OR_RETURN(uint64_t limit, UintArg(k, "limit", UINT64_MAX));
+    FB_ASSIGN_OR_RETURN(uint64_t offset, UintArg(k, "offset", 0));
+    const auto& all = sorted.sorted;
+    const size_t begin = std::min<uint64_t>(offset, all.size());
+    const size_t end = limit >= all.size() - begin ? all.size() : begin + limit;
+    for (size_t i = begin; i < end; ++i) {
+      order.push_back(all[i].second);
+      cols.Add(all[i].second);
+    }
+  } else {
+    FB_ASSIGN_OR_RETURN(Node node, PlanRow(es, k));
+    cols = EvalGlobal(es, node);
+  }
   const std::vector<uint64_t> ids = cols.ToVector();
+  if (order.empty()) order = ids;
   // values[field][column index] = rows of that column.
   std::vector<std::vector<std::vector<uint64_t>>> values(
       fields.size(), std::vector<std::vector<uint64_t>>(ids.size()));
@@ -77,9 +100,11 @@ absl::StatusOr<Partial> Extract(ExecState& es, const Call& c) {
   Partial p;
   p.kind = Partial::Kind::kTable;
   p.width = uint32_t(fields.size());
-  p.table.resize(ids.size());
-  for (size_t ci = 0; ci < ids.size(); ++ci) {
-    PartialColumn& col = p.table[ci];
+  p.table.resize(order.size());
+  for (size_t oi = 0; oi < order.size(); ++oi) {
+    PartialColumn& col = p.table[oi];
+    const size_t ci =
+        std::lower_bound(ids.begin(), ids.end(), order[oi]) - ids.begin();
     col.column = ids[ci];
     col.cells.resize(fields.size());
     for (size_t fi = 0; fi < fields.size(); ++fi) {

@@ -91,6 +91,7 @@ absl::StatusOr<Aggregate> PlanAggregate(ExecState& es, const Call& c,
       a->value.call->args.empty()) {
     const Call& d = a->value.call->children[0];
     agg.kind = Aggregate::Kind::kDistinct;
+    FB_RETURN_IF_ERROR(SameIndexArg(es, d));
     FB_ASSIGN_OR_RETURN(std::string name, FieldArg(d));
     FB_ASSIGN_OR_RETURN(agg.field, es.Field(d, name));
     if (agg.field->options.type == FieldType::kTime &&
@@ -236,6 +237,53 @@ absl::StatusOr<std::function<bool(const PartialGroup&)>> HavingPredicate(
   });
 }
 
+// A value of an int or timestamp field as a group "row": offset binary,
+// so that groups in row order are groups in value order (FeatureBase
+// orders value groups by ascending value).
+constexpr uint64_t kValueBias = uint64_t{1} << 63;
+uint64_t ValueKey(int64_t raw) { return uint64_t(raw) ^ kValueBias; }
+int64_t KeyValue(uint64_t key) { return int64_t(key ^ kValueBias); }
+
+// Rows(f) of GroupBy on a value field. FeatureBase groups int and
+// timestamp fields by value but refuses decimals, and its value rows take
+// no limit, column, like, in or previous (those run Rows() on its own,
+// which refuses value fields; previous would seek a shard-local index).
+absl::StatusOr<RowsPlan> PlanValueRows(const Call& k, const FieldState& f) {
+  if (f.options.type == FieldType::kDecimal) {
+    return CallError(k, fmt::format("cannot group by decimal field \"{}\" "
+                                    "(only int and timestamp value fields)",
+                                    f.name));
+  }
+  for (const pql::Arg& a : k.args) {
+    if (a.key == "_field" || a.key == "field") continue;
+    return CallError(k,
+                     fmt::format("argument \"{}\" is not supported on "
+                                 "{} field \"{}\" in GroupBy",
+                                 a.key, FieldTypeName(f.options.type), f.name));
+  }
+  RowsPlan p;
+  p.field = &f;
+  p.values = true;
+  return p;
+}
+
+// The distinct values of a value field over the visited shards, as keys,
+// ascending.
+std::vector<uint64_t> ValueKeys(ExecState& es, const FieldState& f) {
+  std::vector<std::vector<int64_t>> per(es.shards.size());
+  es.ForShards([&](size_t i) {
+    if (const BsiShard* bs = f.bsi_shards.Find(es.shards[i]))
+      per[i] = bs->Distinct(nullptr);
+  });
+  std::vector<uint64_t> keys;
+  for (const auto& v : per) {
+    for (int64_t x : v) keys.push_back(ValueKey(f.bsi->ToRaw(x)));
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
 // `finishing`: only what Finish needs (no row scans, no filters).
 absl::StatusOr<GroupPlan> PlanGroupBy(ExecState& es, const Call& c,
                                       bool finishing) {
@@ -250,10 +298,18 @@ absl::StatusOr<GroupPlan> PlanGroupBy(ExecState& es, const Call& c,
                        "as a partial result (they depend on every "
                        "shard)");
     }
-    FB_ASSIGN_OR_RETURN(RowsPlan p, PlanRows(es, k));
+    FB_ASSIGN_OR_RETURN(std::string name, FieldArg(k));
+    FB_ASSIGN_OR_RETURN(const FieldState* f, es.Field(k, name));
+    RowsPlan p;
     std::vector<uint64_t> rows;
-    if (!finishing) {
-      FB_ASSIGN_OR_RETURN(rows, RunRows(es, p));
+    if (IsBsi(f->options.type)) {
+      FB_ASSIGN_OR_RETURN(p, PlanValueRows(k, *f));
+      if (!finishing) rows = ValueKeys(es, *f);
+    } else {
+      FB_ASSIGN_OR_RETURN(p, PlanRows(es, k));
+      if (!finishing) {
+        FB_ASSIGN_OR_RETURN(rows, RunRows(es, p));
+      }
     }
     g.plans.push_back(std::move(p));
     g.candidates.push_back(std::move(rows));
@@ -273,6 +329,11 @@ absl::StatusOr<GroupPlan> PlanGroupBy(ExecState& es, const Call& c,
     }
     g.previous.emplace();
     for (size_t i = 0; i < g.plans.size(); ++i) {
+      if (g.plans[i].values) {
+        return CallError(c, fmt::format("previous is not supported with "
+                                        "value field \"{}\"",
+                                        g.plans[i].field->name));
+      }
       FB_ASSIGN_OR_RETURN(Value rv,
                           RowValue(c, *g.plans[i].field, a->value.list[i]));
       FB_ASSIGN_OR_RETURN(std::optional<uint64_t> id,
@@ -475,8 +536,13 @@ void GroupShard(const ExecState& es, const std::vector<RowsPlan>& plans,
   };
   auto row_bits = [&](size_t level, uint64_t row) {
     Node leaf;
-    leaf.kind = NodeKind::kRow;
     leaf.field = plans[level].field;
+    if (plans[level].values) {
+      leaf.kind = NodeKind::kBsi;
+      leaf.predicate = leaf.field->bsi->Translate(BsiOp::kEq, KeyValue(row));
+      return Eval(es, leaf, shard);
+    }
+    leaf.kind = NodeKind::kRow;
     leaf.views = plans[level].views;
     leaf.row = row;
     return Eval(es, leaf, shard);
@@ -672,12 +738,14 @@ absl::StatusOr<QueryResult> FinishGroupBy(ExecState& es, const Call& c,
     json += "{\"group\":[";
     for (size_t k = 0; k < g.plans.size(); ++k) {
       if (k) json += ',';
+      const FieldState& f = *g.plans[k].field;
       json += "{\"field\":";
-      AppendJsonString(&json, g.plans[k].field->name);
-      json +=
-          "," +
-          RowIdJson(*g.plans[k].field, groups[i].rows[k], "rowID", "rowKey") +
-          "}";
+      AppendJsonString(&json, f.name);
+      if (g.plans[k].values) {
+        json += ",\"value\":" + ValueJson(f, KeyValue(groups[i].rows[k])) + "}";
+        continue;
+      }
+      json += "," + RowIdJson(f, groups[i].rows[k], "rowID", "rowKey") + "}";
     }
     json += fmt::format("],\"count\":{}", groups[i].count);
     // FeatureBase names the aggregate by its kind: "sum" for Sum and

@@ -111,6 +111,7 @@ absl::StatusOr<Partial> ComputeIncludesColumn(ExecState& es, const Call& c) {
 // Distinct(rc?, field=f): rows of a set field (kRow) or raw values of a
 // value field (kValues) among the filtered records.
 absl::StatusOr<Partial> ComputeDistinct(ExecState& es, const Call& c) {
+  FB_RETURN_IF_ERROR(SameIndexArg(es, c));
   FB_ASSIGN_OR_RETURN(std::string name, FieldArg(c));
   FB_ASSIGN_OR_RETURN(const FieldState* f, es.Field(c, name));
   if (f->bsi) return DistinctValues(es, c, *f);

@@ -143,9 +143,57 @@ absl::StatusOr<QueryResult> Percentile(ExecState& es, const Call& c) {
   return ValCount(ValueJson(*f, **got), 1);
 }
 
-// Records ordered by a value field (ties by record id), then sliced.
+namespace {
+
+// Sort keys of the rows of a bool or mutex field: false (0) before true
+// (1); a mutex's row ids, or on a keyed mutex the rank of each row's key
+// among the keys of the rows held (FeatureBase compares keyed mutex values
+// as strings). Ranks hold for one snapshot only, so a partial refuses
+// keyed mutexes.
+absl::StatusOr<std::vector<std::pair<uint64_t, int64_t>>> RowSortKeys(
+    ExecState& es, const Call& c, const FieldState& f) {
+  std::vector<std::pair<uint64_t, int64_t>> keys;
+  if (f.options.type == FieldType::kBool) return keys;
+  if (f.row_keys && es.partial) {
+    return CallError(c, fmt::format("sorting by keyed mutex field \"{}\" "
+                                    "cannot run as a partial result (key "
+                                    "order spans every shard)",
+                                    f.name));
+  }
+  if (!f.row_keys) return keys;
+  RowsPlan rp;
+  rp.field = &f;
+  rp.views = {kStandardView};
+  FB_ASSIGN_OR_RETURN(std::vector<uint64_t> rows, RunRows(es, rp));
+  std::vector<std::pair<std::string, uint64_t>> named;
+  for (uint64_t r : rows) {
+    auto key = f.row_keys->TranslateId(r);
+    named.emplace_back(key.ok() ? *key : std::string(), r);
+  }
+  std::sort(named.begin(), named.end());
+  for (size_t i = 0; i < named.size(); ++i)
+    keys.emplace_back(named[i].second, int64_t(i));
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+}  // namespace
+
+// Records ordered by a value field, or by a bool or mutex field's rows as
+// FeatureBase's executeSortShard (ties by record id), then sliced; records
+// without a value are left out.
 absl::StatusOr<Partial> Sort(ExecState& es, const Call& c) {
-  FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(es, c));
+  FB_ASSIGN_OR_RETURN(std::string name, FieldArg(c));
+  FB_ASSIGN_OR_RETURN(const FieldState* f, es.Field(c, name));
+  const bool by_rows = f->options.type == FieldType::kBool ||
+                       f->options.type == FieldType::kMutex;
+  if (!by_rows) {
+    FB_ASSIGN_OR_RETURN(f, ValueField(es, c));
+  }
+  std::vector<std::pair<uint64_t, int64_t>> row_keys;
+  if (by_rows) {
+    FB_ASSIGN_OR_RETURN(row_keys, RowSortKeys(es, c, *f));
+  }
   FB_ASSIGN_OR_RETURN(std::optional<Node> filter, FilterArg(es, c));
   bool desc = false;
   if (const pql::Arg* a = c.Find("sort-desc")) {
@@ -156,13 +204,39 @@ absl::StatusOr<Partial> Sort(ExecState& es, const Call& c) {
   FB_ASSIGN_OR_RETURN(uint64_t limit, UintArg(c, "limit", UINT64_MAX));
   FB_ASSIGN_OR_RETURN(uint64_t offset, UintArg(c, "offset", 0));
   std::vector<std::vector<std::pair<int64_t, uint64_t>>> per(es.shards.size());
+  auto sort_key = [&](uint64_t row) {
+    if (row_keys.empty()) return int64_t(row);
+    auto it = std::lower_bound(row_keys.begin(), row_keys.end(),
+                               std::pair<uint64_t, int64_t>(row, INT64_MIN));
+    return it != row_keys.end() && it->first == row ? it->second : INT64_MAX;
+  };
   es.ForShards([&](size_t i) {
+    const uint64_t base = ShardStart(es.shards[i]);
+    std::optional<Bits> fb;
+    if (by_rows) {
+      const Fragment* frag = f->FindFragment(kStandardView, es.shards[i]);
+      if (frag == nullptr) return;
+      if (filter) fb = Eval(es, *filter, es.shards[i]);
+      frag->rows().ForEach([&](uint64_t row, const internal::RowData& r) {
+        const Bits b = Bits::Of(r);
+        Roaring32 both;
+        const Roaring32* held = &b.get();
+        if (fb) {
+          both = Roaring32::And(b.get(), fb->get());
+          held = &both;
+        }
+        const int64_t key = sort_key(row);
+        held->ForEach(
+            [&](uint32_t off) { per[i].emplace_back(key, base + off); });
+        return true;
+      });
+      return;
+    }
     const BsiShard* bs = f->bsi_shards.Find(es.shards[i]);
     if (bs == nullptr) return;
-    std::optional<Bits> fb;
     if (filter) fb = Eval(es, *filter, es.shards[i]);
     for (auto [off, v] : bs->Values(fb ? &fb->get() : nullptr)) {
-      per[i].emplace_back(f->bsi->ToRaw(v), ShardStart(es.shards[i]) + off);
+      per[i].emplace_back(f->bsi->ToRaw(v), base + off);
     }
   });
   Partial p;
