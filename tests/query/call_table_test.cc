@@ -16,6 +16,7 @@
 #include "featurebase/partial.h"
 #include "lib/query/call_args.h"
 #include "lib/query/calls.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase::internal {
 namespace {
@@ -117,9 +118,9 @@ TEST(CallTableTest, ArgumentTableNamesTheSameCalls) {
 // Each refusal the table states holds through the public API.
 TEST(CallTableTest, QueryPartialRefusesWhatTheTableRefuses) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
-  ASSERT_TRUE(index->CreateField("v", FieldOptions::Int(0, 9)).ok());
-  ASSERT_TRUE(index->Set(1, "s", Value::Id(1)).ok());
+  FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
+  FB_ASSERT_OK(index->CreateField("v", FieldOptions::Int(0, 9)));
+  FB_ASSERT_OK(index->Set(1, "s", Value::Id(1)));
   // One valid call per name that the table refuses in a partial.
   const std::map<std::string, std::string> calls = {
       {"Clear", "Clear(1, s=1)"},

@@ -17,6 +17,7 @@
 #include "featurebase/query.h"
 #include "featurebase/shard.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase::internal {
 namespace {
@@ -69,14 +70,14 @@ TEST(ExecStateTest, EveryThreadCountGivesTheSameAnswer) {
     SCOPED_TRACE(SeedTrace(seed));
     std::mt19937_64 rng(seed);
     auto index = *Index::Create("i");
-    ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
-    ASSERT_TRUE(index->CreateField("v", FieldOptions::Int(0, 1000)).ok());
+    FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
+    FB_ASSERT_OK(index->CreateField("v", FieldOptions::Int(0, 1000)));
     std::set<uint64_t> row1;
     for (int i = 0; i < 2000; ++i) {
       const uint64_t col = rng() % (24 * kShardWidth);
       const uint64_t row = rng() % 3;
-      ASSERT_TRUE(index->Set(col, "s", Value::Id(row)).ok());
-      ASSERT_TRUE(index->Set(col, "v", Value::Int(int64_t(rng() % 1000))).ok());
+      FB_ASSERT_OK(index->Set(col, "s", Value::Id(row)));
+      FB_ASSERT_OK(index->Set(col, "v", Value::Int(int64_t(rng() % 1000))));
       if (row == 1) row1.insert(col);
     }
     const std::string pql =
@@ -88,7 +89,7 @@ TEST(ExecStateTest, EveryThreadCountGivesTheSameAnswer) {
       QueryOptions o;
       o.threads = threads;
       auto r = Query(*index, pql, o);
-      ASSERT_TRUE(r.ok()) << r.status();
+      FB_ASSERT_OK(r);
       ASSERT_EQ(r->results[0].count(), row1.size());
       if (want.empty()) want = r->ToJson();
       EXPECT_EQ(r->ToJson(), want);

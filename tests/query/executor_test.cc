@@ -16,6 +16,7 @@
 #include "featurebase/shard.h"
 #include "fmt/format.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase {
 namespace {
@@ -62,26 +63,26 @@ struct World {
   explicit World(uint64_t seed) {
     std::mt19937_64 rng(seed);
     index = *Index::Create("i");
-    EXPECT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
-    EXPECT_TRUE(index->CreateField("m", FieldOptions::Mutex()).ok());
-    EXPECT_TRUE(index->CreateField("b", FieldOptions::Bool()).ok());
+    FB_EXPECT_OK(index->CreateField("s", FieldOptions::Set()));
+    FB_EXPECT_OK(index->CreateField("m", FieldOptions::Mutex()));
+    FB_EXPECT_OK(index->CreateField("b", FieldOptions::Bool()));
     for (int i = 0; i < 600; ++i) {
       const uint64_t col = ShardStart(rng() % 4) + rng() % 3000;
       columns.push_back(col);
       exists.insert(col);
       for (int k = 0; k < 2; ++k) {
         const uint64_t r = rng() % 5;
-        EXPECT_TRUE(index->Set(col, "s", Value::Id(r)).ok());
+        FB_EXPECT_OK(index->Set(col, "s", Value::Id(r)));
         rows["s"][r].insert(col);
       }
       const uint64_t m = rng() % 4;
       for (auto& [r, cols] : rows["m"]) cols.erase(col);
-      EXPECT_TRUE(index->Set(col, "m", Value::Id(m)).ok());
+      FB_EXPECT_OK(index->Set(col, "m", Value::Id(m)));
       rows["m"][m].insert(col);
       if (rng() % 2) {
         const bool b = rng() % 2;
         rows["b"][!b].erase(col);
-        EXPECT_TRUE(index->Set(col, "b", Value::Bool(b)).ok());
+        FB_EXPECT_OK(index->Set(col, "b", Value::Bool(b)));
         rows["b"][b].insert(col);
       }
     }
@@ -178,7 +179,7 @@ TEST(ExecutorTest, RowTreesAndCountsMatchBruteForce) {
       QueryOptions one_thread;
       one_thread.threads = 1;
       auto single = Query(*w.index, "Count(" + text + ")", one_thread);
-      ASSERT_TRUE(single.ok());
+      FB_ASSERT_OK(single);
       ASSERT_EQ(single->results[0].count(), want.size());
     }
   }
@@ -247,10 +248,10 @@ TEST(ExecutorTest, TopNRowsAndGroupByMatchBruteForce) {
 
 TEST(ExecutorTest, ShapesOfResults) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
+  FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
   FieldOptions keyed = FieldOptions::Mutex();
   keyed.keys = true;
-  ASSERT_TRUE(index->CreateField("zone", keyed).ok());
+  FB_ASSERT_OK(index->CreateField("zone", keyed));
   EXPECT_EQ(
       RunPql(*index,
              "Set(1, s=10) Set(2, s=10) Set(2, s=11) Set(3, zone=\"soho\")"),
@@ -286,7 +287,7 @@ TEST(ExecutorTest, ShapesOfResults) {
 
 TEST(ExecutorTest, KeyedIndexReturnsKeys) {
   auto index = *Index::Create("people", IndexOptions{.keys = true});
-  ASSERT_TRUE(index->CreateField("likes", FieldOptions::Set()).ok());
+  FB_ASSERT_OK(index->CreateField("likes", FieldOptions::Set()));
   // Keys come back in record-id order; ids are partition-local.
   const uint64_t ann = *index->ColumnId("ann"), bob = *index->ColumnId("bob");
   const std::string both = ann < bob ? "\"ann\",\"bob\"" : "\"bob\",\"ann\"";
@@ -301,7 +302,7 @@ TEST(ExecutorTest, KeyedIndexReturnsKeys) {
 
 TEST(ExecutorTest, SemanticErrorsNameCallFieldAndReason) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
+  FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
   EXPECT_EQ(RunPql(*index, "Row(nope=1)"),
             "{\"error\":\"Row(): field \\\"nope\\\" not found\"}");
   EXPECT_EQ(RunPql(*index, "Row(s=1, from=2017-01-01T00:00)"),
@@ -344,7 +345,7 @@ TEST(ExecutorTest, GroupByThreeFieldsMatchesBruteForceInAnyWalkOrder) {
                                                       : FieldOptions::Mutex())
                       .ok());
     }
-    ASSERT_TRUE(index->CreateField("v", FieldOptions::Int(-50, 50)).ok());
+    FB_ASSERT_OK(index->CreateField("v", FieldOptions::Int(-50, 50)));
     // field -> column -> rows; column -> value
     std::map<std::string, std::map<uint64_t, std::set<uint64_t>>> model;
     std::map<uint64_t, int64_t> values;
@@ -353,7 +354,7 @@ TEST(ExecutorTest, GroupByThreeFieldsMatchesBruteForceInAnyWalkOrder) {
       for (const auto& [name, n] : fields) {
         if (rng() % 5 == 0) continue;
         const uint64_t row = rng() % n;
-        ASSERT_TRUE(index->Set(col, name, Value::Id(row)).ok());
+        FB_ASSERT_OK(index->Set(col, name, Value::Id(row)));
         if (name == "s") {
           model[name][col].insert(row);
         } else {
@@ -362,7 +363,7 @@ TEST(ExecutorTest, GroupByThreeFieldsMatchesBruteForceInAnyWalkOrder) {
       }
       if (rng() % 3) {
         const int64_t x = int64_t(rng() % 101) - 50;
-        ASSERT_TRUE(index->Set(col, "v", Value::Int(x)).ok());
+        FB_ASSERT_OK(index->Set(col, "v", Value::Int(x)));
         values[col] = x;
       }
     }
@@ -460,20 +461,20 @@ TEST(ExecutorTest, GroupByValueFieldMatchesBruteForce) {
     SCOPED_TRACE(SeedTrace(seed));
     std::mt19937_64 rng(seed);
     auto index = *Index::Create("i");
-    ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
-    ASSERT_TRUE(index->CreateField("v", FieldOptions::Int(-20, 20)).ok());
+    FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
+    FB_ASSERT_OK(index->CreateField("v", FieldOptions::Int(-20, 20)));
     std::map<uint64_t, std::set<uint64_t>> rows;  // column -> s rows
     std::map<uint64_t, int64_t> values;           // column -> v
     for (int i = 0; i < 500; ++i) {
       const uint64_t col = ShardStart(rng() % 3) + rng() % 400;
       if (rng() % 4) {
         const uint64_t r = rng() % 4;
-        ASSERT_TRUE(index->Set(col, "s", Value::Id(r)).ok());
+        FB_ASSERT_OK(index->Set(col, "s", Value::Id(r)));
         rows[col].insert(r);
       }
       if (rng() % 4) {
         const int64_t x = int64_t(rng() % 41) - 20;
-        ASSERT_TRUE(index->Set(col, "v", Value::Int(x)).ok());
+        FB_ASSERT_OK(index->Set(col, "v", Value::Int(x)));
         values[col] = x;
       }
     }

@@ -42,6 +42,7 @@
 #include "absl/status/status.h"
 #include "featurebase/index.h"
 #include "featurebase/query.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase {
 namespace {
@@ -63,14 +64,13 @@ std::unique_ptr<Index> NewIndex() {
   IndexOptions io;
   io.track_existence = true;
   auto index = *Index::Create("i", io);
-  EXPECT_TRUE(index->CreateField("foo", FieldOptions::Int(-990, 1000)).ok());
-  EXPECT_TRUE(index->CreateField("big", FieldOptions::Int()).ok());
-  EXPECT_TRUE(
-      index->CreateField("d", FieldOptions::Decimal(2, -1050, 1050)).ok());
-  EXPECT_TRUE(index->CreateField("d0", FieldOptions::Decimal(0)).ok());
-  EXPECT_TRUE(index->CreateField("ts", FieldOptions::Timestamp()).ok());
-  EXPECT_TRUE(index->CreateField("b", FieldOptions::Bool()).ok());
-  EXPECT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
+  FB_EXPECT_OK(index->CreateField("foo", FieldOptions::Int(-990, 1000)));
+  FB_EXPECT_OK(index->CreateField("big", FieldOptions::Int()));
+  FB_EXPECT_OK(index->CreateField("d", FieldOptions::Decimal(2, -1050, 1050)));
+  FB_EXPECT_OK(index->CreateField("d0", FieldOptions::Decimal(0)));
+  FB_EXPECT_OK(index->CreateField("ts", FieldOptions::Timestamp()));
+  FB_EXPECT_OK(index->CreateField("b", FieldOptions::Bool()));
+  FB_EXPECT_OK(index->CreateField("s", FieldOptions::Set()));
   return index;
 }
 
@@ -222,8 +222,8 @@ TEST(FeatureBaseCasesTest, EmptyKeysAndShardsOutOfRangeAreNamed) {
   auto index = *Index::Create("i");
   FieldOptions keyed = FieldOptions::Set();
   keyed.keys = true;
-  ASSERT_TRUE(index->CreateField("k", keyed).ok());
-  ASSERT_TRUE(Query(*index, R"(Set(1, k="a"))").ok());
+  FB_ASSERT_OK(index->CreateField("k", keyed));
+  FB_ASSERT_OK(Query(*index, R"(Set(1, k="a"))"));
   const std::vector<std::pair<std::string, std::string>> cases = {
       {R"(Row(k=""))", "Row(): empty key for field \"k\""},
       {R"(Set(2, k=""))", "Set(): empty key for field \"k\""},
@@ -239,7 +239,7 @@ TEST(FeatureBaseCasesTest, EmptyKeysAndShardsOutOfRangeAreNamed) {
     EXPECT_EQ(std::string(got.status().message()), want) << pql;
   }
   auto last = Query(*index, R"(Options(Row(k="a"), shards=[17592186044415]))");
-  ASSERT_TRUE(last.ok()) << last.status();
+  FB_ASSERT_OK(last);
   EXPECT_EQ(last->ToJson(), R"({"results":[{"columns":[]}]})");
 }
 
@@ -247,7 +247,7 @@ TEST(FeatureBaseCasesTest, EmptyKeysAndShardsOutOfRangeAreNamed) {
 // argument and the call, wherever the call sits in the query.
 TEST(FeatureBaseCasesTest, UnknownArgumentsAreRefused) {
   auto index = NewIndex();
-  ASSERT_TRUE(Query(*index, "Set(1, s=1) Set(2, s=2) Set(1, foo=3)").ok());
+  FB_ASSERT_OK(Query(*index, "Set(1, s=1) Set(2, s=2) Set(1, foo=3)"));
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"TopN(s, bogus=1)", "TopN(): unknown argument \"bogus\""},
       {"Rows(s, limt=2)", "Rows(): unknown argument \"limt\""},

@@ -21,6 +21,7 @@
 #include "featurebase/query.h"
 #include "fmt/format.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase {
 namespace {
@@ -138,11 +139,11 @@ std::unique_ptr<Index> NewIndex(bool keyed) {
       {"quarter", FieldOptions::Int(1, 4)},
       {"fint", FieldOptions::Int(-1000, 1000)},
       {"hint", FieldOptions::Int(1, 1000)},
-      {"timestamp", FieldOptions::Timestamp("s")},
+      {"timestamp", FieldOptions::Timestamp(TimeUnit::kSecond)},
       {"keymutex", KeyedMutex()},
   };
   for (const auto& [name, options] : fields) {
-    EXPECT_TRUE(index->CreateField(name, options).ok()) << name;
+    FB_EXPECT_OK(index->CreateField(name, options)) << name;
   }
   return index;
 }
@@ -1206,24 +1207,21 @@ TEST(FeatureBasePqlCasesTest, PercentileMatchesFeatureBasesDefinition) {
     IndexOptions io;
     io.keys = true;
     auto index = *Index::Create("users2", io);
-    ASSERT_TRUE(
-        index
-            ->CreateField(
-                "net_worth",
-                FieldOptions::Int(*std::min_element(all.begin(), all.end()),
-                                  *std::max_element(all.begin(), all.end())))
-            .ok());
-    ASSERT_TRUE(index->CreateField("val", KeyedSet()).ok());
+    FB_ASSERT_OK(index->CreateField(
+        "net_worth",
+        FieldOptions::Int(*std::min_element(all.begin(), all.end()),
+                          *std::max_element(all.begin(), all.end()))));
+    FB_ASSERT_OK(index->CreateField("val", KeyedSet()));
     std::string setup;
     for (size_t i = 0; i < all.size(); ++i) {
       setup +=
           fmt::format(R"(Set("user{}", net_worth={}) Set("user{}", val="{}") )",
                       i + 1, all[i], i + 1, in_foo[i] ? "foo" : "bar");
     }
-    ASSERT_TRUE(Query(*index, setup).ok());
+    FB_ASSERT_OK(Query(*index, setup));
     auto check = [&](const std::string& pql, double nth) {
       auto got = Query(*index, pql);
-      ASSERT_TRUE(got.ok()) << pql << ": " << got.status();
+      FB_ASSERT_OK(got) << pql << ": " << got.status();
       EXPECT_EQ(got->ToJson(),
                 fmt::format(R"({{"results":[{{"value":{},"count":1}}]}})",
                             ModelPercentile(foo, nth)))

@@ -21,6 +21,7 @@
 #include "fmt/format.h"
 #include "lib/query/partial.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase {
 namespace {
@@ -33,17 +34,15 @@ constexpr int kShards = 6;
 
 std::unique_ptr<Index> Schema(bool keyed_field = false) {
   auto index = *Index::Create("i");
-  EXPECT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
+  FB_EXPECT_OK(index->CreateField("s", FieldOptions::Set()));
   FieldOptions m = FieldOptions::Mutex();
   m.keys = keyed_field;
-  EXPECT_TRUE(index->CreateField("m", m).ok());
-  EXPECT_TRUE(index->CreateField("b", FieldOptions::Bool()).ok());
-  EXPECT_TRUE(index->CreateField("v", FieldOptions::Int(-40, 40)).ok());
-  EXPECT_TRUE(
-      index->CreateField("d", FieldOptions::Decimal(2, -9999, 9999)).ok());
-  EXPECT_TRUE(
-      index->CreateField("ts", FieldOptions::Timestamp(TimeUnit::kSecond))
-          .ok());
+  FB_EXPECT_OK(index->CreateField("m", m));
+  FB_EXPECT_OK(index->CreateField("b", FieldOptions::Bool()));
+  FB_EXPECT_OK(index->CreateField("v", FieldOptions::Int(-40, 40)));
+  FB_EXPECT_OK(index->CreateField("d", FieldOptions::Decimal(2, -9999, 9999)));
+  FB_EXPECT_OK(
+      index->CreateField("ts", FieldOptions::Timestamp(TimeUnit::kSecond)));
   return index;
 }
 
@@ -66,8 +65,8 @@ struct World {
       Index& part = *parts[ShardOf(col) % n_parts];
       columns.push_back(col);
       auto set = [&](std::string_view f, const Value& val) {
-        ASSERT_TRUE(all->Set(col, f, val).ok());
-        ASSERT_TRUE(part.Set(col, f, val).ok());
+        FB_ASSERT_OK(all->Set(col, f, val));
+        FB_ASSERT_OK(part.Set(col, f, val));
       };
       for (int k = 0; k < 2; ++k) {
         const uint64_t r = rng() % 6;
@@ -238,9 +237,9 @@ TEST(PartialTest, ShardSubsetsOfOneIndexMerge) {
       ASSERT_TRUE(pa.ok() && pb.ok());
       QueryResponse out;
       for (size_t i = 0; i < pa->size(); ++i) {
-        ASSERT_TRUE((*pb)[i].Merge((*pa)[i]).ok());
+        FB_ASSERT_OK((*pb)[i].Merge((*pa)[i]));
         auto r = FinishPartial(*w.all, (*pb)[i]);
-        ASSERT_TRUE(r.ok()) << r.status();
+        FB_ASSERT_OK(r);
         out.results.push_back(std::move(*r));
       }
       EXPECT_EQ(out.ToJson(), Json(Query(*w.all, q)));
@@ -257,7 +256,7 @@ TEST(PartialTest, EveryTruncationAndFlippedByteIsDataLoss) {
       "Sort(field=v, limit=3) Extract(Row(s=3), Rows(s), Rows(v)) "
       "MinRow(field=s) FieldValue(field=v, column=1) Distinct(field=v) "
       "Sum(field=d) Max(field=v) IncludesColumn(Row(s=1), column=2)");
-  ASSERT_TRUE(parts.ok()) << parts.status();
+  FB_ASSERT_OK(parts);
   for (const PartialResult& p : *parts) {
     SCOPED_TRACE(p.call());
     const std::string bytes = p.Serialize();
@@ -273,7 +272,7 @@ TEST(PartialTest, EveryTruncationAndFlippedByteIsDataLoss) {
     }
     auto extra = PartialResult::Deserialize(bytes + "x");
     EXPECT_EQ(extra.status().code(), absl::StatusCode::kDataLoss);
-    EXPECT_TRUE(PartialResult::Deserialize(bytes).ok());
+    FB_EXPECT_OK(PartialResult::Deserialize(bytes));
   }
 }
 
@@ -342,14 +341,14 @@ TEST(PartialTest, RefusedCallsAndMismatchedMerges) {
             "Sort(): sorting by keyed mutex field \"m\" cannot run as a "
             "partial result (key order spans every shard)");
   auto a = QueryPartial(*w.all, "Count(Row(s=1)) Count(Row(s=2))");
-  ASSERT_TRUE(a.ok());
+  FB_ASSERT_OK(a);
   Status s = (*a)[0].Merge((*a)[1]);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(s.message()),
             "merge partial results: they answer different calls "
             "(Count(Row(s=1)) and Count(Row(s=2)))");
   auto top = QueryPartial(*w.all, "TopN(s)");
-  ASSERT_TRUE(top.ok());
+  FB_ASSERT_OK(top);
   auto other = Index::Create("other");
   auto f = FinishPartial(**other, (*top)[0]);
   EXPECT_EQ(f.status().code(), absl::StatusCode::kNotFound);
@@ -447,13 +446,12 @@ TEST(PartialTest, CountDistinctAggregateTanimotoAndDistinctMatchBruteForce) {
 
 TEST(PartialTest, DistinctShapesOnDecimalAndTimestampFields) {
   auto index = Schema();
-  ASSERT_TRUE(index->Set(1, "d", Value::Decimal(-150, 2)).ok());
-  ASSERT_TRUE(index->Set(2, "d", Value::Decimal(25, 2)).ok());
-  ASSERT_TRUE(index->Set(3, "d", Value::Decimal(-150, 2)).ok());
-  ASSERT_TRUE(
-      index->Set(1, "ts", Value::Timestamp(absl::FromUnixSeconds(86400))).ok());
-  ASSERT_TRUE(
-      index->Set(5, "ts", Value::Timestamp(absl::FromUnixSeconds(0))).ok());
+  FB_ASSERT_OK(index->Set(1, "d", Value::Decimal(-150, 2)));
+  FB_ASSERT_OK(index->Set(2, "d", Value::Decimal(25, 2)));
+  FB_ASSERT_OK(index->Set(3, "d", Value::Decimal(-150, 2)));
+  FB_ASSERT_OK(
+      index->Set(1, "ts", Value::Timestamp(absl::FromUnixSeconds(86400))));
+  FB_ASSERT_OK(index->Set(5, "ts", Value::Timestamp(absl::FromUnixSeconds(0))));
   EXPECT_EQ(Json(Query(*index, "Distinct(field=d) Distinct(field=ts)")),
             "{\"results\":[{\"neg\":{\"columns\":[150]},\"pos\":{\"columns\":"
             "[25]}},{\"Values\":[\"1970-01-01T00:00:00Z\",\"1970-01-02T00:00:"

@@ -14,6 +14,7 @@
 #include "lib/core/time_views.h"
 #include "lib/db/index_access.h"
 #include "lib/pql/parser.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase::internal {
 namespace {
@@ -22,16 +23,15 @@ class PlanTest : public ::testing::Test {
  protected:
   void SetUp() override {
     index_ = *Index::Create("i");
-    ASSERT_TRUE(index_->CreateField("s", FieldOptions::Set()).ok());
+    FB_ASSERT_OK(index_->CreateField("s", FieldOptions::Set()));
     FieldOptions k = FieldOptions::Set();
     k.keys = true;
-    ASSERT_TRUE(index_->CreateField("k", k).ok());
-    ASSERT_TRUE(index_->CreateField("v", FieldOptions::Int(-100, 100)).ok());
-    ASSERT_TRUE(
-        index_->CreateField("d", FieldOptions::Decimal(2, -100, 100)).ok());
-    ASSERT_TRUE(index_->Set(1, "s", Value::Id(3)).ok());
-    ASSERT_TRUE(index_->Set(kShardWidth + 2, "s", Value::Id(3)).ok());
-    ASSERT_TRUE(index_->Set(5, "k", Value::Key("a")).ok());
+    FB_ASSERT_OK(index_->CreateField("k", k));
+    FB_ASSERT_OK(index_->CreateField("v", FieldOptions::Int(-100, 100)));
+    FB_ASSERT_OK(index_->CreateField("d", FieldOptions::Decimal(2, -100, 100)));
+    FB_ASSERT_OK(index_->Set(1, "s", Value::Id(3)));
+    FB_ASSERT_OK(index_->Set(kShardWidth + 2, "s", Value::Id(3)));
+    FB_ASSERT_OK(index_->Set(5, "k", Value::Key("a")));
   }
 
   // The plan of `pql` (one row call), in a fresh state.
@@ -55,7 +55,7 @@ class PlanTest : public ::testing::Test {
 
 TEST_F(PlanTest, RowNamesFieldRowAndStandardView) {
   auto n = Plan("Row(s=3)");
-  ASSERT_TRUE(n.ok()) << n.status();
+  FB_ASSERT_OK(n);
   EXPECT_EQ(n->kind, NodeKind::kRow);
   ASSERT_NE(n->field, nullptr);
   EXPECT_EQ(n->field->name, "s");
@@ -65,10 +65,10 @@ TEST_F(PlanTest, RowNamesFieldRowAndStandardView) {
 
 TEST_F(PlanTest, UnknownKeyPlansNothing) {
   auto n = Plan("Row(k=\"absent\")");
-  ASSERT_TRUE(n.ok()) << n.status();
+  FB_ASSERT_OK(n);
   EXPECT_EQ(n->kind, NodeKind::kEmpty);
   auto known = Plan("Row(k=\"a\")");
-  ASSERT_TRUE(known.ok()) << known.status();
+  FB_ASSERT_OK(known);
   EXPECT_EQ(known->kind, NodeKind::kRow);
 }
 
@@ -80,7 +80,7 @@ TEST_F(PlanTest, SetOperationsKeepTheirChildrenInOrder) {
            {"Xor", NodeKind::kXor}}) {
     SCOPED_TRACE(call);
     auto n = Plan(call + "(Row(s=1), Row(s=2), Row(k=\"a\"))");
-    ASSERT_TRUE(n.ok()) << n.status();
+    FB_ASSERT_OK(n);
     EXPECT_EQ(n->kind, kind);
     ASSERT_EQ(n->kids.size(), 3u);
     EXPECT_EQ(n->kids[0].row, 1u);
@@ -88,7 +88,7 @@ TEST_F(PlanTest, SetOperationsKeepTheirChildrenInOrder) {
     EXPECT_EQ(n->kids[2].field->name, "k");
   }
   auto n = Plan("Not(Row(s=1))");
-  ASSERT_TRUE(n.ok()) << n.status();
+  FB_ASSERT_OK(n);
   EXPECT_EQ(n->kind, NodeKind::kNot);
   ASSERT_EQ(n->kids.size(), 1u);
   EXPECT_EQ(n->kids[0].kind, NodeKind::kRow);
@@ -97,12 +97,12 @@ TEST_F(PlanTest, SetOperationsKeepTheirChildrenInOrder) {
 TEST_F(PlanTest, ComparisonsOnValueFieldsBecomePredicates) {
   const BsiFieldSpec spec = Spec("v");
   auto gt = Plan("Row(v > 5)");
-  ASSERT_TRUE(gt.ok()) << gt.status();
+  FB_ASSERT_OK(gt);
   EXPECT_EQ(gt->kind, NodeKind::kBsi);
   EXPECT_EQ(gt->predicate, spec.Translate(BsiOp::kGt, 5));
   // Row(v=5) on a value field is Row(v == 5).
   auto eq = Plan("Row(v=5)");
-  ASSERT_TRUE(eq.ok()) << eq.status();
+  FB_ASSERT_OK(eq);
   EXPECT_EQ(eq->kind, NodeKind::kBsi);
   EXPECT_EQ(eq->predicate, spec.Translate(BsiOp::kEq, 5));
 }
@@ -110,23 +110,23 @@ TEST_F(PlanTest, ComparisonsOnValueFieldsBecomePredicates) {
 TEST_F(PlanTest, DecimalsFinerThanTheScaleRoundTheComparison) {
   // 1.234 lies strictly between raw 123 and 124 (scale 2).
   auto eq = Plan("Row(d == 1.234)");
-  ASSERT_TRUE(eq.ok()) << eq.status();
+  FB_ASSERT_OK(eq);
   EXPECT_EQ(eq->kind, NodeKind::kEmpty);
   auto ne = Plan("Row(d != 1.234)");
-  ASSERT_TRUE(ne.ok()) << ne.status();
+  FB_ASSERT_OK(ne);
   EXPECT_EQ(ne->kind, NodeKind::kExistence);
   auto lt = Plan("Row(d < 1.234)");
-  ASSERT_TRUE(lt.ok()) << lt.status();
+  FB_ASSERT_OK(lt);
   ASSERT_EQ(lt->kind, NodeKind::kBsi);
   EXPECT_EQ(lt->predicate, Spec("d").Translate(BsiOp::kLte, 123));
 }
 
 TEST_F(PlanTest, NullComparisonsUseExistence) {
   auto not_null = Plan("Row(v != null)");
-  ASSERT_TRUE(not_null.ok()) << not_null.status();
+  FB_ASSERT_OK(not_null);
   EXPECT_EQ(not_null->kind, NodeKind::kExistence);
   auto is_null = Plan("Row(v == null)");
-  ASSERT_TRUE(is_null.ok()) << is_null.status();
+  FB_ASSERT_OK(is_null);
   ASSERT_EQ(is_null->kind, NodeKind::kDifference);
   ASSERT_EQ(is_null->kids.size(), 2u);
   EXPECT_EQ(is_null->kids[0].kind, NodeKind::kAll);
@@ -135,12 +135,12 @@ TEST_F(PlanTest, NullComparisonsUseExistence) {
 
 TEST_F(PlanTest, ShiftAndLimitAreEvaluatedIntoConstants) {
   auto shift = Plan("Shift(Row(s=3), n=1)");
-  ASSERT_TRUE(shift.ok()) << shift.status();
+  FB_ASSERT_OK(shift);
   ASSERT_EQ(shift->kind, NodeKind::kConst);
   EXPECT_EQ(shift->constant->ToVector(),
             (std::vector<uint64_t>{2, kShardWidth + 3}));
   auto limit = Plan("Limit(Row(s=3), offset=1)");
-  ASSERT_TRUE(limit.ok()) << limit.status();
+  FB_ASSERT_OK(limit);
   ASSERT_EQ(limit->kind, NodeKind::kConst);
   EXPECT_EQ(limit->constant->ToVector(),
             (std::vector<uint64_t>{kShardWidth + 2}));
@@ -174,21 +174,21 @@ TEST_F(PlanTest, PartialsRefuseNestedCallsThatDependOnOtherShards) {
                   "cannot run inside another call of a partial result"),
               std::string::npos)
         << n.status();
-    EXPECT_TRUE(Plan("Union(" + inner + ")").ok());
+    FB_EXPECT_OK(Plan("Union(" + inner + ")"));
   }
-  EXPECT_TRUE(Plan("Union(All())", /*partial=*/true).ok());
+  FB_EXPECT_OK(Plan("Union(All())", /*partial=*/true));
 }
 
 TEST(PlanExistenceTest, NotAndAllNeedExistenceTracking) {
   IndexOptions o;
   o.track_existence = false;
   auto index = *Index::Create("i", o);
-  ASSERT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
+  FB_ASSERT_OK(index->CreateField("s", FieldOptions::Set()));
   ExecState es(*index, QueryOptions{});
   es.Refresh();
   for (const char* text : {"Not(Row(s=1))", "All()"}) {
     auto q = pql::Parse(text);
-    ASSERT_TRUE(q.ok());
+    FB_ASSERT_OK(q);
     auto n = PlanRow(es, q->calls[0]);
     EXPECT_EQ(n.status().code(), absl::StatusCode::kFailedPrecondition) << text;
   }

@@ -22,6 +22,7 @@
 #include "lib/pql/printer.h"
 #include "lib/query/builder_access.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase {
 namespace {
@@ -44,25 +45,24 @@ std::string Json(const StatusOr<QueryResponse>& r) {
 std::unique_ptr<Index> RandomIndex(uint64_t seed) {
   std::mt19937_64 rng(seed);
   auto index = *Index::Create("i");
-  EXPECT_TRUE(index->CreateField("s", FieldOptions::Set()).ok());
-  EXPECT_TRUE(index->CreateField("m", FieldOptions::Mutex()).ok());
+  FB_EXPECT_OK(index->CreateField("s", FieldOptions::Set()));
+  FB_EXPECT_OK(index->CreateField("m", FieldOptions::Mutex()));
   FieldOptions keyed;
   keyed.keys = true;
-  EXPECT_TRUE(index->CreateField("k", keyed).ok());
-  EXPECT_TRUE(index->CreateField("b", FieldOptions::Bool()).ok());
-  EXPECT_TRUE(
-      index->CreateField("t", FieldOptions::Time(*TimeQuantum::Parse("YMD")))
-          .ok());
-  EXPECT_TRUE(index->CreateField("v", FieldOptions::Int(-100, 100)).ok());
-  EXPECT_TRUE(index->CreateField("d", FieldOptions::Decimal(2)).ok());
-  EXPECT_TRUE(index->CreateField("ts", FieldOptions::Timestamp()).ok());
+  FB_EXPECT_OK(index->CreateField("k", keyed));
+  FB_EXPECT_OK(index->CreateField("b", FieldOptions::Bool()));
+  FB_EXPECT_OK(
+      index->CreateField("t", FieldOptions::Time(*TimeQuantum::Parse("YMD"))));
+  FB_EXPECT_OK(index->CreateField("v", FieldOptions::Int(-100, 100)));
+  FB_EXPECT_OK(index->CreateField("d", FieldOptions::Decimal(2)));
+  FB_EXPECT_OK(index->CreateField("ts", FieldOptions::Timestamp()));
   const std::vector<std::string> keys = {"red", "green", "blue", "x y"};
   for (int i = 0; i < 300; ++i) {
     const uint64_t col = ShardStart(rng() % 3) + rng() % 400;
     auto set = [&](std::string_view f, const Value& val,
                    std::optional<absl::Time> t = std::nullopt) {
       auto r = index->Set(col, f, val, t);
-      EXPECT_TRUE(r.ok()) << f << ": " << r.status();
+      FB_EXPECT_OK(r) << f << ": " << r.status();
     };
     set("s", Value::Id(rng() % 6));
     if (rng() % 2) set("s", Value::Id(rng() % 6));
@@ -247,11 +247,11 @@ TEST(QueryBuilderTest, ToPqlParsesToTheBuilderTree) {
     const internal::pql::Call& built = BuilderAccess::Node(c.call);
     const std::string printed = c.call.ToPql();
     auto reparsed = internal::pql::Parse(printed);
-    ASSERT_TRUE(reparsed.ok()) << printed << ": " << reparsed.status();
+    FB_ASSERT_OK(reparsed) << printed << ": " << reparsed.status();
     ASSERT_EQ(reparsed->calls.size(), 1u);
     EXPECT_TRUE(internal::pql::Equal(reparsed->calls[0], built)) << printed;
     auto typed = internal::pql::Parse(c.text);
-    ASSERT_TRUE(typed.ok()) << typed.status();
+    FB_ASSERT_OK(typed);
     ASSERT_EQ(typed->calls.size(), 1u);
     EXPECT_TRUE(internal::pql::Equal(typed->calls[0], built))
         << "builder prints " << printed;
@@ -281,7 +281,7 @@ TEST(QueryBuilderTest, SeveralCallsGiveOneResultEach) {
   const std::vector<q::Call> calls = {q::Count(q::Row("s", 1)),
                                       q::Count(q::All()), q::TopN("s")};
   auto r = Query(*index, calls);
-  ASSERT_TRUE(r.ok()) << r.status();
+  FB_ASSERT_OK(r);
   EXPECT_EQ(r->results.size(), 3u);
   EXPECT_EQ(r->ToJson(), Json(Query(*index,
                                     "Count(Row(s=1)) Count(All()) "
@@ -372,7 +372,7 @@ TEST(QueryBuilderTest, WritesMatchText) {
     for (const Case& c : writes) {
       SCOPED_TRACE(c.text);
       auto typed = internal::pql::Parse(c.text);
-      ASSERT_TRUE(typed.ok()) << typed.status();
+      FB_ASSERT_OK(typed);
       EXPECT_TRUE(
           internal::pql::Equal(typed->calls[0], BuilderAccess::Node(c.call)))
           << "builder prints " << c.call.ToPql();

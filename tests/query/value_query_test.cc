@@ -17,6 +17,7 @@
 #include "fmt/format.h"
 #include "tests/util/percentile_model.h"
 #include "tests/util/seed.h"
+#include "tests/util/status_matchers.h"
 
 namespace featurebase {
 namespace {
@@ -58,10 +59,9 @@ TEST(ValueQueryTest, IntPredicatesAndAggregatesMatchModel) {
                    fmt::format(" range [{}, {}]", range.min, range.max));
       std::mt19937_64 rng(seed);
       auto index = *Index::Create("i");
-      ASSERT_TRUE(
-          index->CreateField("v", FieldOptions::Int(range.min, range.max))
-              .ok());
-      ASSERT_TRUE(index->CreateField("g", FieldOptions::Mutex()).ok());
+      FB_ASSERT_OK(
+          index->CreateField("v", FieldOptions::Int(range.min, range.max)));
+      FB_ASSERT_OK(index->CreateField("g", FieldOptions::Mutex()));
       std::map<uint64_t, int64_t> model;
       std::map<uint64_t, uint64_t> group;
       auto random_value = [&]() -> int64_t {
@@ -83,10 +83,10 @@ TEST(ValueQueryTest, IntPredicatesAndAggregatesMatchModel) {
         }
         const int64_t v = random_value();
         auto set = index->Set(col, "v", Value::Int(v));
-        ASSERT_TRUE(set.ok()) << set.status();
+        FB_ASSERT_OK(set);
         model[col] = v;
         const uint64_t g = rng() % 3;
-        ASSERT_TRUE(index->Set(col, "g", Value::Id(g)).ok());
+        FB_ASSERT_OK(index->Set(col, "g", Value::Id(g)));
         group[col] = g;
       }
       // Out-of-range writes are OutOfRange and change nothing.
@@ -277,19 +277,17 @@ TEST(ValueQueryTest, IntPredicatesAndAggregatesMatchModel) {
 
 TEST(ValueQueryTest, DecimalAndTimestampShapes) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("amount", FieldOptions::Decimal(2)).ok());
-  ASSERT_TRUE(
-      index->CreateField("at", FieldOptions::Timestamp(TimeUnit::kSecond))
-          .ok());
-  ASSERT_TRUE(index->Set(1, "amount", Value::Decimal(1234, 2)).ok());
-  ASSERT_TRUE(index->Set(2, "amount", Value::Decimal(5, 1)).ok());  // 0.5
-  ASSERT_TRUE(index->Set(3, "amount", Value::Int(-2)).ok());        // -2.00
+  FB_ASSERT_OK(index->CreateField("amount", FieldOptions::Decimal(2)));
+  FB_ASSERT_OK(
+      index->CreateField("at", FieldOptions::Timestamp(TimeUnit::kSecond)));
+  FB_ASSERT_OK(index->Set(1, "amount", Value::Decimal(1234, 2)));
+  FB_ASSERT_OK(index->Set(2, "amount", Value::Decimal(5, 1)));      // 0.5
+  FB_ASSERT_OK(index->Set(3, "amount", Value::Int(-2)));            // -2.00
   auto places = index->Set(4, "amount", Value::Decimal(12345, 3));  // 12.345
   EXPECT_EQ(places.status().code(), absl::StatusCode::kInvalidArgument)
       << places.status();
-  ASSERT_TRUE(
-      index->Set(1, "at", Value::Timestamp(absl::FromUnixSeconds(1700000000)))
-          .ok());
+  FB_ASSERT_OK(
+      index->Set(1, "at", Value::Timestamp(absl::FromUnixSeconds(1700000000))));
   EXPECT_EQ(RunPql(*index, "Sum(field=amount) Min(field=amount) Max(amount)"),
             "{\"results\":[{\"value\":10.84,\"count\":3},{\"value\":-2.00,"
             "\"count\":1},"
@@ -333,8 +331,8 @@ namespace {
 // decimal and timestamp fields alike.
 TEST(ValueQueryTest, PqlSetWritesIntegersToValueFields) {
   auto index = *Index::Create("i");
-  ASSERT_TRUE(index->CreateField("age", FieldOptions::Int(0, 120)).ok());
-  ASSERT_TRUE(index->CreateField("price", FieldOptions::Decimal(2)).ok());
+  FB_ASSERT_OK(index->CreateField("age", FieldOptions::Int(0, 120)));
+  FB_ASSERT_OK(index->CreateField("price", FieldOptions::Decimal(2)));
   EXPECT_EQ(RunPql(*index, "Set(1, age=30) Set(2, price=7)"),
             R"({"results":[true,true]})");
   EXPECT_EQ(RunPql(*index, "Count(Row(age==30)) Sum(field=price)"),
