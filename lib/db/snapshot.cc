@@ -1,6 +1,7 @@
 // Snapshot: an immutable version of an index and its direct reads.
 #include <algorithm>
 #include <map>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "fmt/format.h"
 #include "lib/bitmap/bitmap_internal.h"
 #include "lib/core/index_state.h"
+#include "lib/core/row_counts.h"
 #include "lib/core/time_views.h"
 #include "lib/util/status_macros.h"
 #include "lib/util/status_util.h"
@@ -149,39 +151,25 @@ StatusOr<std::vector<RowCount>> Snapshot::TopN(std::string_view field,
   const FieldState* f = state_->FindField(field);
   if (f == nullptr) return internal::FieldNotFound("topn", field);
   FB_RETURN_IF_ERROR(RowFieldOnly(*f, "topn"));
-  // Per row, per shard: a fused count (or the cardinality), summed.
+  // Per row, per shard: the kernel the executor's TopN counts with, summed.
   absl::flat_hash_map<uint64_t, uint64_t> counts;
-  std::vector<uint64_t> views = CountViews(*f);
-  // Time fields without a standard view: rows may repeat across views of
-  // the same unit, so count distinct columns per (row, shard) by union.
-  const bool need_union = views.size() > 1;
-  std::map<std::pair<uint64_t, uint64_t>, std::vector<const RowData*>> parts;
+  const std::vector<uint64_t> views = CountViews(*f);
+  std::set<uint64_t> shards;
   for (uint64_t vk : views) {
-    const View* view = f->views.Find(vk);
-    if (view == nullptr) continue;
-    view->ForEach([&](uint64_t shard, const Fragment& frag) {
-      const Roaring32* fbits =
-          filter ? BitmapAccess::Shard(*filter, shard) : nullptr;
-      if (filter != nullptr && fbits == nullptr) return true;
-      frag.rows().ForEach([&](uint64_t row, const RowData& r) {
-        if (need_union) {
-          parts[{row, shard}].push_back(&r);
-        } else {
-          const uint64_t c = fbits ? r.AndCardinality(*fbits) : r.Cardinality();
-          if (c > 0) counts[row] += c;
-        }
+    if (const View* view = f->views.Find(vk)) {
+      view->ForEach([&](uint64_t shard, const Fragment&) {
+        shards.insert(shard);
         return true;
       });
-      return true;
-    });
+    }
   }
-  for (const auto& [key, rows] : parts) {
-    Roaring32 u = RowData::Union(rows);
+  for (uint64_t shard : shards) {
     const Roaring32* fbits =
-        filter ? BitmapAccess::Shard(*filter, key.second) : nullptr;
-    const uint64_t c =
-        fbits ? Roaring32::AndCardinality(u, *fbits) : u.Cardinality();
-    if (c > 0) counts[key.first] += c;
+        filter ? BitmapAccess::Shard(*filter, shard) : nullptr;
+    if (filter != nullptr && fbits == nullptr) continue;
+    internal::CountRowsInShard(
+        *f, views, shard, fbits, nullptr, false,
+        [&](uint64_t row, uint64_t count, uint64_t) { counts[row] += count; });
   }
   std::vector<RowCount> out;
   out.reserve(counts.size());

@@ -5,12 +5,12 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "fmt/format.h"
+#include "lib/core/row_counts.h"
 #include "lib/query/call_args.h"
 #include "lib/query/calls.h"
 #include "lib/query/json.h"
@@ -83,45 +83,13 @@ absl::StatusOr<Partial> TopN(ExecState& es, const Call& c) {
     if (filter) fb = Eval(es, *filter, shard);
     if (fb && sizes) filter_sizes[i] = fb->get().Cardinality();
     if (fb && fb->get().IsEmpty()) return;
-    // `bits` is a RowData or a Roaring32.
-    auto add = [&](uint64_t row, const auto& bits) {
-      uint64_t cnt;
-      if constexpr (std::is_same_v<std::decay_t<decltype(bits)>, Roaring32>) {
-        cnt = fb ? Roaring32::AndCardinality(bits, fb->get())
-                 : bits.Cardinality();
-      } else {
-        cnt = fb ? bits.AndCardinality(fb->get()) : bits.Cardinality();
-      }
-      if (cnt == 0) return;
-      CountSize& cs = per[i][row];
-      cs.count += cnt;
-      if (sizes) cs.size += bits.Cardinality();
-    };
-    if (views.size() == 1) {
-      const Fragment* frag = f->FindFragment(views[0], shard);
-      if (frag == nullptr) return;
-      frag->rows().ForEach([&](uint64_t row, const internal::RowData& r) {
-        if (!ids || ids->count(row)) add(row, r);
-        return true;
-      });
-      return;
-    }
-    std::map<uint64_t, std::vector<const internal::RowData*>> parts;
-    for (uint64_t vk : views) {
-      const Fragment* frag = f->FindFragment(vk, shard);
-      if (frag == nullptr) continue;
-      frag->rows().ForEach([&](uint64_t row, const internal::RowData& r) {
-        if (!ids || ids->count(row)) parts[row].push_back(&r);
-        return true;
-      });
-    }
-    for (const auto& [row, rows] : parts) {
-      if (rows.size() == 1) {
-        add(row, *rows[0]);
-      } else {
-        add(row, internal::RowData::Union(rows));
-      }
-    }
+    CountRowsInShard(*f, views, shard, fb ? &fb->get() : nullptr,
+                     ids ? &*ids : nullptr, sizes,
+                     [&](uint64_t row, uint64_t count, uint64_t size) {
+                       CountSize& cs = per[i][row];
+                       cs.count += count;
+                       cs.size += size;
+                     });
   });
   absl::flat_hash_map<uint64_t, CountSize> total;
   Partial p;
