@@ -226,6 +226,14 @@ absl::StatusOr<BsiFieldOptions> ToBsiOptions(std::string_view name,
   if (o.max != INT64_MAX) b.max = o.max;
   b.scale = o.scale;
   b.epoch = o.epoch;
+  if (o.time_unit != TimeUnit::kSecond &&
+      o.time_unit != TimeUnit::kMillisecond &&
+      o.time_unit != TimeUnit::kMicrosecond &&
+      o.time_unit != TimeUnit::kNanosecond) {
+    return absl::InvalidArgumentError(fmt::format(
+        "create field \"{}\": time unit {} is not one of s, ms, us, ns", name,
+        int(o.time_unit)));
+  }
   b.unit = o.time_unit;
   return b;
 }

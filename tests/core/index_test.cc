@@ -21,6 +21,8 @@
 namespace featurebase {
 namespace {
 
+using featurebase::testing::StatusIs;
+
 using featurebase::testing::SeedTrace;
 using featurebase::testing::TestSeeds;
 
@@ -552,6 +554,11 @@ TEST(IndexTest, BadFieldOptionsAreInvalidArgument) {
   negative_ttl.ttl = -absl::Seconds(1);
   EXPECT_EQ(index->CreateField("t", negative_ttl).code(),
             absl::StatusCode::kInvalidArgument);
+  FieldOptions bad_unit = FieldOptions::Timestamp(static_cast<TimeUnit>(9));
+  EXPECT_THAT(index->CreateField("ts", bad_unit),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr(
+                           "create field \"ts\": time unit 9 is not one of")));
   EXPECT_TRUE(index->GetSnapshot()->Fields().empty());
 }
 

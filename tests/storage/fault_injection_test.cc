@@ -269,7 +269,9 @@ TEST(FaultInjectionTest, TornLastRecordAtEveryCutReopensToThePreviousCommit) {
       auto idx = open(dir.path(), internal::Env::Default());
       ASSERT_NE(idx, nullptr);
       EXPECT_EQ(CountRow(*idx, 1), 2 + round);
-      if (round == 0) FB_ASSERT_OK(idx->Set(5, "s", Value::Id(1)));
+      if (round == 0) {
+        FB_ASSERT_OK(idx->Set(5, "s", Value::Id(1)));
+      }
     }
   }
 }
@@ -363,7 +365,9 @@ TEST(FaultInjectionTest, CrashAtEveryStepOfACheckpointKeepsEveryCommit) {
       fired = env.fired() > 0;
       // A fault may hit a clean-up whose failure the checkpoint ignores
       // (removing a leftover temporary file), so only this direction holds.
-      if (!fired) FB_EXPECT_OK(s);
+      if (!fired) {
+        FB_EXPECT_OK(s);
+      }
       env.Crash();
     }
     auto idx =

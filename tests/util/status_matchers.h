@@ -7,7 +7,8 @@
 //   EXPECT_THAT(got, StatusIs(absl::StatusCode::kInvalidArgument,
 //                             HasSubstr("unknown argument")));
 //
-// Each takes an absl::Status or an absl::StatusOr<T>.
+// Each takes an absl::Status or an absl::StatusOr<T>. Under an `if`, brace
+// FB_ASSERT_OK/FB_EXPECT_OK (GCC warns of an ambiguous else otherwise).
 #ifndef FEATUREBASE_TESTS_UTIL_STATUS_MATCHERS_H_
 #define FEATUREBASE_TESTS_UTIL_STATUS_MATCHERS_H_
 
