@@ -570,11 +570,9 @@ class IndexImpl {
 }  // namespace internal
 
 using internal::BitmapAccess;
-using internal::BitmapChunk;
 using internal::FieldState;
 using internal::Fragment;
 using internal::Roaring32;
-using internal::RowData;
 using internal::View;
 
 // ---------------------------------------------------------------- IndexWriter

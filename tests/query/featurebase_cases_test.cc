@@ -42,19 +42,14 @@
 #include "absl/status/status.h"
 #include "featurebase/index.h"
 #include "featurebase/query.h"
+#include "tests/query/pql_case.h"
 #include "tests/util/status_matchers.h"
 
 namespace featurebase {
 namespace {
 
-struct FbCase {
-  const char* name;
-  const char* setup;  // run first; must succeed
-  const char* query;
-  const char* json;  // expected JSON, or null when an error is expected
-  absl::StatusCode code = absl::StatusCode::kOk;
-  const char* fragment = nullptr;  // expected in the error message
-};
+using featurebase::testing::PqlCase;
+using featurebase::testing::RunPqlCase;
 
 // Fields as in FeatureBase's TestExecutor_Execute_Row_BSIGroup and the
 // decimal and timestamp tests: foo int [-990, 1000], big int over all of
@@ -74,9 +69,9 @@ std::unique_ptr<Index> NewIndex() {
   return index;
 }
 
-const std::vector<FbCase>& Cases() {
+const std::vector<PqlCase>& Cases() {
   using C = absl::StatusCode;
-  static const std::vector<FbCase> cases = {
+  static const std::vector<PqlCase> cases = {
       // ---- int: TestExecutor_Execute_SetValue, _Row_BSIGroup
       {"IntSetNegative", "", "Set(1, foo=-5)", R"({"results":[true]})"},
       {"IntSetSameValueUnchanged", "Set(1, foo=-5)", "Set(1, foo=-5)",
@@ -187,32 +182,9 @@ const std::vector<FbCase>& Cases() {
 }
 
 TEST(FeatureBaseCasesTest, ValueAndBoolFieldWritesAndReads) {
-  for (const FbCase& tc : Cases()) {
-    SCOPED_TRACE(std::string(tc.name) + ": " + tc.setup + " | " + tc.query);
+  for (const PqlCase& tc : Cases()) {
     auto index = NewIndex();
-    if (*tc.setup != '\0') {
-      auto setup = Query(*index, tc.setup);
-      if (!setup.ok()) {
-        ADD_FAILURE() << "setup: " << setup.status();
-        continue;
-      }
-    }
-    auto got = Query(*index, tc.query);
-    if (tc.json != nullptr) {
-      if (!got.ok()) {
-        ADD_FAILURE() << got.status();
-        continue;
-      }
-      EXPECT_EQ(got->ToJson(), tc.json);
-      continue;
-    }
-    if (got.ok()) {
-      ADD_FAILURE() << "want an error, got " << got->ToJson();
-      continue;
-    }
-    EXPECT_EQ(got.status().code(), tc.code) << got.status();
-    EXPECT_NE(got.status().message().find(tc.fragment), std::string::npos)
-        << got.status();
+    RunPqlCase(*index, tc);
   }
 }
 

@@ -20,20 +20,15 @@
 #include "featurebase/index.h"
 #include "featurebase/query.h"
 #include "fmt/format.h"
+#include "tests/query/pql_case.h"
 #include "tests/util/seed.h"
 #include "tests/util/status_matchers.h"
 
 namespace featurebase {
 namespace {
 
-struct PqlCase {
-  const char* name;
-  const char* setup;  // run first; must succeed
-  const char* query;
-  const char* json;  // expected JSON, or null when an error is expected
-  absl::StatusCode code = absl::StatusCode::kOk;
-  const char* fragment = nullptr;  // expected in the error message
-};
+using featurebase::testing::PqlCase;
+using featurebase::testing::RunPqlCase;
 
 // The fields of the FeatureBase tests below, under FeatureBase's names where
 // they do not clash: set fields f, x, z, idset, general, sub; time field tq;
@@ -1122,31 +1117,8 @@ const std::vector<PqlCase>& KeyedCases() {
 }
 
 void RunCase(const PqlCase& tc, bool keyed) {
-  SCOPED_TRACE(std::string(tc.name) + ": " + tc.setup + " | " + tc.query);
   auto index = NewIndex(keyed);
-  if (*tc.setup != '\0') {
-    auto setup = Query(*index, tc.setup);
-    if (!setup.ok()) {
-      ADD_FAILURE() << "setup: " << setup.status();
-      return;
-    }
-  }
-  auto got = Query(*index, tc.query);
-  if (tc.json != nullptr) {
-    if (!got.ok()) {
-      ADD_FAILURE() << got.status();
-      return;
-    }
-    EXPECT_EQ(got->ToJson(), tc.json);
-    return;
-  }
-  if (got.ok()) {
-    ADD_FAILURE() << "want an error, got " << got->ToJson();
-    return;
-  }
-  EXPECT_EQ(got.status().code(), tc.code) << got.status();
-  EXPECT_NE(got.status().message().find(tc.fragment), std::string::npos)
-      << got.status();
+  RunPqlCase(*index, tc);
 }
 
 TEST(FeatureBasePqlCasesTest, ExecutorCasesOnValueAndBoolFields) {
