@@ -21,6 +21,7 @@
 #include "featurebase/query.h"
 #include "fmt/format.h"
 #include "tests/query/pql_case.h"
+#include "tests/util/percentile_model.h"
 #include "tests/util/seed.h"
 #include "tests/util/status_matchers.h"
 
@@ -1135,28 +1136,9 @@ TEST(FeatureBasePqlCasesTest, ExecutorCasesOnAKeyedIndex) {
 // round(count below * (100 - nth) / nth) equals the count above; min when
 // the bounds meet. (Its unreleased master changed the definition in April
 // 2023; this library follows the release.)
-int64_t ModelPercentile(const std::vector<int64_t>& nums, double nth) {
-  int64_t lo = *std::min_element(nums.begin(), nums.end());
-  int64_t hi = *std::max_element(nums.begin(), nums.end());
-  if (nth == 0.0) return lo;
-  const double k = (100 - nth) / nth;
-  while (lo < hi) {
-    const int64_t mid = hi / 2 + lo / 2 + (hi % 2 + lo % 2) / 2;
-    int64_t less = 0, more = 0;
-    for (int64_t v : nums) {
-      if (v < mid) ++less;
-      if (v > mid) ++more;
-    }
-    const auto less_weighted = static_cast<int64_t>(std::round(k * less));
-    if (less_weighted > more) {
-      hi = mid - 1;
-    } else if (less_weighted < more) {
-      lo = mid + 1;
-    } else {
-      return mid;
-    }
-  }
-  return lo;
+int64_t ModelPercentile(std::vector<int64_t> nums, double nth) {
+  std::sort(nums.begin(), nums.end());
+  return featurebase::testing::BrutePercentile(nums, nth);
 }
 
 // variousQueriesOnPercentiles (v3.35.0): 100 keyed records with values of
