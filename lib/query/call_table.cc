@@ -87,36 +87,56 @@ bool NestsInPartial(const CallSpec& spec, const pql::Call& c) {
 
 absl::StatusOr<QueryResult> FinishByKind(ExecState& es, const pql::Call& c,
                                          Partial p) {
-  using K = Partial::Kind;
-  switch (p.kind) {
-    case K::kRow:
-      return FinishRow(es, c, std::move(p));
-    case K::kCount:
-      return CountResult(p.n);
-    case K::kBool:
-      return BoolResult(p.n != 0);
-    case K::kSum:
-    case K::kMin:
-    case K::kMax:
-    case K::kFieldValue:
-      return FinishValue(es, c, std::move(p));
-    case K::kPairs:
-      return FinishTopN(es, c, std::move(p));
-    case K::kRowIds:
-      return FinishRows(es, c, std::move(p));
-    case K::kGroups:
-      return FinishGroupBy(es, c, std::move(p));
-    case K::kSorted:
-      return FinishSort(es, c, std::move(p));
-    case K::kTable:
-      return FinishExtract(es, c, std::move(p));
-    case K::kMinRow:
-    case K::kMaxRow:
-      return FinishMinMaxRow(es, c, std::move(p));
-    case K::kValues:
-      return FinishDistinctValues(es, c, std::move(p));
-  }
-  return absl::InternalError("finish: unknown partial kind");
+  struct Finisher {
+    ExecState& es;
+    const pql::Call& c;
+    absl::StatusOr<QueryResult> operator()(RowPart& b) {
+      return FinishRow(es, c, std::move(b));
+    }
+    absl::StatusOr<QueryResult> operator()(CountPart& b) {
+      return CountResult(b.n);
+    }
+    absl::StatusOr<QueryResult> operator()(IncludesPart& b) {
+      return BoolResult(b.included);
+    }
+    absl::StatusOr<QueryResult> operator()(SumPart& b) {
+      return FinishSum(es, c, b);
+    }
+    absl::StatusOr<QueryResult> operator()(MinPart& b) {
+      return FinishValue(es, c, b.has, b.value, b.count);
+    }
+    absl::StatusOr<QueryResult> operator()(MaxPart& b) {
+      return FinishValue(es, c, b.has, b.value, b.count);
+    }
+    absl::StatusOr<QueryResult> operator()(FieldValuePart& b) {
+      return FinishValue(es, c, b.has, b.value, 1);
+    }
+    absl::StatusOr<QueryResult> operator()(PairsPart& b) {
+      return FinishTopN(es, c, std::move(b));
+    }
+    absl::StatusOr<QueryResult> operator()(RowIdsPart& b) {
+      return FinishRows(es, c, std::move(b));
+    }
+    absl::StatusOr<QueryResult> operator()(GroupsPart& b) {
+      return FinishGroupBy(es, c, std::move(b));
+    }
+    absl::StatusOr<QueryResult> operator()(SortedPart& b) {
+      return FinishSort(es, c, b);
+    }
+    absl::StatusOr<QueryResult> operator()(TablePart& b) {
+      return FinishExtract(es, c, b);
+    }
+    absl::StatusOr<QueryResult> operator()(MinRowPart& b) {
+      return FinishMinMaxRow(es, c, b.has, b.id, b.count);
+    }
+    absl::StatusOr<QueryResult> operator()(MaxRowPart& b) {
+      return FinishMinMaxRow(es, c, b.has, b.id, b.count);
+    }
+    absl::StatusOr<QueryResult> operator()(ValuesPart& b) {
+      return FinishDistinctValues(es, c, std::move(b));
+    }
+  };
+  return std::visit(Finisher{es, c}, p.body);
 }
 
 }  // namespace featurebase::internal

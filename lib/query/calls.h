@@ -61,7 +61,7 @@ const CallSpec* FindCall(std::string_view name);
 // Whether `c` may run inside another call of a partial.
 bool NestsInPartial(const CallSpec& spec, const pql::Call& c);
 
-// The final result of read call `c` by the kind of its partial.
+// The final result of read call `c` by the kind of its partial's body.
 absl::StatusOr<QueryResult> FinishByKind(ExecState& es, const pql::Call& c,
                                          Partial p);
 
@@ -79,7 +79,7 @@ absl::StatusOr<Partial> ComputeIncludesColumn(ExecState& es,
 absl::StatusOr<Partial> ComputeDistinct(ExecState& es, const pql::Call& c);
 absl::StatusOr<Partial> ComputeRows(ExecState& es, const pql::Call& c);
 absl::StatusOr<QueryResult> FinishRow(ExecState& es, const pql::Call& c,
-                                      Partial p);
+                                      RowPart p);
 absl::StatusOr<QueryResult> FinishSliced(ExecState& es, const pql::Call& c,
                                          Partial p);
 absl::StatusOr<QueryResult> FinishCount(ExecState& es, const pql::Call& c,
@@ -87,37 +87,43 @@ absl::StatusOr<QueryResult> FinishCount(ExecState& es, const pql::Call& c,
 absl::StatusOr<QueryResult> FinishDistinct(ExecState& es, const pql::Call& c,
                                            Partial p);
 absl::StatusOr<QueryResult> FinishDistinctValues(ExecState& es,
-                                                 const pql::Call& c, Partial p);
+                                                 const pql::Call& c,
+                                                 ValuesPart p);
 absl::StatusOr<QueryResult> FinishRows(ExecState& es, const pql::Call& c,
-                                       Partial p);
+                                       RowIdsPart p);
 
 // ---- calls/top_rows.cc: TopN, TopK, MinRow, MaxRow
 absl::StatusOr<Partial> TopN(ExecState& es, const pql::Call& c);
 absl::StatusOr<QueryResult> FinishTopN(ExecState& es, const pql::Call& c,
-                                       Partial p);
+                                       PairsPart p);
 absl::StatusOr<Partial> MinMaxRow(ExecState& es, const pql::Call& c);
 absl::StatusOr<QueryResult> FinishMinMaxRow(ExecState& es, const pql::Call& c,
-                                            Partial p);
+                                            bool has, uint64_t id,
+                                            uint64_t count);
 
 // ---- calls/group_by.cc
 absl::StatusOr<Partial> GroupBy(ExecState& es, const pql::Call& c);
 absl::StatusOr<QueryResult> FinishGroupBy(ExecState& es, const pql::Call& c,
-                                          Partial p);
+                                          GroupsPart p);
 
 // ---- calls/values.cc: Sum, Min, Max, FieldValue, Percentile, Sort
 absl::StatusOr<Partial> SumMinMax(ExecState& es, const pql::Call& c);
 absl::StatusOr<Partial> FieldValueCall(ExecState& es, const pql::Call& c);
+absl::StatusOr<QueryResult> FinishSum(ExecState& es, const pql::Call& c,
+                                      const SumPart& p);
+// Min, Max, FieldValue: the value (when `has`) and its records.
 absl::StatusOr<QueryResult> FinishValue(ExecState& es, const pql::Call& c,
-                                        Partial p);
+                                        bool has, int64_t value,
+                                        uint64_t count);
 absl::StatusOr<QueryResult> Percentile(ExecState& es, const pql::Call& c);
 absl::StatusOr<Partial> Sort(ExecState& es, const pql::Call& c);
 absl::StatusOr<QueryResult> FinishSort(ExecState& es, const pql::Call& c,
-                                       Partial p);
+                                       const SortedPart& p);
 
 // ---- calls/extract.cc
 absl::StatusOr<Partial> Extract(ExecState& es, const pql::Call& c);
 absl::StatusOr<QueryResult> FinishExtract(ExecState& es, const pql::Call& c,
-                                          Partial p);
+                                          const TablePart& p);
 
 // ---- calls/writes.cc: Set, Clear, ClearRow, Store, Delete
 absl::StatusOr<QueryResult> SetClear(ExecState& es, const pql::Call& c);

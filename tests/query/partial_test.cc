@@ -20,6 +20,8 @@
 #include "featurebase/shard.h"
 #include "fmt/format.h"
 #include "lib/query/partial.h"
+#include "lib/util/checksum.h"
+#include "lib/util/endian.h"
 #include "tests/util/seed.h"
 #include "tests/util/status_matchers.h"
 
@@ -27,7 +29,9 @@ namespace featurebase {
 namespace {
 
 using featurebase::testing::SeedTrace;
+using featurebase::testing::StatusIs;
 using featurebase::testing::TestSeeds;
+using ::testing::HasSubstr;
 using Set = std::set<uint64_t>;
 
 constexpr int kShards = 6;
@@ -278,35 +282,58 @@ TEST(PartialTest, EveryTruncationAndFlippedByteIsDataLoss) {
 
 // Well-checksummed bytes that break an invariant are DataLoss too.
 TEST(PartialTest, MalformedBodiesWithGoodChecksumsAreDataLoss) {
-  internal::Partial p;
-  p.kind = internal::Partial::Kind::kRowIds;
+  internal::Partial p(internal::RowIdsPart{{3, 2}});
   p.call = "Rows(s)";
-  p.ids = {3, 2};
   auto r = PartialResult::Deserialize(internal::EncodePartial(p));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(std::string(r.status().message()).find("not strictly increasing"),
             std::string::npos)
       << r.status();
-  p.ids = {1, 2, 3};
+  p.As<internal::RowIdsPart>()->ids = {1, 2, 3};
   p.cap = 2;  // more than the cap
   EXPECT_EQ(
       PartialResult::Deserialize(internal::EncodePartial(p)).status().code(),
       absl::StatusCode::kDataLoss);
-  internal::Partial b;
-  b.kind = internal::Partial::Kind::kBool;
+  // IncludesColumn's body is a u64 that must be 0 or 1: a 2, with the
+  // checksum recomputed over the edited body.
+  internal::Partial b(internal::IncludesPart{true});
   b.call = "IncludesColumn(Row(s=1), column=1)";
-  b.n = 2;
-  EXPECT_EQ(
-      PartialResult::Deserialize(internal::EncodePartial(b)).status().code(),
-      absl::StatusCode::kDataLoss);
-  internal::Partial g;
-  g.kind = internal::Partial::Kind::kGroups;
+  std::string bytes = internal::EncodePartial(b);
+  ASSERT_EQ(bytes[bytes.size() - 8], 1);
+  bytes[bytes.size() - 8] = 2;
+  std::string sum;
+  internal::PutFixed<uint64_t>(
+      &sum, internal::Checksum64(std::string_view(bytes).substr(24)));
+  bytes.replace(16, 8, sum);
+  EXPECT_EQ(PartialResult::Deserialize(bytes).status().code(),
+            absl::StatusCode::kDataLoss);
+  internal::Partial g(internal::GroupsPart{1, {{{1}, 2, 0, {5, 4}}}});
   g.call = "GroupBy(Rows(s))";
-  g.width = 1;
-  g.groups = {{{1}, 2, 0, {5, 4}}};
   EXPECT_EQ(
       PartialResult::Deserialize(internal::EncodePartial(g)).status().code(),
       absl::StatusCode::kDataLoss);
+}
+
+// A well-formed partial whose shape does not fit its call's text (a
+// GroupBy of two fields carrying one-row groups, an Extract of two fields
+// carrying one cell per record) is refused when finishing, never read
+// past its end.
+TEST(PartialTest, FinishRefusesAPartialShapedForAnotherCall) {
+  World w(5, 1);
+  internal::Partial g(internal::GroupsPart{1, {{{1}, 2, 0, {}}}});
+  g.call = "GroupBy(Rows(s), Rows(m))";
+  auto part = PartialResult::Deserialize(internal::EncodePartial(g));
+  FB_ASSERT_OK(part);
+  auto r = FinishPartial(*w.all, *part);
+  EXPECT_THAT(r.status(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                   HasSubstr("groups by other")));
+  internal::Partial t(internal::TablePart{1, {{7, {{}}}}});
+  t.call = "Extract(All(), Rows(s), Rows(m))";
+  part = PartialResult::Deserialize(internal::EncodePartial(t));
+  FB_ASSERT_OK(part);
+  r = FinishPartial(*w.all, *part);
+  EXPECT_THAT(r.status(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                   HasSubstr("extracts other")));
 }
 
 TEST(PartialTest, RefusedCallsAndMismatchedMerges) {

@@ -12,6 +12,7 @@
 #include "lib/query/call_args.h"
 #include "lib/query/calls.h"
 #include "lib/query/json.h"
+#include "lib/query/partial_codec.h"
 #include "lib/query/plan.h"
 #include "lib/query/result_access.h"
 #include "lib/util/status_macros.h"
@@ -55,7 +56,7 @@ absl::StatusOr<Partial> Extract(ExecState& es, const Call& c) {
     FB_ASSIGN_OR_RETURN(Partial sorted, Sort(es, k));
     FB_ASSIGN_OR_RETURN(uint64_t limit, UintArg(k, "limit", UINT64_MAX));
     FB_ASSIGN_OR_RETURN(uint64_t offset, UintArg(k, "offset", 0));
-    const auto& all = sorted.sorted;
+    const auto& all = sorted.As<SortedPart>()->sorted;
     const size_t begin = std::min<uint64_t>(offset, all.size());
     const size_t end = limit >= all.size() - begin ? all.size() : begin + limit;
     for (size_t i = begin; i < end; ++i) {
@@ -97,8 +98,7 @@ absl::StatusOr<Partial> Extract(ExecState& es, const Call& c) {
       });
     }
   }
-  Partial p;
-  p.kind = Partial::Kind::kTable;
+  TablePart p;
   p.width = uint32_t(fields.size());
   p.table.resize(order.size());
   for (size_t oi = 0; oi < order.size(); ++oi) {
@@ -124,11 +124,11 @@ absl::StatusOr<Partial> Extract(ExecState& es, const Call& c) {
       cell.rows = std::move(values[fi][ci]);
     }
   }
-  return p;
+  return Partial(std::move(p));
 }
 
 absl::StatusOr<QueryResult> FinishExtract(ExecState& es, const Call& c,
-                                          Partial p) {
+                                          const TablePart& p) {
   FB_ASSIGN_OR_RETURN(std::vector<const FieldState*> fields,
                       ExtractFields(es, c));
   if (fields.size() != p.width)
@@ -191,6 +191,76 @@ absl::StatusOr<QueryResult> FinishExtract(ExecState& es, const Call& c,
   }
   json += "]}";
   return ResultAccess::Make(QueryResult::Kind::kTable, std::move(json));
+}
+
+// ---- partial kinds
+
+void TablePart::Merge(const TablePart& from) {
+  std::vector<PartialColumn> out;
+  std::merge(table.begin(), table.end(), from.table.begin(), from.table.end(),
+             std::back_inserter(out),
+             [](const PartialColumn& a, const PartialColumn& b) {
+               return a.column < b.column;
+             });
+  // A record lives in one shard, so parts never share one; keep the first
+  // copy if a caller merges a part twice.
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const PartialColumn& a, const PartialColumn& b) {
+                          return a.column == b.column;
+                        }),
+            out.end());
+  table = std::move(out);
+}
+void TablePart::Encode(std::string* out) const {
+  PutFixed<uint32_t>(out, width);
+  PutFixed<uint64_t>(out, table.size());
+  for (const PartialColumn& c : table) {
+    PutFixed<uint64_t>(out, c.column);
+    for (const PartialCell& cell : c.cells) {
+      out->push_back(char(cell.tag));
+      if (cell.tag == PartialCell::Tag::kRows) {
+        PutFixed<uint64_t>(out, cell.rows.size());
+        for (uint64_t r : cell.rows) PutFixed<uint64_t>(out, r);
+      } else if (cell.tag == PartialCell::Tag::kValue) {
+        PutFixed<int64_t>(out, cell.value);
+      }
+    }
+  }
+}
+absl::StatusOr<TablePart> TablePart::Decode(PartialReader& r, uint64_t) {
+  TablePart p;
+  FB_ASSIGN_OR_RETURN(p.width, r.Fixed<uint32_t>("column width"));
+  FB_ASSIGN_OR_RETURN(auto n, r.Count(8 + size_t(p.width), "column"));
+  p.table.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    size_t at = r.offset();
+    PartialColumn c;
+    FB_ASSIGN_OR_RETURN(c.column, r.Fixed<uint64_t>("column"));
+    if (!p.table.empty() && c.column <= p.table.back().column)
+      return r.Bad(at, "columns not strictly increasing");
+    for (uint32_t k = 0; k < p.width; ++k) {
+      at = r.offset();
+      PartialCell cell;
+      FB_ASSIGN_OR_RETURN(auto tag, r.Fixed<uint8_t>("cell"));
+      if (tag > 2) return r.Bad(at, fmt::format("unknown cell tag {}", tag));
+      cell.tag = PartialCell::Tag(tag);
+      if (cell.tag == PartialCell::Tag::kRows) {
+        FB_ASSIGN_OR_RETURN(auto m, r.Count(8, "cell row"));
+        for (uint64_t j = 0; j < m; ++j) {
+          at = r.offset();
+          FB_ASSIGN_OR_RETURN(auto row, r.Fixed<uint64_t>("cell row"));
+          if (!cell.rows.empty() && row <= cell.rows.back())
+            return r.Bad(at, "cell rows not strictly increasing");
+          cell.rows.push_back(row);
+        }
+      } else if (cell.tag == PartialCell::Tag::kValue) {
+        FB_ASSIGN_OR_RETURN(cell.value, r.Fixed<int64_t>("cell value"));
+      }
+      c.cells.push_back(std::move(cell));
+    }
+    p.table.push_back(std::move(c));
+  }
+  return p;
 }
 
 }  // namespace featurebase::internal

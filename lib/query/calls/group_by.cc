@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <string>
@@ -14,7 +15,9 @@
 #include "fmt/format.h"
 #include "lib/query/call_args.h"
 #include "lib/query/calls.h"
+#include "lib/query/calls/group_by_plan.h"
 #include "lib/query/json.h"
+#include "lib/query/partial_codec.h"
 #include "lib/query/plan.h"
 #include "lib/query/result_access.h"
 #include "lib/util/status_macros.h"
@@ -25,327 +28,6 @@ using pql::Call;
 using PKind = pql::Value::Kind;
 
 namespace {
-
-// aggregate=Sum(field=f): per group the sum of f, and count counts only
-// records with a value; aggregate=Count(Distinct(rc?, field=f)): per
-// group the number of distinct values (rows of a set field) of f among
-// the group's records (within rc), count unchanged. FeatureBase's rules.
-struct Aggregate {
-  enum class Kind { kNone, kSum, kDistinct } kind = Kind::kNone;
-  const FieldState* field = nullptr;
-  std::optional<Node> filter;  // Count(Distinct(rc, ...))
-};
-
-// sort="count desc, aggregate asc": FeatureBase's getSorter (keys count,
-// aggregate or sum; direction asc or desc, default desc).
-struct SortKey {
-  bool count = true;  // else the aggregate
-  bool desc = true;
-};
-
-struct GroupPlan {
-  std::vector<RowsPlan> plans;
-  std::vector<std::vector<uint64_t>> candidates;
-  std::optional<Node> filter;
-  Aggregate agg;
-  uint64_t limit = UINT64_MAX;
-  uint64_t offset = 0;
-  std::optional<std::vector<uint64_t>> previous;
-  std::function<bool(const PartialGroup&)> keep;
-  std::vector<SortKey> sort;
-  bool having = false;
-};
-
-// Pieces of `s` between any of `seps`, empty pieces dropped if `skip`.
-std::vector<std::string_view> Split(std::string_view s, std::string_view seps,
-                                    bool skip) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  for (size_t i = 0; i <= s.size(); ++i) {
-    if (i == s.size() || seps.find(s[i]) != std::string_view::npos) {
-      if (!skip || i > start) out.push_back(s.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return out;
-}
-
-// `finishing`: only what Finish needs (no filter evaluation).
-absl::StatusOr<Aggregate> PlanAggregate(ExecState& es, const Call& c,
-                                        bool finishing) {
-  Aggregate agg;
-  const pql::Arg* a = c.Find("aggregate");
-  if (a == nullptr) return agg;
-  if (a->value.kind == PKind::kCall && a->value.call->name == "Sum") {
-    agg.kind = Aggregate::Kind::kSum;
-    FB_ASSIGN_OR_RETURN(agg.field, ValueField(es, *a->value.call));
-    if (agg.field->options.type == FieldType::kTimestamp) {
-      return CallError(
-          c, fmt::format("cannot sum timestamp field \"{}\"", agg.field->name));
-    }
-    return agg;
-  }
-  if (a->value.kind == PKind::kCall && a->value.call->name == "Count" &&
-      a->value.call->children.size() == 1 &&
-      a->value.call->children[0].name == "Distinct" &&
-      a->value.call->args.empty()) {
-    const Call& d = a->value.call->children[0];
-    agg.kind = Aggregate::Kind::kDistinct;
-    FB_RETURN_IF_ERROR(SameIndexArg(es, d));
-    FB_ASSIGN_OR_RETURN(std::string name, FieldArg(d));
-    FB_ASSIGN_OR_RETURN(agg.field, es.Field(d, name));
-    if (agg.field->options.type == FieldType::kTime &&
-        !agg.field->has_standard_view()) {
-      return CallError(d,
-                       fmt::format("field \"{}\" has no standard view", name));
-    }
-    if (d.children.size() > 1) return CallError(d, "expects at most one call");
-    if (d.children.size() == 1 && !finishing) {
-      FB_ASSIGN_OR_RETURN(agg.filter, PlanRow(es, d.children[0]));
-    }
-    return agg;
-  }
-  return CallError(c,
-                   "aggregate must be Sum(field=...) or "
-                   "Count(Distinct(field=...))");
-}
-
-absl::StatusOr<std::vector<SortKey>> PlanSort(const Call& c,
-                                              const Aggregate& agg) {
-  std::vector<SortKey> keys;
-  const pql::Arg* a = c.Find("sort");
-  if (a == nullptr) return keys;
-  if (a->value.kind != PKind::kString)
-    return CallError(c, "sort must be a string");
-  for (std::string_view part : Split(a->value.s, ",", false)) {
-    std::vector<std::string_view> words = Split(part, " \t", true);
-    if (words.empty()) {
-      return CallError(c, fmt::format("invalid sorting directive \"{}\"",
-                                      std::string(part)));
-    }
-    SortKey k;
-    if (words[0] == "count") {
-      k.count = true;
-    } else if (words[0] == "aggregate" || words[0] == "sum") {
-      if (agg.kind == Aggregate::Kind::kNone)
-        return CallError(c, "sorting on the aggregate needs aggregate=");
-      k.count = false;
-    } else {
-      return CallError(c, fmt::format("sorting is only supported on count, "
-                                      "aggregate, or sum, not \"{}\"",
-                                      std::string(words[0])));
-    }
-    if (words.size() > 2) {
-      return CallError(c, fmt::format("sort directive \"{}\" has too many "
-                                      "elements",
-                                      std::string(part)));
-    }
-    if (words.size() == 2) {
-      if (words[1] == "asc") {
-        k.desc = false;
-      } else if (words[1] != "desc") {
-        return CallError(c, fmt::format("unknown sort direction \"{}\"",
-                                        std::string(words[1])));
-      }
-    }
-    keys.push_back(k);
-  }
-  return keys;
-}
-
-// A group's aggregate as a number: raw sum, or number of distinct values.
-__int128 AggValue(const Aggregate& agg, const PartialGroup& g) {
-  return agg.kind == Aggregate::Kind::kDistinct ? __int128(g.distinct.size())
-                                                : g.sum;
-}
-
-// having=Condition(count <op> n) or Condition(sum <op> v) (the aggregate;
-// v in the Sum field's units), as FeatureBase's satisfiesCondition.
-absl::StatusOr<std::function<bool(const PartialGroup&)>> HavingPredicate(
-    const Call& c, const Aggregate& agg) {
-  const pql::Arg* a = c.Find("having");
-  if (a == nullptr) {
-    return std::function<bool(const PartialGroup&)>(
-        [](const PartialGroup&) { return true; });
-  }
-  if (a->value.kind != PKind::kCall || a->value.call->name != "Condition" ||
-      a->value.call->args.size() != 1 ||
-      a->value.call->args[0].value.kind != PKind::kCondition ||
-      (a->value.call->args[0].key != "count" &&
-       a->value.call->args[0].key != "sum")) {
-    return CallError(c,
-                     "having must be Condition(count <op> value) or "
-                     "Condition(sum <op> value)");
-  }
-  const bool on_count = a->value.call->args[0].key == "count";
-  if (!on_count && agg.kind == Aggregate::Kind::kNone)
-    return CallError(c, "having on sum needs aggregate=");
-  const pql::Condition h = *a->value.call->args[0].value.cond;
-  auto num = [&](const pql::Value& v) -> absl::StatusOr<__int128> {
-    if (!on_count && agg.kind == Aggregate::Kind::kSum) {
-      FB_ASSIGN_OR_RETURN(const PredicateRaw p,
-                          PredicateValue(c, *agg.field, v));
-      if (!p.exact) {
-        return CallError(c,
-                         fmt::format("having value {} has more than {} decimal "
-                                     "places for field \"{}\"",
-                                     LiteralText(v), agg.field->bsi->scale(),
-                                     agg.field->name));
-      }
-      return p.raw;
-    }
-    if (v.kind == PKind::kInt) return __int128(v.i);
-    if (v.kind == PKind::kUint) return __int128(v.u);
-    return CallError(c, fmt::format("having compares {} with integers",
-                                    on_count ? "count" : "the aggregate"));
-  };
-  FB_ASSIGN_OR_RETURN(__int128 lo, num(h.value));
-  __int128 hi = 0;
-  if (h.op >= pql::Op::kBetweenLtLt) {
-    FB_ASSIGN_OR_RETURN(hi, num(h.value2));
-  }
-  const pql::Op op = h.op;
-  const Aggregate::Kind agg_kind = agg.kind;
-  return std::function<bool(const PartialGroup&)>([=](const PartialGroup& gr) {
-    const __int128 x = on_count ? __int128(gr.count)
-                                : (agg_kind == Aggregate::Kind::kDistinct
-                                       ? __int128(gr.distinct.size())
-                                       : gr.sum);
-    switch (op) {
-      case pql::Op::kEq:
-        return x == lo;
-      case pql::Op::kNeq:
-        return x != lo;
-      case pql::Op::kLt:
-        return x < lo;
-      case pql::Op::kLte:
-        return x <= lo;
-      case pql::Op::kGt:
-        return x > lo;
-      case pql::Op::kGte:
-        return x >= lo;
-      case pql::Op::kBetweenLtLt:
-        return lo < x && x < hi;
-      case pql::Op::kBetweenLteLt:
-        return lo <= x && x < hi;
-      case pql::Op::kBetweenLtLte:
-        return lo < x && x <= hi;
-      case pql::Op::kBetweenLteLte:
-        return lo <= x && x <= hi;
-    }
-    return false;
-  });
-}
-
-// A value of an int or timestamp field as a group "row": offset binary,
-// so that groups in row order are groups in value order (FeatureBase
-// orders value groups by ascending value).
-constexpr uint64_t kValueBias = uint64_t{1} << 63;
-uint64_t ValueKey(int64_t raw) { return uint64_t(raw) ^ kValueBias; }
-int64_t KeyValue(uint64_t key) { return int64_t(key ^ kValueBias); }
-
-// Rows(f) of GroupBy on a value field. FeatureBase groups int and
-// timestamp fields by value but refuses decimals, and its value rows take
-// no limit, column, like, in or previous (those run Rows() on its own,
-// which refuses value fields; previous would seek a shard-local index).
-absl::StatusOr<RowsPlan> PlanValueRows(const Call& k, const FieldState& f) {
-  if (f.options.type == FieldType::kDecimal) {
-    return CallError(k, fmt::format("cannot group by decimal field \"{}\" "
-                                    "(only int and timestamp value fields)",
-                                    f.name));
-  }
-  for (const pql::Arg& a : k.args) {
-    if (a.key == "_field" || a.key == "field") continue;
-    return CallError(k,
-                     fmt::format("argument \"{}\" is not supported on "
-                                 "{} field \"{}\" in GroupBy",
-                                 a.key, FieldTypeName(f.options.type), f.name));
-  }
-  RowsPlan p;
-  p.field = &f;
-  p.values = true;
-  return p;
-}
-
-// The distinct values of a value field over the visited shards, as keys,
-// ascending.
-std::vector<uint64_t> ValueKeys(ExecState& es, const FieldState& f) {
-  std::vector<std::vector<int64_t>> per(es.shards.size());
-  es.ForShards([&](size_t i) {
-    if (const BsiShard* bs = f.bsi_shards.Find(es.shards[i]))
-      per[i] = bs->Distinct(nullptr);
-  });
-  std::vector<uint64_t> keys;
-  for (const auto& v : per) {
-    for (int64_t x : v) keys.push_back(ValueKey(f.bsi->ToRaw(x)));
-  }
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  return keys;
-}
-
-// `finishing`: only what Finish needs (no row scans, no filters).
-absl::StatusOr<GroupPlan> PlanGroupBy(ExecState& es, const Call& c,
-                                      bool finishing) {
-  GroupPlan g;
-  if (c.children.empty())
-    return CallError(c, "requires at least one Rows call");
-  for (const Call& k : c.children) {
-    if (k.name != "Rows") return CallError(c, "children must be Rows calls");
-    if (es.partial && (k.Find("limit") || k.Find("column"))) {
-      return CallError(c,
-                       "Rows children with limit or column cannot run "
-                       "as a partial result (they depend on every "
-                       "shard)");
-    }
-    FB_ASSIGN_OR_RETURN(std::string name, FieldArg(k));
-    FB_ASSIGN_OR_RETURN(const FieldState* f, es.Field(k, name));
-    RowsPlan p;
-    std::vector<uint64_t> rows;
-    if (IsBsi(f->options.type)) {
-      FB_ASSIGN_OR_RETURN(p, PlanValueRows(k, *f));
-      if (!finishing) rows = ValueKeys(es, *f);
-    } else {
-      FB_ASSIGN_OR_RETURN(p, PlanRows(es, k));
-      if (!finishing) {
-        FB_ASSIGN_OR_RETURN(rows, RunRows(es, p));
-      }
-    }
-    g.plans.push_back(std::move(p));
-    g.candidates.push_back(std::move(rows));
-  }
-  if (const pql::Arg* a = c.Find("filter"); a != nullptr && !finishing) {
-    if (a->value.kind != PKind::kCall)
-      return CallError(c, "filter must be a call");
-    FB_ASSIGN_OR_RETURN(g.filter, PlanRow(es, *a->value.call));
-  }
-  FB_ASSIGN_OR_RETURN(g.agg, PlanAggregate(es, c, finishing));
-  FB_ASSIGN_OR_RETURN(g.limit, UintArg(c, "limit", UINT64_MAX));
-  FB_ASSIGN_OR_RETURN(g.offset, UintArg(c, "offset", 0));
-  if (const pql::Arg* a = c.Find("previous")) {
-    if (a->value.kind != PKind::kList ||
-        a->value.list.size() != g.plans.size()) {
-      return CallError(c, "previous must list one row per Rows call");
-    }
-    g.previous.emplace();
-    for (size_t i = 0; i < g.plans.size(); ++i) {
-      if (g.plans[i].values) {
-        return CallError(c, fmt::format("previous is not supported with "
-                                        "value field \"{}\"",
-                                        g.plans[i].field->name));
-      }
-      FB_ASSIGN_OR_RETURN(Value rv,
-                          RowValue(c, *g.plans[i].field, a->value.list[i]));
-      FB_ASSIGN_OR_RETURN(std::optional<uint64_t> id,
-                          ResolveRow(*g.plans[i].field, rv, "GroupBy()"));
-      g.previous->push_back(id.value_or(0));
-    }
-  }
-  FB_ASSIGN_OR_RETURN(g.keep, HavingPredicate(c, g.agg));
-  g.having = c.Find("having") != nullptr;
-  FB_ASSIGN_OR_RETURN(g.sort, PlanSort(c, g.agg));
-  return g;
-}
 
 // Adds map[entry] for each of a page's entries into `acc`; a 4- or
 // 8-byte page holds rows beyond every candidate (all kBad).
@@ -593,28 +275,41 @@ void GroupShard(const ExecState& es, const std::vector<RowsPlan>& plans,
   walk(*prefix, 1);
 }
 
+// Adds `from`'s count and aggregates into `into` (the same group).
+void AddGroup(PartialGroup* into, const PartialGroup& from) {
+  into->count += from.count;
+  into->sum += from.sum;
+  if (from.distinct.empty()) return;
+  std::vector<int64_t> d;
+  std::set_union(into->distinct.begin(), into->distinct.end(),
+                 from.distinct.begin(), from.distinct.end(),
+                 std::back_inserter(d));
+  into->distinct = std::move(d);
+}
+
 }  // namespace
 
 absl::StatusOr<Partial> GroupBy(ExecState& es, const Call& c) {
   FB_ASSIGN_OR_RETURN(GroupPlan g, PlanGroupBy(es, c, false));
   const auto& plans = g.plans;
   const auto& candidates = g.candidates;
-  Partial out;
-  out.kind = Partial::Kind::kGroups;
-  out.width = uint32_t(plans.size());
+  GroupsPart part;
+  part.width = uint32_t(plans.size());
+  uint64_t cap = 0;
   // Having needs whole counts: a partial keeps every group and Finish
   // filters; over the whole index it filters as it goes.
   const bool filter_now = !es.partial;
   const bool need_all = !g.sort.empty() || (g.having && !filter_now);
   const uint64_t want =
       g.limit == UINT64_MAX ? UINT64_MAX : SatAdd(g.limit, g.offset);
-  if (!need_all && want != UINT64_MAX) out.cap = want;
+  if (!need_all && want != UINT64_MAX) cap = want;
   if (auto all = MutexGroups(es, g)) {
     for (PartialGroup& pg : *all) {
       if (g.previous && pg.rows <= *g.previous) continue;
       if (filter_now && !g.keep(pg)) continue;
-      out.groups.push_back(std::move(pg));
+      part.groups.push_back(std::move(pg));
     }
+    Partial out(std::move(part), cap);
     CapPartial(&out);
     return out;
   }
@@ -658,7 +353,7 @@ absl::StatusOr<Partial> GroupBy(ExecState& es, const Call& c) {
   }
   const size_t chunk = need_all || want == UINT64_MAX ? 16 : 1;
   bool enough = false;
-  std::vector<PartialGroup>& groups = out.groups;
+  std::vector<PartialGroup>& groups = part.groups;
   for (size_t begin = 0; begin < firsts.size() && !enough; begin += chunk) {
     const size_t n = std::min(chunk, firsts.size() - begin);
     std::vector<std::vector<std::vector<PartialGroup>>> per(
@@ -679,15 +374,7 @@ absl::StatusOr<Partial> GroupBy(ExecState& es, const Call& c) {
             m = std::move(pg);
             continue;
           }
-          m.count += pg.count;
-          m.sum += pg.sum;
-          if (!pg.distinct.empty()) {
-            std::vector<int64_t> d;
-            std::set_union(m.distinct.begin(), m.distinct.end(),
-                           pg.distinct.begin(), pg.distinct.end(),
-                           std::back_inserter(d));
-            m.distinct = std::move(d);
-          }
+          AddGroup(&m, pg);
         }
       }
       for (auto& [rows, m] : merged) {
@@ -707,13 +394,16 @@ absl::StatusOr<Partial> GroupBy(ExecState& es, const Call& c) {
     std::sort(groups.begin(), groups.end(),
               [](const auto& a, const auto& b) { return a.rows < b.rows; });
   }
+  Partial out(std::move(part), cap);
   CapPartial(&out);
   return out;
 }
 
 absl::StatusOr<QueryResult> FinishGroupBy(ExecState& es, const Call& c,
-                                          Partial p) {
+                                          GroupsPart p) {
   FB_ASSIGN_OR_RETURN(GroupPlan g, PlanGroupBy(es, c, true));
+  if (p.width != g.plans.size())
+    return CallError(c, "the partial result groups by other fields");
   std::vector<PartialGroup>& groups = p.groups;
   if (g.having)
     std::erase_if(groups, [&](const auto& x) { return !g.keep(x); });
@@ -759,6 +449,73 @@ absl::StatusOr<QueryResult> FinishGroupBy(ExecState& es, const Call& c,
   }
   json += "]";
   return ResultAccess::Make(QueryResult::Kind::kGroups, std::move(json));
+}
+
+// ---- partial kinds
+
+void GroupsPart::Cap(uint64_t cap) {
+  if (groups.size() > cap) groups.resize(cap);
+}
+void GroupsPart::Merge(const GroupsPart& from) {
+  std::vector<PartialGroup> out;
+  out.reserve(groups.size() + from.groups.size());
+  auto a = groups.begin();
+  auto b = from.groups.cbegin();
+  while (a != groups.end() || b != from.groups.cend()) {
+    if (b == from.groups.cend() || (a != groups.end() && a->rows < b->rows)) {
+      out.push_back(std::move(*a++));
+    } else if (a == groups.end() || b->rows < a->rows) {
+      out.push_back(*b++);
+    } else {
+      PartialGroup g = std::move(*a++);
+      AddGroup(&g, *b++);
+      out.push_back(std::move(g));
+    }
+  }
+  groups = std::move(out);
+}
+void GroupsPart::Encode(std::string* out) const {
+  PutFixed<uint32_t>(out, width);
+  PutFixed<uint64_t>(out, groups.size());
+  for (const PartialGroup& g : groups) {
+    for (uint64_t r : g.rows) PutFixed<uint64_t>(out, r);
+    PutFixed<uint64_t>(out, g.count);
+    PutI128(out, g.sum);
+    PutFixed<uint64_t>(out, g.distinct.size());
+    for (int64_t v : g.distinct) PutFixed<int64_t>(out, v);
+  }
+}
+absl::StatusOr<GroupsPart> GroupsPart::Decode(PartialReader& r, uint64_t cap) {
+  GroupsPart p;
+  size_t at = r.offset();
+  FB_ASSIGN_OR_RETURN(p.width, r.Fixed<uint32_t>("group width"));
+  if (p.width == 0) return r.Bad(at, "group width 0");
+  FB_ASSIGN_OR_RETURN(auto n,
+                      r.CappedCount(size_t{8} * p.width + 32, cap, "group"));
+  p.groups.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    at = r.offset();
+    PartialGroup g;
+    for (uint32_t k = 0; k < p.width; ++k) {
+      FB_ASSIGN_OR_RETURN(auto row, r.Fixed<uint64_t>("group row"));
+      g.rows.push_back(row);
+    }
+    if (!p.groups.empty() && g.rows <= p.groups.back().rows)
+      return r.Bad(at, "groups not strictly increasing");
+    FB_ASSIGN_OR_RETURN(g.count, r.Fixed<uint64_t>("group count"));
+    FB_ASSIGN_OR_RETURN(g.sum, r.I128("group sum"));
+    FB_ASSIGN_OR_RETURN(auto m, r.Count(8, "distinct value"));
+    g.distinct.reserve(m);
+    for (uint64_t k = 0; k < m; ++k) {
+      at = r.offset();
+      FB_ASSIGN_OR_RETURN(auto v, r.Fixed<int64_t>("distinct value"));
+      if (!g.distinct.empty() && v <= g.distinct.back())
+        return r.Bad(at, "distinct values not strictly increasing");
+      g.distinct.push_back(v);
+    }
+    p.groups.push_back(std::move(g));
+  }
+  return p;
 }
 
 }  // namespace featurebase::internal

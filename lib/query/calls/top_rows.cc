@@ -14,6 +14,7 @@
 #include "lib/query/call_args.h"
 #include "lib/query/calls.h"
 #include "lib/query/json.h"
+#include "lib/query/partial_codec.h"
 #include "lib/query/plan.h"
 #include "lib/query/result_access.h"
 #include "lib/util/status_macros.h"
@@ -92,10 +93,9 @@ absl::StatusOr<Partial> TopN(ExecState& es, const Call& c) {
                      });
   });
   absl::flat_hash_map<uint64_t, CountSize> total;
-  Partial p;
-  p.kind = Partial::Kind::kPairs;
+  PairsPart p;
   for (size_t i = 0; i < per.size(); ++i) {
-    p.n += filter_sizes[i];
+    p.filter_size += filter_sizes[i];
     for (const auto& [row, cs] : per[i]) {
       CountSize& t = total[row];
       t.count += cs.count;
@@ -107,12 +107,12 @@ absl::StatusOr<Partial> TopN(ExecState& es, const Call& c) {
     p.pairs.push_back({row, cs.count, cs.size});
   std::sort(p.pairs.begin(), p.pairs.end(),
             [](const auto& a, const auto& b) { return a.row < b.row; });
-  return p;
+  return Partial(std::move(p));
 }
 
 // Threshold (or tanimoto), ranking and n over the merged counts.
 absl::StatusOr<QueryResult> FinishTopN(ExecState& es, const Call& c,
-                                       Partial p) {
+                                       PairsPart p) {
   const bool topk = c.name == "TopK";
   FB_ASSIGN_OR_RETURN(std::string name, FieldArg(c));
   FB_ASSIGN_OR_RETURN(const FieldState* f, es.Field(c, name));
@@ -126,7 +126,8 @@ absl::StatusOr<QueryResult> FinishTopN(ExecState& es, const Call& c,
   for (const PartialPair& x : p.pairs) {
     if (!topk && tanimoto > 0 && has_filter) {
       // ceil(100·|r∩f| / |r∪f|) > t, in integers: 100·|r∩f| > t·|r∪f|.
-      const unsigned __int128 uni = (unsigned __int128)x.size + p.n - x.count;
+      const unsigned __int128 uni =
+          (unsigned __int128)x.size + p.filter_size - x.count;
       if ((unsigned __int128)x.count * 100 <= uni * tanimoto) continue;
     } else if (x.count < threshold) {
       continue;
@@ -192,9 +193,8 @@ absl::StatusOr<Partial> MinMaxRow(ExecState& es, const Call& c) {
       });
     }
   });
-  Partial p;
-  p.kind = max ? Partial::Kind::kMaxRow : Partial::Kind::kMinRow;
-  p.n = filter ? 1 : 0;
+  MinRowPart p;  // the fields of MaxRowPart too
+  p.filtered = filter.has_value();
   for (const Local& l : per) {
     if (l.best && (!p.has || (max ? *l.best > p.id : *l.best < p.id))) {
       p.has = true;
@@ -213,17 +213,100 @@ absl::StatusOr<Partial> MinMaxRow(ExecState& es, const Call& c) {
       }
     }
   }
-  return p;
+  if (max) return Partial(MaxRowPart{p.has, p.id, p.count, p.filtered});
+  return Partial(p);
 }
 
 absl::StatusOr<QueryResult> FinishMinMaxRow(ExecState& es, const Call& c,
-                                            Partial p) {
+                                            bool has, uint64_t id,
+                                            uint64_t count) {
   FB_ASSIGN_OR_RETURN(std::string name, FieldArg(c));
   FB_ASSIGN_OR_RETURN(const FieldState* f, es.Field(c, name));
-  const uint64_t row = p.has ? p.id : 0, count = p.has ? p.count : 0;
+  const uint64_t row = has ? id : 0;
+  if (!has) count = 0;
   std::string json =
       "{" + RowIdJson(*f, row) + fmt::format(",\"count\":{}}}", count);
   return ResultAccess::Make(QueryResult::Kind::kRowPair, std::move(json));
 }
+
+// ---- partial kinds
+
+void PairsPart::Merge(const PairsPart& from) {
+  filter_size += from.filter_size;
+  std::vector<PartialPair> out;
+  out.reserve(pairs.size() + from.pairs.size());
+  auto a = pairs.cbegin();
+  auto b = from.pairs.cbegin();
+  while (a != pairs.cend() || b != from.pairs.cend()) {
+    if (b == from.pairs.cend() || (a != pairs.cend() && a->row < b->row)) {
+      out.push_back(*a++);
+    } else if (a == pairs.cend() || b->row < a->row) {
+      out.push_back(*b++);
+    } else {
+      out.push_back({a->row, a->count + b->count, a->size + b->size});
+      ++a;
+      ++b;
+    }
+  }
+  pairs = std::move(out);
+}
+void PairsPart::Encode(std::string* out) const {
+  PutFixed<uint64_t>(out, filter_size);
+  PutFixed<uint64_t>(out, pairs.size());
+  for (const PartialPair& x : pairs) {
+    PutFixed<uint64_t>(out, x.row);
+    PutFixed<uint64_t>(out, x.count);
+    PutFixed<uint64_t>(out, x.size);
+  }
+}
+absl::StatusOr<PairsPart> PairsPart::Decode(PartialReader& r, uint64_t) {
+  PairsPart p;
+  FB_ASSIGN_OR_RETURN(p.filter_size, r.Fixed<uint64_t>("filter size"));
+  FB_ASSIGN_OR_RETURN(auto n, r.Count(24, "pair"));
+  p.pairs.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    const size_t at = r.offset();
+    FB_ASSIGN_OR_RETURN(auto row, r.Fixed<uint64_t>("pair"));
+    FB_ASSIGN_OR_RETURN(auto count, r.Fixed<uint64_t>("pair"));
+    FB_ASSIGN_OR_RETURN(auto size, r.Fixed<uint64_t>("pair"));
+    if (!p.pairs.empty() && row <= p.pairs.back().row)
+      return r.Bad(at, "pair rows not strictly increasing");
+    p.pairs.push_back({row, count, size});
+  }
+  return p;
+}
+
+template <PartialKind K>
+void ExtremeRowPart<K>::Merge(const ExtremeRowPart& from) {
+  if (!from.has) return;
+  const bool is_min = K == PartialKind::kMinRow;
+  if (!has || (is_min ? from.id < id : from.id > id)) {
+    has = true;
+    id = from.id;
+    count = from.count;
+    filtered = from.filtered;
+  } else if (from.id == id && from.filtered) {
+    count += from.count;  // with a filter: records in the row
+  }
+}
+template <PartialKind K>
+void ExtremeRowPart<K>::Encode(std::string* out) const {
+  PutFlag(out, has);
+  PutFixed<uint64_t>(out, id);
+  PutFixed<uint64_t>(out, count);
+  PutFlag(out, filtered);
+}
+template <PartialKind K>
+absl::StatusOr<ExtremeRowPart<K>> ExtremeRowPart<K>::Decode(PartialReader& r,
+                                                            uint64_t) {
+  ExtremeRowPart p;
+  FB_ASSIGN_OR_RETURN(p.has, r.Flag("presence"));
+  FB_ASSIGN_OR_RETURN(p.id, r.Fixed<uint64_t>("row"));
+  FB_ASSIGN_OR_RETURN(p.count, r.Fixed<uint64_t>("count"));
+  FB_ASSIGN_OR_RETURN(p.filtered, r.Flag("filter flag"));
+  return p;
+}
+template struct ExtremeRowPart<PartialKind::kMinRow>;
+template struct ExtremeRowPart<PartialKind::kMaxRow>;
 
 }  // namespace featurebase::internal

@@ -3,6 +3,7 @@
 // (records ordered by value) and Percentile (which searches the value range
 // with counts over every shard, so it needs the whole index at once).
 #include <algorithm>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <utility>
@@ -14,6 +15,7 @@
 #include "lib/query/call_args.h"
 #include "lib/query/calls.h"
 #include "lib/query/json.h"
+#include "lib/query/partial_codec.h"
 #include "lib/query/plan.h"
 #include "lib/query/result_access.h"
 #include "lib/util/status_macros.h"
@@ -24,11 +26,21 @@ namespace featurebase::internal {
 using pql::Call;
 using PKind = pql::Value::Kind;
 
+namespace {
+
+// Sort's output order: by value (descending when `desc`), ties by record.
+bool SortedBefore(bool desc, const std::pair<int64_t, uint64_t>& a,
+                  const std::pair<int64_t, uint64_t>& b) {
+  if (a.first != b.first) return desc ? a.first > b.first : a.first < b.first;
+  return a.second < b.second;
+}
+
+}  // namespace
+
 absl::StatusOr<Partial> SumMinMax(ExecState& es, const Call& c) {
   FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(es, c));
   FB_ASSIGN_OR_RETURN(std::optional<Node> filter, FilterArg(es, c));
   const BsiFieldSpec& spec = *f->bsi;
-  Partial p;
   if (c.name == "Sum") {
     if (f->options.type == FieldType::kTimestamp) {
       return CallError(
@@ -50,10 +62,7 @@ absl::StatusOr<Partial> SumMinMax(ExecState& es, const Call& c) {
       total.sum += s.sum;
       total.count += s.count;
     }
-    p.kind = Partial::Kind::kSum;
-    p.sum = spec.RawSum(total);
-    p.count = total.count;
-    return p;
+    return Partial(SumPart{spec.RawSum(total), total.count});
   }
   const bool is_min = c.name == "Min";
   std::vector<std::optional<BsiExtreme>> per(es.shards.size());
@@ -74,21 +83,21 @@ absl::StatusOr<Partial> SumMinMax(ExecState& es, const Call& c) {
       best->count += e->count;  // ties add their counts
     }
   }
-  p.kind = is_min ? Partial::Kind::kMin : Partial::Kind::kMax;
+  MinPart p;  // the fields of MaxPart too
   if (best) {
     p.has = true;
     p.value = spec.ToRaw(best->value);
     p.count = best->count;
   }
-  return p;
+  if (!is_min) return Partial(MaxPart{p.has, p.value, p.count});
+  return Partial(p);
 }
 
 absl::StatusOr<Partial> FieldValueCall(ExecState& es, const Call& c) {
   FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(es, c));
   FB_ASSIGN_OR_RETURN(uint64_t col, ColumnArg(c, "column", *es.st));
-  Partial p;
-  p.kind = Partial::Kind::kFieldValue;
-  if (es.restricted && !es.Visits(ShardOf(col))) return p;
+  FieldValuePart p;
+  if (es.restricted && !es.Visits(ShardOf(col))) return Partial(p);
   const BsiShard* bs = f->bsi_shards.Find(ShardOf(col));
   const std::optional<int64_t> v =
       bs ? bs->Value(OffsetInShard(col)) : std::nullopt;
@@ -96,17 +105,20 @@ absl::StatusOr<Partial> FieldValueCall(ExecState& es, const Call& c) {
     p.has = true;
     p.value = f->bsi->ToRaw(*v);
   }
-  return p;
+  return Partial(p);
 }
 
-absl::StatusOr<QueryResult> FinishValue(ExecState& es, const Call& c,
-                                        Partial p) {
+absl::StatusOr<QueryResult> FinishSum(ExecState& es, const Call& c,
+                                      const SumPart& p) {
   FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(es, c));
-  if (p.kind == Partial::Kind::kSum)
-    return ValCount(f->bsi->FormatSum(p.sum), p.count);
-  if (!p.has) return ValCount("0", 0);
-  return ValCount(ValueJson(*f, p.value),
-                  p.kind == Partial::Kind::kFieldValue ? 1 : p.count);
+  return ValCount(f->bsi->FormatSum(p.sum), p.count);
+}
+
+absl::StatusOr<QueryResult> FinishValue(ExecState& es, const Call& c, bool has,
+                                        int64_t value, uint64_t count) {
+  FB_ASSIGN_OR_RETURN(const FieldState* f, ValueField(es, c));
+  if (!has) return ValCount("0", 0);
+  return ValCount(ValueJson(*f, value), count);
 }
 
 absl::StatusOr<QueryResult> Percentile(ExecState& es, const Call& c) {
@@ -239,30 +251,28 @@ absl::StatusOr<Partial> Sort(ExecState& es, const Call& c) {
       per[i].emplace_back(f->bsi->ToRaw(v), base + off);
     }
   });
-  Partial p;
-  p.kind = Partial::Kind::kSorted;
+  uint64_t cap = limit == UINT64_MAX ? 0 : SatAdd(offset, limit);
+  if (cap == UINT64_MAX) cap = 0;
+  SortedPart p;
   p.desc = desc;
-  p.cap = limit == UINT64_MAX ? 0 : SatAdd(offset, limit);
-  if (p.cap == UINT64_MAX) p.cap = 0;
   auto& all = p.sorted;
   for (auto& v : per) all.insert(all.end(), v.begin(), v.end());
   auto before = [&](const auto& a, const auto& b) {
-    if (a.first != b.first) return desc ? a.first > b.first : a.first < b.first;
-    return a.second < b.second;
+    return SortedBefore(desc, a, b);
   };
-  if (p.cap != 0 && p.cap < all.size()) {
-    std::partial_sort(all.begin(), all.begin() + p.cap, all.end(), before);
-    all.resize(p.cap);
+  if (cap != 0 && cap < all.size()) {
+    std::partial_sort(all.begin(), all.begin() + cap, all.end(), before);
+    all.resize(cap);
   } else {
     std::sort(all.begin(), all.end(), before);
   }
   // limit=0 keeps nothing (cap 0 would mean everything).
   if (limit == 0) all.clear();
-  return p;
+  return Partial(std::move(p), cap);
 }
 
 absl::StatusOr<QueryResult> FinishSort(ExecState& es, const Call& c,
-                                       Partial p) {
+                                       const SortedPart& p) {
   FB_ASSIGN_OR_RETURN(uint64_t limit, UintArg(c, "limit", UINT64_MAX));
   FB_ASSIGN_OR_RETURN(uint64_t offset, UintArg(c, "offset", 0));
   const auto& all = p.sorted;
@@ -282,6 +292,107 @@ absl::StatusOr<QueryResult> FinishSort(ExecState& es, const Call& c,
   }
   json += "]}";
   return ResultAccess::Row(std::move(cols), std::move(json));
+}
+
+// ---- partial kinds
+
+void SumPart::Merge(const SumPart& from) {
+  sum += from.sum;
+  count += from.count;
+}
+void SumPart::Encode(std::string* out) const {
+  PutI128(out, sum);
+  PutFixed<uint64_t>(out, count);
+}
+absl::StatusOr<SumPart> SumPart::Decode(PartialReader& r, uint64_t) {
+  SumPart p;
+  FB_ASSIGN_OR_RETURN(p.sum, r.I128("sum"));
+  FB_ASSIGN_OR_RETURN(p.count, r.Fixed<uint64_t>("count"));
+  return p;
+}
+
+template <PartialKind K>
+void ExtremeValuePart<K>::Merge(const ExtremeValuePart& from) {
+  if (!from.has) return;
+  const bool is_min = K == PartialKind::kMin;
+  if (!has || (is_min ? from.value < value : from.value > value)) {
+    has = true;
+    value = from.value;
+    count = from.count;
+  } else if (from.value == value) {
+    count += from.count;  // ties add their counts
+  }
+}
+template <PartialKind K>
+void ExtremeValuePart<K>::Encode(std::string* out) const {
+  PutFlag(out, has);
+  PutFixed<int64_t>(out, value);
+  PutFixed<uint64_t>(out, count);
+}
+template <PartialKind K>
+absl::StatusOr<ExtremeValuePart<K>> ExtremeValuePart<K>::Decode(
+    PartialReader& r, uint64_t) {
+  ExtremeValuePart p;
+  FB_ASSIGN_OR_RETURN(p.has, r.Flag("presence"));
+  FB_ASSIGN_OR_RETURN(p.value, r.Fixed<int64_t>("value"));
+  FB_ASSIGN_OR_RETURN(p.count, r.Fixed<uint64_t>("count"));
+  return p;
+}
+template struct ExtremeValuePart<PartialKind::kMin>;
+template struct ExtremeValuePart<PartialKind::kMax>;
+
+// A record lives in one shard, so only one part has its value.
+void FieldValuePart::Merge(const FieldValuePart& from) {
+  if (!has && from.has) *this = from;
+}
+void FieldValuePart::Encode(std::string* out) const {
+  PutFlag(out, has);
+  PutFixed<int64_t>(out, value);
+}
+absl::StatusOr<FieldValuePart> FieldValuePart::Decode(PartialReader& r,
+                                                      uint64_t) {
+  FieldValuePart p;
+  FB_ASSIGN_OR_RETURN(p.has, r.Flag("presence"));
+  FB_ASSIGN_OR_RETURN(p.value, r.Fixed<int64_t>("value"));
+  return p;
+}
+
+void SortedPart::Cap(uint64_t cap) {
+  if (sorted.size() > cap) sorted.resize(cap);
+}
+void SortedPart::Merge(const SortedPart& from) {
+  std::vector<std::pair<int64_t, uint64_t>> out;
+  out.reserve(sorted.size() + from.sorted.size());
+  std::merge(sorted.begin(), sorted.end(), from.sorted.begin(),
+             from.sorted.end(), std::back_inserter(out),
+             [d = desc](const auto& a, const auto& b) {
+               return SortedBefore(d, a, b);
+             });
+  sorted = std::move(out);
+}
+void SortedPart::Encode(std::string* out) const {
+  PutFlag(out, desc);
+  PutFixed<uint64_t>(out, sorted.size());
+  for (const auto& [v, col] : sorted) {
+    PutFixed<int64_t>(out, v);
+    PutFixed<uint64_t>(out, col);
+  }
+}
+absl::StatusOr<SortedPart> SortedPart::Decode(PartialReader& r, uint64_t cap) {
+  SortedPart p;
+  FB_ASSIGN_OR_RETURN(p.desc, r.Flag("order"));
+  FB_ASSIGN_OR_RETURN(auto n, r.CappedCount(16, cap, "sorted record"));
+  p.sorted.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    const size_t at = r.offset();
+    FB_ASSIGN_OR_RETURN(auto v, r.Fixed<int64_t>("sorted record"));
+    FB_ASSIGN_OR_RETURN(auto col, r.Fixed<uint64_t>("sorted record"));
+    const std::pair<int64_t, uint64_t> e{v, col};
+    if (!p.sorted.empty() && !SortedBefore(p.desc, p.sorted.back(), e))
+      return r.Bad(at, "records out of order");
+    p.sorted.push_back(e);
+  }
+  return p;
 }
 
 }  // namespace featurebase::internal
