@@ -4,12 +4,20 @@
 // batch the last value per record wins for mutex, bool and value fields; nulls
 // are ignored (nothing set, nothing cleared); set fields accumulate.
 //
+// Value fields may instead aggregate (BatchOptions::merges): a click stream
+// summed per user, purchases as a running total, the first and last time a
+// user was seen. In Kafka Streams' terms, a batch of records with the
+// default merge (kLast) upserts into a table (a KTable); with kSum, kCount,
+// kMin or kMax it aggregates a stream into one (KGroupedStream#reduce and
+// #count), the aggregate being the stored value.
+//
 // Thread-compatible: one thread fills and flushes a batch; the index may be
 // read concurrently (readers see the whole batch or none of it).
 #ifndef FEATUREBASE_BATCH_H_
 #define FEATUREBASE_BATCH_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -77,6 +85,22 @@ struct BatchOptions {
   // "bools-exists" (always) and "bools" (set when true, cleared when false),
   // created on Create if missing (FeatureBase's PackBools).
   std::vector<std::string> packed_bools;
+  // Merges of value fields of the batch, by field name (absent: kLast).
+  // At Flush each record's value combines with the value stored for the
+  // record (in the version the flush commits onto) and with the earlier
+  // records of the same id in this batch, in the order they were added;
+  // the result is written in the same atomic commit, so readers never see
+  // a half-merged batch. kSum on int and decimal fields, kCount on int
+  // fields (+1 per record with a non-null value; the value must still be
+  // valid for the field), kMin and kMax on int, decimal and timestamp
+  // fields. Each value is range-checked as it is added, and the merged
+  // result at Flush: a result outside the field's [min, max], or one that
+  // overflows int64, rejects that record whole (none of its fields is
+  // written, and FlushResult::rejections says why); the other records are
+  // written. With auto-generated ids a record is always new, so a merge
+  // starts from nothing (sum = value, count = 1). Create refuses a merge on
+  // a field the batch does not write or whose type does not take it.
+  std::map<std::string, Merge, std::less<>> merges;
   // ---- performance
   // Translations kept for this many batches (FeatureBase's cache-length).
   uint64_t key_cache_batches = 64;
@@ -85,7 +109,12 @@ struct BatchOptions {
 // What Flush did.
 struct FlushResult {
   uint64_t accepted = 0;  // records applied
-  uint64_t rejected = 0;  // records rejected by Add since the last flush
+  // Records rejected by Add since the last flush, and by this Flush.
+  uint64_t rejected = 0;
+  // The records this Flush rejected (merged values out of range or
+  // overflowing): OutOfRange "batch: added record <i> (<id>): field "<f>":
+  // sum 130 out of range [0, 120]", <i> counting added records from 0.
+  std::vector<Status> rejections;
   uint64_t key_cache_hits = 0;
   uint64_t key_cache_misses = 0;
 };

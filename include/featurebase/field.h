@@ -38,6 +38,24 @@ std::string_view TimeUnitName(TimeUnit unit);
 // otherwise.
 StatusOr<TimeUnit> ParseTimeUnit(std::string_view name);
 
+// How a write to an int, decimal or timestamp field combines with the value
+// already stored for the record (and with earlier writes of the same record
+// in one Batch, in the order they were added). Kafka Streams' terms beside
+// ours: kLast is a KTable upsert (the latest value per key); kSum and
+// kCount are KGroupedStream#reduce with addition and #count; kMin and kMax
+// are #reduce with min and max.
+enum class Merge {
+  kLast,   // the new value replaces the stored one (FeatureBase's write)
+  kSum,    // stored + value (int and decimal fields)
+  kCount,  // stored + 1 per write, the value ignored (int fields)
+  kMin,    // the smaller of stored and value
+  kMax,    // the larger of stored and value
+};
+// "last", "sum", "count", "min", "max".
+std::string_view MergeName(Merge merge);
+// Parses a name as above; InvalidArgument naming the text otherwise.
+StatusOr<Merge> ParseMerge(std::string_view name);
+
 // "set", "mutex", "bool", "time", "int", "decimal", "timestamp".
 std::string_view FieldTypeName(FieldType type);
 // Parses a name as above; InvalidArgument otherwise.

@@ -271,6 +271,16 @@ class Index {
   StatusOr<bool> Set(uint64_t column, std::string_view field, const Value& row,
                      std::optional<absl::Time> timestamp = std::nullopt);
 
+  // Writes `value` to the int, decimal or timestamp field `field` of record
+  // `column`, combined with the stored value by `merge` (field.h): the
+  // single-record form of BatchOptions::merges, for hosts that do not
+  // batch. Refused as Create refuses a batch merge; a result that overflows
+  // or leaves the field's range is OutOfRange "aggregate: record <c>: field
+  // "<f>": sum 130 out of range [0, 120]" and changes nothing. Marks the
+  // record as existing. Returns whether the stored value changed.
+  StatusOr<bool> Aggregate(uint64_t column, std::string_view field, Merge merge,
+                           const Value& value);
+
   // Clear(col, field=row): removes the bit (time fields: from every view).
   // A set field keeps the record's field existence; a mutex or bool field
   // loses it when the bit was set. Returns whether anything changed.

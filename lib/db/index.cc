@@ -18,6 +18,7 @@
 #include "featurebase/shard.h"
 #include "fmt/format.h"
 #include "lib/bitmap/bitmap_internal.h"
+#include "lib/bsi/value_merge.h"
 #include "lib/core/index_state.h"
 #include "lib/core/time_views.h"
 #include "lib/core/write_views.h"
@@ -269,6 +270,21 @@ class IndexImpl {
         .status();
   }
 
+  absl::StatusOr<bool> Aggregate(uint64_t col, std::string_view field,
+                                 Merge merge, const Value& v) {
+    return Write<bool>([&](Txn& txn) -> absl::StatusOr<bool> {
+      const FieldState* f = txn.state().FindField(field);
+      if (f == nullptr) return FieldNotFound("aggregate", field);
+      FB_RETURN_IF_ERROR(
+          CheckMerge("aggregate", merge, f->options.type, field));
+      if (v.is_null()) {
+        return absl::InvalidArgumentError(
+            fmt::format("aggregate: null value for field \"{}\"", field));
+      }
+      return SetValue(txn, *f, col, v, std::nullopt, merge);
+    });
+  }
+
   absl::StatusOr<bool> Set(uint64_t col, std::string_view field, const Value& v,
                            std::optional<absl::Time> ts) {
     return Write<bool>([&](Txn& txn) -> absl::StatusOr<bool> {
@@ -278,7 +294,7 @@ class IndexImpl {
         return absl::InvalidArgumentError(
             fmt::format("set: null value for field \"{}\"", field));
       }
-      if (f->bsi) return SetValue(txn, *f, col, v, ts);
+      if (f->bsi) return SetValue(txn, *f, col, v, ts, Merge::kLast);
       FB_ASSIGN_OR_RETURN(const std::optional<uint64_t> resolved,
                           ResolveRow(*f, v, "set", /*create=*/true));
       const uint64_t row = *resolved;
@@ -497,20 +513,36 @@ class IndexImpl {
 
  private:
   // Set on an int, decimal or timestamp field.
+  // `merge`: how v combines with the record's stored value.
   static absl::StatusOr<bool> SetValue(Txn& txn, const FieldState& f,
                                        uint64_t col, const Value& v,
-                                       std::optional<absl::Time> ts) {
+                                       std::optional<absl::Time> ts,
+                                       Merge merge) {
     if (ts) {
       return absl::InvalidArgumentError(fmt::format(
           "set: field \"{}\" is not a time-field: no timestamp allowed",
           f.name));
     }
-    FB_ASSIGN_OR_RETURN(const int64_t raw, BsiRawValue(f, v, "set"));
+    const std::string_view op = merge == Merge::kLast ? "set" : "aggregate";
+    FB_ASSIGN_OR_RETURN(int64_t raw, BsiRawValue(f, v, op));
     auto stored = f.bsi->ToStored(raw);
     if (!stored.ok()) return stored.status();
     const uint64_t shard = ShardOf(col);
     const uint32_t off = OffsetInShard(col);
     const BsiShard* old = f.bsi_shards.Find(shard);
+    if (merge != Merge::kLast) {
+      const std::optional<int64_t> was =
+          old == nullptr ? std::nullopt : old->Value(off);
+      const int64_t was_raw = was ? f.bsi->ToRaw(*was) : 0;
+      int64_t merged = 0;
+      if (!TryMerge(merge, was.has_value(), was_raw, raw, f.bsi->min(),
+                    f.bsi->max(), &merged)) {
+        return Annotate(
+            MergeError(*f.bsi, merge, was.has_value(), was_raw, raw),
+            fmt::format("aggregate: record {}: field \"{}\"", col, f.name));
+      }
+      stored = int64_t(__int128(merged) - f.bsi->base());
+    }
     const bool changed = old == nullptr || old->Value(off) != *stored;
     FieldState* mf = txn.MutableField(f.name);
     if (changed) {
@@ -645,6 +677,11 @@ StatusOr<bool> Index::Set(uint64_t column, std::string_view field,
                           const Value& row,
                           std::optional<absl::Time> timestamp) {
   return impl_->Set(column, field, row, timestamp);
+}
+
+StatusOr<bool> Index::Aggregate(uint64_t column, std::string_view field,
+                                Merge merge, const Value& value) {
+  return impl_->Aggregate(column, field, merge, value);
 }
 
 StatusOr<bool> Index::Clear(uint64_t column, std::string_view field,

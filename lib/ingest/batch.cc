@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "featurebase/key_cache.h"
 #include "fmt/format.h"
+#include "lib/bsi/value_merge.h"
 #include "lib/core/index_state.h"
 #include "lib/db/index_access.h"
 #include "lib/ingest/batch_apply.h"
@@ -96,6 +97,22 @@ class BatchImpl {
               packed));
         }
       }
+    }
+    for (const auto& [name, merge] : options_.merges) {
+      auto col =
+          std::find_if(batch_.columns.begin(), batch_.columns.end(),
+                       [&](const BatchColumn& c) { return c.name == name; });
+      if (col == batch_.columns.end()) {
+        return absl::InvalidArgumentError(fmt::format(
+            "batch: merge {} on field \"{}\", which the batch does not write",
+            MergeName(merge), name));
+      }
+      FB_RETURN_IF_ERROR(CheckMerge("batch", merge, col->type, name));
+      if (col->kind != BatchColumn::Kind::kValue) {
+        return absl::InvalidArgumentError(fmt::format(
+            "batch: merge {} on packed bool \"{}\"", MergeName(merge), name));
+      }
+      col->merge = merge;
     }
     if (batch_.keyed_index)
       column_cache_ = std::make_unique<KeyCache>(options_.key_cache_batches);
@@ -226,10 +243,12 @@ class BatchImpl {
           FB_RETURN_IF_ERROR(ApplyClearsAndDeletes(txn, batch_, &deleted_ids));
           if (batch_.keyed_index && !deleted_ids.empty())
             ++txn.mutable_state()->column_key_deletes;
-          return uint64_t(n);
+          return uint64_t(n - applier_.rejected());
         });
     if (!committed.ok()) return committed.status();
     result.accepted = *committed;
+    result.rejected += n - *committed;
+    result.rejections = applier_.TakeRejections();
     if (batch_.keyed_index && !deleted_ids.empty()) {
       // As Index::Delete: free the deleted records' keys after the commit.
       FB_RETURN_IF_ERROR(state->column_keys->DeleteIds(deleted_ids).status());

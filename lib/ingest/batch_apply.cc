@@ -36,7 +36,7 @@ void ApplyPackedBool(Txn& txn, const BatchColumn& col, uint64_t row,
   std::vector<uint32_t> exists, yes, no;
   for (size_t k = a; k < b; ++k) {
     const uint32_t r = g.Rec(k);
-    if (col.bools[r] < 0) continue;
+    if (col.bools[r] < 0 || g.Skipped(r)) continue;
     const uint32_t off = OffsetInShard(g.ids[r]);
     exists.push_back(off);
     (col.bools[r] ? yes : no).push_back(off);
@@ -54,7 +54,7 @@ void ApplyPackedBool(Txn& txn, const BatchColumn& col, uint64_t row,
   // In record order, so the last value of a record wins.
   for (size_t k = a; k < b; ++k) {
     const uint32_t r = g.Rec(k);
-    if (col.bools[r] < 0) continue;
+    if (col.bools[r] < 0 || g.Skipped(r)) continue;
     const uint32_t off = OffsetInShard(g.ids[r]);
     if (col.bools[r]) {
       frag->Add(owner, row, off);
@@ -77,7 +77,8 @@ size_t ShardApplier::WorkBytes() const {
     n += w.pairs.capacity() * sizeof(w.pairs[0]) +
          w.values.capacity() * sizeof(w.values[0]) + w.exists.MemoryBytes();
   }
-  return n + records_exist_.MemoryBytes() + time_scratch_.Bytes();
+  return n + records_exist_.MemoryBytes() + time_scratch_.Bytes() +
+         merges_.WorkBytes();
 }
 
 void ShardApplier::ApplyAdds(Txn& txn, const StagedBatch& batch,
@@ -119,15 +120,21 @@ void ShardApplier::ApplyAdds(Txn& txn, const StagedBatch& batch,
     }
   }
   flush_bytes_ += order.capacity() * 4;
-  const Grouping g{order.empty() ? nullptr : order.data(), ids.data()};
+  const bool merging = merges_.Start(batch);
+  const Grouping g{order.empty() ? nullptr : order.data(), ids.data(),
+                   merging ? merges_.skip() : nullptr};
   for (size_t a = 0; a < batch.n;) {
     const uint64_t shard = ShardOf(ids[g.Rec(a)]);
     size_t b = a;
     while (b < batch.n && ShardOf(ids[g.Rec(b)]) == shard) ++b;
+    if (merging) merges_.ResolveShard(txn.state(), shard, g, a, b);
     if (txn.state().options.track_existence) {
       ShardBitsBuilder& bits = records_exist_;
       bits.Start(b - a);
-      for (size_t k = a; k < b; ++k) bits.Add(OffsetInShard(ids[g.Rec(k)]));
+      for (size_t k = a; k < b; ++k) {
+        const uint32_t r = g.Rec(k);
+        if (!g.Skipped(r)) bits.Add(OffsetInShard(ids[r]));
+      }
       txn.MutableExists(shard)->AddToRow(owner, 0, bits.Take());
     }
     // Columns that touch shared fields (packed bools) or derive views
@@ -264,7 +271,7 @@ void ShardApplier::Gather(size_t c, ColumnWork* work, const Grouping& g,
       size_t n = 0;
       for (size_t k = a; k < b; ++k) {
         const uint32_t r = rec(k);
-        if (bools[r] < 0) continue;
+        if (bools[r] < 0 || g.Skipped(r)) continue;
         const uint32_t off = OffsetInShard(ids[r]);
         out[n++] = {uint64_t(bools[r]), off};
         w.exists.Add(off);
@@ -277,11 +284,13 @@ void ShardApplier::Gather(size_t c, ColumnWork* work, const Grouping& g,
       w.pairs.clear();
       auto* out = Grow(&w.values, b - a);
       const uint8_t* present = col.present.data();
-      const int64_t* stored = col.stored.data();
+      const int64_t* merged = merges_.values(c);
+      const int64_t* stored = merged ? merged : col.stored.data();
       size_t n = 0;
       for (size_t k = a; k < b; ++k) {
         const uint32_t r = rec(k);
-        if (present[r]) out[n++] = {OffsetInShard(ids[r]), stored[r]};
+        if (present[r] && !g.Skipped(r))
+          out[n++] = {OffsetInShard(ids[r]), stored[r]};
       }
       auto& values = w.values;
       values.resize(n);
@@ -315,7 +324,7 @@ void ShardApplier::Gather(size_t c, ColumnWork* work, const Grouping& g,
     for (size_t k = a; k < b; ++k) {
       const uint32_t r = rec(k);
       const uint64_t ref = singles[r];
-      if (ref == kNullRef) continue;
+      if (ref == kNullRef || g.Skipped(r)) continue;
       const uint32_t off = OffsetInShard(ids[r]);
       w.exists.Add(off);
       out[n++] = {RowOfRef(ref, keys), off};
@@ -330,7 +339,7 @@ void ShardApplier::Gather(size_t c, ColumnWork* work, const Grouping& g,
   for (size_t k = a; k < b; ++k) {
     const uint32_t r = rec(k);
     const uint32_t from = starts[r], to = starts[r + 1];
-    if (from == to) continue;
+    if (from == to || g.Skipped(r)) continue;
     const uint32_t off = OffsetInShard(ids[r]);
     w.exists.Add(off);
     for (uint32_t i = from; i < to; ++i) {

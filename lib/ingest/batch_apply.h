@@ -12,6 +12,7 @@
 
 #include "lib/bitmap/shard_bits.h"
 #include "lib/ingest/batch_internal.h"
+#include "lib/ingest/batch_merge.h"
 #include "lib/ingest/batch_time.h"
 #include "lib/ingest/batch_translate.h"
 
@@ -38,6 +39,10 @@ class ShardApplier {
   // (the importer's pipeline) then share the memory instead of each
   // keeping its own.
   void FreeTimeScratch() { time_scratch_ = TimeScratch(); }
+  // Records the last ApplyAdds left out, and why (merged values out of
+  // range or overflowing), each naming the record and the field.
+  uint64_t rejected() const { return merges_.rejected(); }
+  std::vector<absl::Status> TakeRejections() { return merges_.TakeErrors(); }
 
  private:
   // One column's share of one shard; buffers kept across shards and
@@ -67,6 +72,7 @@ class ShardApplier {
   const StagedBatch* batch_ = nullptr;  // during ApplyAdds
   std::vector<ColumnWork> work_;        // per wave slot
   TimeScratch time_scratch_;
+  MergeResolver merges_;
   ShardBitsBuilder records_exist_;
   size_t flush_bytes_ = 0;  // during ApplyAdds: held_bytes and the order
   size_t peak_bytes_ = 0;

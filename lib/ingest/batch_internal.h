@@ -110,6 +110,8 @@ struct BatchColumn {
   PodVec<int64_t> stored;
   PodVec<uint8_t> present;
   std::unique_ptr<KeyCache> cache;
+  // kValue: how a value combines with the stored one (BatchOptions::merges).
+  Merge merge = Merge::kLast;
 
   uint64_t AddKey(std::string_view key) {
     if (auto it = key_index.find(absl::string_view(key.data(), key.size()));
@@ -152,9 +154,13 @@ struct StagedBatch {
 struct Grouping {
   const uint32_t* order = nullptr;
   const uint64_t* ids = nullptr;  // record ids, by record position
+  // By record position, 1 for a record the flush leaves out (a merge
+  // rejected it); null when none is.
+  const uint8_t* skip = nullptr;
   uint32_t Rec(size_t k) const {
     return order == nullptr ? uint32_t(k) : order[k];
   }
+  bool Skipped(uint32_t r) const { return skip != nullptr && skip[r] != 0; }
 };
 
 // The row id of staged ref `ref` (neither kExistOnly nor kNullRef), given

@@ -31,7 +31,7 @@ void GatherTimeColumn(const StagedBatch& batch, size_t c, const FieldState& f,
     const uint32_t r = g.Rec(k);
     const uint32_t off = OffsetInShard(g.ids[r]);
     const uint32_t from = col.starts[r], to = col.starts[r + 1];
-    if (from == to) continue;
+    if (from == to || g.Skipped(r)) continue;
     t.offs.push_back(off);
     uint32_t u = kUntimed;
     if (times[r] != kNoTime) {
