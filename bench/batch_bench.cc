@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <vector>
@@ -129,6 +130,71 @@ void BM_Batch_Mutex1MValues(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations() * n));
 }
 BENCHMARK(BM_Batch_Mutex1MValues)->Unit(benchmark::kMillisecond);
+
+// A sum merge against a plain last write of the same batch: 2^20 records
+// with random ids among `existing` records that already hold a value, each
+// iteration flushing the batch once with Merge::kLast and once with
+// Merge::kSum on two fields of the same index (the same stored values to
+// read), so the ratio is measured in one run. The sum must read the
+// stored values (per shard, in bulk); the target is sum <= 2x last.
+void BM_Batch_SumVsLast(benchmark::State& state) {
+  const uint64_t existing = SmokeMode() ? 1 << 16 : uint64_t(state.range(0));
+  const uint64_t n = SmokeMode() ? 1 << 14 : 1 << 20;
+  auto index = *Index::Create("s");
+  (void)index->CreateField("last", FieldOptions::Int());
+  (void)index->CreateField("sum", FieldOptions::Int());
+  {
+    BatchOptions o;
+    o.capacity = n;
+    auto fill = *Batch::Create(index.get(), {"last", "sum"}, o);
+    for (uint64_t id = 0; id < existing; ++id) {
+      const Value v = Value::Int(int64_t(id % 1000));
+      if (*fill->Add({.id = id, .values = {v, v}})) (void)fill->Flush();
+    }
+    (void)fill->Flush();
+  }
+  std::mt19937_64 rng(7);
+  std::vector<Record> last(n), sum(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint64_t id = rng() % existing;
+    const Value v = Value::Int(int64_t(rng() % 100));
+    last[i] = {.id = id, .values = {v}};
+    sum[i] = last[i];
+  }
+  BatchOptions lo, so;
+  lo.capacity = so.capacity = n;
+  so.merges = {{"sum", Merge::kSum}};
+  auto lb = *Batch::Create(index.get(), {"last"}, lo);
+  auto sb = *Batch::Create(index.get(), {"sum"}, so);
+  using Clock = std::chrono::steady_clock;
+  auto run = [&](Batch& b, const std::vector<Record>& records) {
+    const auto t0 = Clock::now();
+    for (const Record& r : records) (void)b.Add(r);
+    if (!b.Flush().ok()) state.SkipWithError("flush failed");
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  double best_last = 1e9, best_sum = 1e9;
+  std::vector<double> ratios;
+  for (auto _ : state) {
+    const double tl = run(*lb, last);
+    const double ts = run(*sb, sum);
+    best_last = std::min(best_last, tl);
+    best_sum = std::min(best_sum, ts);
+    ratios.push_back(ts / tl);
+    state.SetIterationTime(tl + ts);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  state.counters["last_records_per_s"] = double(n) / best_last;
+  state.counters["sum_records_per_s"] = double(n) / best_sum;
+  // The median of the pair-by-pair ratios (each pair run back to back).
+  state.counters["sum_over_last"] = ratios[ratios.size() / 2];
+}
+BENCHMARK(BM_Batch_SumVsLast)
+    ->Arg(1'000'000)
+    ->Arg(10'000'000)
+    ->UseManualTime()
+    ->Iterations(SmokeMode() ? 1 : 7)
+    ->Unit(benchmark::kMillisecond);
 
 // String-keyed records: every record a new key (the full run creates 10M
 // distinct keys over ten iterations of 2^20).

@@ -772,6 +772,24 @@ std::vector<std::pair<uint32_t, int64_t>> BsiShard::Values(
   return out;
 }
 
+void BsiShard::ValuesInto(const Roaring32& filter, int64_t* value,
+                          uint8_t* has) const {
+  const Roaring32 c = Roaring32::And(*exists_, filter);
+  // Magnitudes first (as uint64 in the int64 slots), then signs.
+  c.ForEach([&](uint32_t off) {
+    value[off] = 0;
+    has[off] = 1;
+  });
+  for (int i = 0; i < depth(); ++i) {
+    const uint64_t bit = uint64_t{1} << i;
+    Roaring32::And(c, *planes_[i]).ForEach([&](uint32_t off) {
+      value[off] = int64_t(uint64_t(value[off]) | bit);
+    });
+  }
+  Roaring32::And(c, *sign_).ForEach(
+      [&](uint32_t off) { value[off] = Negated(uint64_t(value[off])); });
+}
+
 std::vector<int64_t> BsiShard::Distinct(const Roaring32* filter) const {
   std::vector<int64_t> out;
   for (const auto& [offset, v] : Values(filter)) out.push_back(v);

@@ -115,6 +115,12 @@ class BsiShard {
   // by ascending offset. O(n * depth) with sequential merges, no lookups.
   std::vector<std::pair<uint32_t, int64_t>> Values(
       const Roaring32* filter) const;
+  // The same values written into arrays indexed by offset: for every
+  // column holding a value within `filter`, value[offset] = its stored
+  // value and has[offset] = 1; other entries are left as they are. Both
+  // arrays hold kShardWidth entries. For callers that keep a dense
+  // per-shard scratch (merged batch writes): no sorting, no merge walks.
+  void ValuesInto(const Roaring32& filter, int64_t* value, uint8_t* has) const;
 
   // Columns whose stored value v satisfies `v op predicate` (any int64),
   // within `filter` if given. Exact for every predicate; the FeatureBase

@@ -65,10 +65,7 @@ void MergeResolver::ResolveShard(const IndexState& state, uint64_t shard,
       if (col.present[r]) filter_.Add(OffsetInShard(g.ids[r]));
     }
     const Roaring32 filter = filter_.Take();
-    for (const auto& [off, stored] : bs->Values(&filter)) {
-      s.value[off] = f->bsi->ToRaw(stored);
-      s.has[off] = 1;
-    }
+    bs->ValuesInto(filter, s.value.get(), s.has.get());
   }
   // Records in the order they were added, every merged column of a record
   // at once: a record is taken whole or not at all.
@@ -80,8 +77,9 @@ void MergeResolver::ResolveShard(const IndexState& state, uint64_t shard,
       const Col& c = cols[i];
       if (!c.col->present[r]) continue;
       const int64_t v = c.spec->ToRaw(c.col->stored[r]);
-      if (!TryMerge(c.col->merge, c.s->has[off] != 0, c.s->value[off], v,
-                    c.spec->min(), c.spec->max(), &candidate_[i])) {
+      if (!TryMerge(c.col->merge, c.s->has[off] != 0,
+                    c.spec->ToRaw(c.s->value[off]), v, c.spec->min(),
+                    c.spec->max(), &candidate_[i])) {
         failed = i;
       }
     }
@@ -93,7 +91,8 @@ void MergeResolver::ResolveShard(const IndexState& state, uint64_t shard,
                                  : fmt::format("id {}", g.ids[r]);
       errors_.push_back(
           Annotate(MergeError(*c.spec, c.col->merge, c.s->has[off] != 0,
-                              c.s->value[off], c.spec->ToRaw(c.col->stored[r])),
+                              c.spec->ToRaw(c.s->value[off]),
+                              c.spec->ToRaw(c.col->stored[r])),
                    fmt::format("batch: added record {} ({}): field \"{}\"", r,
                                id, c.col->name)));
       continue;
@@ -101,9 +100,10 @@ void MergeResolver::ResolveShard(const IndexState& state, uint64_t shard,
     for (size_t i = 0; i < cols.size(); ++i) {
       const Col& c = cols[i];
       if (!c.col->present[r]) continue;
-      c.s->value[off] = candidate_[i];
+      const int64_t stored = int64_t(__int128(candidate_[i]) - c.spec->base());
+      c.s->value[off] = stored;
       c.s->has[off] = 1;
-      c.out[r] = int64_t(__int128(candidate_[i]) - c.spec->base());
+      c.out[r] = stored;
     }
   }
   // Leaves the flags clear for the next shard.

@@ -47,7 +47,7 @@ class MergeResolver {
 
  private:
   struct Scratch {
-    std::unique_ptr<int64_t[]> value;  // raw running value by offset
+    std::unique_ptr<int64_t[]> value;  // stored running value by offset
     std::unique_ptr<uint8_t[]> has;    // 1 where value holds one
   };
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "featurebase/shard.h"
 #include "tests/util/seed.h"
 #include "tests/util/simd_cap.h"
 #include "tests/util/status_matchers.h"
@@ -140,6 +141,25 @@ void CheckAgainstModel(const Model& m, const BsiShard& s,
     }
     ASSERT_EQ(s.Values(filter), present);
     ASSERT_EQ(s.CountNotNull(filter), present.size());
+    {
+      // ValuesInto: the same values, by offset, and nothing else touched.
+      std::vector<int64_t> value(kShardWidth, 77);
+      std::vector<uint8_t> has(kShardWidth, 0);
+      const Roaring32 all = Roaring32::FromRange(0, kShardWidth);
+      s.ValuesInto(filter ? *filter : all, value.data(), has.data());
+      size_t seen = 0;
+      for (uint32_t off = 0; off < kShardWidth; ++off) {
+        if (!has[off]) {
+          ASSERT_EQ(value[off], 77) << "offset " << off;
+          continue;
+        }
+        ASSERT_LT(seen, present.size());
+        ASSERT_EQ(off, present[seen].first);
+        ASSERT_EQ(value[off], present[seen].second) << "offset " << off;
+        ++seen;
+      }
+      ASSERT_EQ(seen, present.size());
+    }
 
     // Every comparison.
     for (int64_t p : Probes(m, s, rng)) {
