@@ -1,6 +1,8 @@
 #include "lib/bitmap/portable_validate.h"
 
 #include <bit>
+#include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -27,12 +29,19 @@ absl::Status Truncated(size_t offset, size_t need, size_t have) {
                   offset, need, have));
 }
 
-}  // namespace
+// Returned by WalkPortable when the visitor stops it.
+constexpr size_t kStopped = SIZE_MAX;
 
-absl::StatusOr<size_t> ValidatePortable(std::string_view bytes,
-                                        uint32_t max_value,
-                                        std::vector<uint32_t>* values,
-                                        size_t max_values) {
+// The one container walk behind ValidatePortable and DecodeSmallPortable, so
+// that both check exactly the same things. A visitor with kCollects false
+// sees nothing (the walk compiles to the bare checks); with kCollects true,
+// Begin(n) is called once the container headers are in bounds, with the
+// values they claim (false stops the walk: kStopped), then Run, Value and
+// Word hand over each container's values in ascending order as they are
+// checked. On error the visitor may have seen part of them.
+template <typename Visitor>
+absl::StatusOr<size_t> WalkPortable(std::string_view bytes, uint32_t max_value,
+                                    Visitor& visit) {
   const char* p = bytes.data();
   const size_t n = bytes.size();
   size_t pos = 0;
@@ -75,12 +84,11 @@ absl::StatusOr<size_t> ValidatePortable(std::string_view bytes,
     pos += size_t{4} * count;
   }
 
-  bool collect = false;
-  if (values != nullptr) {
+  if constexpr (Visitor::kCollects) {
     uint64_t total = 0;
     for (uint32_t i = 0; i < count; ++i)
       total += uint32_t{LoadFixed<uint16_t>(p + header_at + 4 * i + 2)} + 1;
-    collect = total <= max_values;
+    if (!visit.Begin(total)) return kStopped;
   }
   int64_t prev_key = -1;
   for (uint32_t i = 0; i < count; ++i) {
@@ -123,10 +131,7 @@ absl::StatusOr<size_t> ValidatePortable(std::string_view bytes,
           return Bad(pos + 4 * r, "run past the container end");
         prev_end = start + len;
         total += len + 1;
-        if (collect) {
-          for (uint32_t v = start; v <= start + len; ++v)
-            values->push_back(uint32_t(base + v));
-        }
+        if constexpr (Visitor::kCollects) visit.Run(base, start, len);
       }
       if (total != card) {
         return Bad(header_at + 4 * i + 2,
@@ -143,7 +148,7 @@ absl::StatusOr<size_t> ValidatePortable(std::string_view bytes,
         if (int64_t{v} <= prev)
           return Bad(pos + 2 * j, "array values not strictly increasing");
         prev = v;
-        if (collect) values->push_back(uint32_t(base + v));
+        if constexpr (Visitor::kCollects) visit.Value(uint32_t(base + v));
       }
       pos += size_t{2} * card;
       last_value = base + uint64_t(prev);
@@ -155,10 +160,7 @@ absl::StatusOr<size_t> ValidatePortable(std::string_view bytes,
         const uint64_t word = LoadFixed<uint64_t>(p + pos + 8 * w);
         bits += std::popcount(word);
         if (word != 0) last_word = w;
-        for (uint64_t x = collect ? word : 0; x != 0; x &= x - 1) {
-          values->push_back(
-              uint32_t(base + uint64_t(w) * 64 + std::countr_zero(x)));
-        }
+        if constexpr (Visitor::kCollects) visit.Word(base, w, word);
       }
       if (bits != card) {
         return Bad(
@@ -177,6 +179,49 @@ absl::StatusOr<size_t> ValidatePortable(std::string_view bytes,
     }
   }
   return pos;
+}
+
+struct CheckOnly {
+  static constexpr bool kCollects = false;
+};
+
+// Appends the values to *out, for bitmaps of at most max_values.
+struct Collect {
+  static constexpr bool kCollects = true;
+
+  bool Begin(uint64_t total) const { return total <= max_values; }
+  void Run(uint64_t base, uint32_t start, uint32_t len) {
+    for (uint32_t v = start; v <= start + len; ++v)
+      out->push_back(uint32_t(base + v));
+  }
+  void Value(uint32_t v) { out->push_back(v); }
+  void Word(uint64_t base, int w, uint64_t word) {
+    for (uint64_t x = word; x != 0; x &= x - 1) {
+      out->push_back(uint32_t(base + uint64_t(w) * 64 + std::countr_zero(x)));
+    }
+  }
+
+  size_t max_values;
+  std::vector<uint32_t>* out;
+};
+
+}  // namespace
+
+absl::StatusOr<size_t> ValidatePortable(std::string_view bytes,
+                                        uint32_t max_value) {
+  CheckOnly check;
+  return WalkPortable(bytes, max_value, check);
+}
+
+absl::StatusOr<std::optional<SmallPortable>> DecodeSmallPortable(
+    std::string_view bytes, size_t max_values, uint32_t max_value) {
+  SmallPortable small;
+  Collect collect{max_values, &small.values};
+  auto size = WalkPortable(bytes, max_value, collect);
+  if (!size.ok()) return size.status();
+  if (*size == kStopped) return std::nullopt;
+  small.size = *size;
+  return small;
 }
 
 }  // namespace featurebase::internal

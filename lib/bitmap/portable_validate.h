@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -28,16 +29,25 @@ namespace featurebase::internal {
 // present) equal to where each container actually starts; no empty container.
 // Errors are DataLoss "decode roaring: ... at offset N". Never reads past
 // bytes.size(). O(size of the bitmap).
-//
-// When `values` is not null and the bitmap holds at most `max_values`
-// values (by its container headers), they are appended to *values in
-// ascending order as they are checked (a small row decoded without a
-// bitmap); otherwise *values is left as it is. On error *values may hold
-// part of them.
 absl::StatusOr<size_t> ValidatePortable(std::string_view bytes,
-                                        uint32_t max_value,
-                                        std::vector<uint32_t>* values = nullptr,
-                                        size_t max_values = 0);
+                                        uint32_t max_value);
+
+// A small bitmap's values, decoded without building a bitmap.
+struct SmallPortable {
+  std::vector<uint32_t> values;  // ascending
+  size_t size = 0;               // bytes of `bytes` the bitmap occupies
+};
+
+// Decodes the portable bitmap at the start of `bytes` into its values when
+// its container headers claim at most `max_values` of them (a small row),
+// checking exactly what ValidatePortable checks, with the same errors.
+// Returns nullopt ("not small") when the headers claim more: then nothing
+// past the headers has been checked, and the caller decodes it as a bitmap
+// (Roaring32::DecodePortable), which validates it. Bytes after the bitmap
+// are not looked at (SmallPortable::size tells where it ends). O(size of
+// the bitmap).
+absl::StatusOr<std::optional<SmallPortable>> DecodeSmallPortable(
+    std::string_view bytes, size_t max_values, uint32_t max_value = UINT32_MAX);
 
 }  // namespace featurebase::internal
 

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "featurebase/shard.h"
 #include "fmt/format.h"
+#include "lib/bitmap/packed_roaring32.h"
 #include "lib/util/endian.h"
 #include "lib/util/status_util.h"
 

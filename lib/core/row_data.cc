@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <new>
+#include <utility>
 
 #include "lib/bitmap/portable_validate.h"
 
@@ -106,9 +107,11 @@ absl::StatusOr<RowData> RowData::DecodePortable(OwnerToken owner,
   // and offset), so longer bytes hold more than kArrayMax values.
   std::vector<uint32_t> values;
   if (bytes.size() <= 16 * kArrayMax) {
-    auto size = ValidatePortable(bytes, UINT32_MAX, &values, kArrayMax);
-    if (!size.ok()) return size.status();
-    if (*size != bytes.size()) values.clear();
+    auto small = DecodeSmallPortable(bytes, kArrayMax);
+    if (!small.ok()) return small.status();
+    if (small->has_value() && (*small)->size == bytes.size()) {
+      values = std::move((*small)->values);
+    }
   }
   // Bitmap rows (too many values, or values that fit no array) come from
   // CRoaring's decoding, which keeps their containers as written.

@@ -5,13 +5,17 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <random>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "featurebase/bitmap.h"
 #include "featurebase/shard.h"
 #include "lib/bitmap/roaring32.h"
 #include "lib/util/endian.h"
+#include "tests/util/seed.h"
 #include "tests/util/status_matchers.h"
 
 namespace featurebase {
@@ -186,10 +190,10 @@ TEST(PortableValidateTest, RejectsOverlappingRuns) {
 namespace featurebase {
 namespace {
 
-// With an output vector, the validator hands back the values of bitmaps of
-// up to max_values values (array, run and bitmap containers alike), and
-// leaves the vector alone for larger ones.
-TEST(PortableValidateTest, CollectsTheValuesOfSmallBitmaps) {
+// The small decode hands back the values of bitmaps of up to max_values
+// values (array, run and bitmap containers alike), and "not small" for
+// larger ones.
+TEST(PortableValidateTest, DecodeSmallReturnsTheValuesOfSmallBitmaps) {
   std::mt19937_64 rng(7);
   for (int round = 0; round < 200; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
@@ -216,16 +220,146 @@ TEST(PortableValidateTest, CollectsTheValuesOfSmallBitmaps) {
     r.AppendPortable(&bytes);
     std::vector<uint32_t> want;
     r.AppendTo(&want);
+    auto size = internal::ValidatePortable(bytes, UINT32_MAX);
+    FB_ASSERT_OK(size);
+    EXPECT_EQ(*size, bytes.size());
     for (size_t max : {want.size(), want.size() - 1, size_t{1} << 20}) {
-      std::vector<uint32_t> got = {42};  // kept unless the values come back
-      auto size = internal::ValidatePortable(bytes, UINT32_MAX, &got, max);
-      FB_ASSERT_OK(size);
-      EXPECT_EQ(*size, bytes.size());
-      std::vector<uint32_t> expect = {42};
-      if (want.size() <= max)
-        expect.insert(expect.end(), want.begin(), want.end());
-      EXPECT_EQ(got, expect) << "max_values " << max;
+      auto got = internal::DecodeSmallPortable(bytes, max);
+      FB_ASSERT_OK(got);
+      if (want.size() <= max) {
+        ASSERT_TRUE(got->has_value()) << "max_values " << max;
+        EXPECT_EQ((*got)->values, want) << "max_values " << max;
+        EXPECT_EQ((*got)->size, bytes.size());
+      } else {
+        EXPECT_FALSE(got->has_value()) << "max_values " << max;
+      }
     }
+  }
+}
+
+// A seeded random bitmap of one of several shapes, as a std::set model.
+std::set<uint32_t> RandomModel(std::mt19937_64& rng) {
+  std::set<uint32_t> m;
+  const int shape = int(rng() % 5);
+  const int n = 1 + int(rng() % 300);
+  for (int i = 0; i < n; ++i) {
+    switch (shape) {
+      case 0:  // nothing: the empty bitmap
+        return m;
+      case 1: {  // sparse arrays over a shard
+        m.insert(uint32_t(rng() % (1u << 20)));
+        break;
+      }
+      case 2: {  // runs in a few blocks
+        const uint32_t lo = uint32_t(rng() % (3u << 16));
+        const uint32_t len = 1 + uint32_t(rng() % 200);
+        for (uint32_t v = lo; v < lo + len; ++v) m.insert(v);
+        break;
+      }
+      case 3: {  // a dense block: a bitmap container, plus strays
+        if (i == 0) {
+          for (uint32_t v = 5u << 16; v < (5u << 16) + 60000; ++v)
+            if (rng() % 3 != 0) m.insert(v);
+        }
+        m.insert(uint32_t(rng() % (1u << 20)));
+        break;
+      }
+      default:  // everything in one block
+        m.insert(uint32_t(rng() % 4000));
+    }
+  }
+  return m;
+}
+
+std::string PortableOf(const std::set<uint32_t>& m, bool runs) {
+  Roaring32 r;
+  for (uint32_t v : m) r.Add(v);
+  if (runs) r.RunOptimize();
+  std::string bytes;
+  r.AppendPortable(&bytes);
+  return bytes;
+}
+
+// Differential: on seeded random bitmaps the small decode gives exactly the
+// values CRoaring's decoding (Roaring32::DecodePortable) holds, and the
+// model's.
+TEST(PortableValidateTest, DecodeSmallMatchesRoaringDecode) {
+  for (uint64_t seed : testing::TestSeeds()) {
+    SCOPED_TRACE(testing::SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    for (int round = 0; round < 100; ++round) {
+      SCOPED_TRACE("round " + std::to_string(round));
+      const std::set<uint32_t> m = RandomModel(rng);
+      const std::string bytes = PortableOf(m, rng() % 2 == 0);
+      auto bits = Roaring32::DecodePortable(bytes);
+      FB_ASSERT_OK(bits);
+      std::vector<uint32_t> want;
+      bits->AppendTo(&want);
+      ASSERT_EQ(want, std::vector<uint32_t>(m.begin(), m.end()));
+      auto got = internal::DecodeSmallPortable(bytes, SIZE_MAX);
+      FB_ASSERT_OK(got);
+      ASSERT_TRUE(got->has_value());
+      EXPECT_EQ((*got)->values, want);
+      EXPECT_EQ((*got)->size, bytes.size());
+      // Limits on the values are those of the validator too.
+      if (!m.empty()) {
+        const uint32_t max = *m.rbegin();
+        FB_EXPECT_OK(internal::DecodeSmallPortable(bytes, SIZE_MAX, max));
+        if (max > 0) {
+          auto below = internal::DecodeSmallPortable(bytes, SIZE_MAX, max - 1);
+          auto validated = internal::ValidatePortable(bytes, max - 1);
+          ASSERT_FALSE(validated.ok());
+          EXPECT_EQ(below.status(), validated.status());
+        }
+      }
+    }
+  }
+}
+
+// Damaged bytes (flipped, truncated, with a trailing byte) get the same
+// verdict from the small decode as from the validator: the same DataLoss
+// message, or the same length and the values Roaring32 decodes from it.
+TEST(PortableValidateTest, DecodeSmallRejectsCorruptionAsTheValidatorDoes) {
+  for (uint64_t seed : testing::TestSeeds()) {
+    SCOPED_TRACE(testing::SeedTrace(seed));
+    std::mt19937_64 rng(seed);
+    int rejected = 0;
+    for (int round = 0; round < 40; ++round) {
+      const std::string bytes = PortableOf(RandomModel(rng), rng() % 2 == 0);
+      for (int k = 0; k < 50; ++k) {
+        SCOPED_TRACE("round " + std::to_string(round) + " damage " +
+                     std::to_string(k));
+        std::string bad = bytes;
+        switch (k % 3) {
+          case 0:
+            bad[rng() % bad.size()] ^= char(1 + rng() % 255);
+            break;
+          case 1:
+            bad.resize(rng() % bad.size());
+            break;
+          default:
+            bad[rng() % bad.size()] ^= char(1 + rng() % 255);
+            bad += "x";
+        }
+        auto want = internal::ValidatePortable(bad, UINT32_MAX);
+        auto got = internal::DecodeSmallPortable(bad, SIZE_MAX);
+        ASSERT_EQ(got.ok(), want.ok()) << want.status();
+        if (!want.ok()) {
+          ++rejected;
+          EXPECT_EQ(want.status().code(), absl::StatusCode::kDataLoss);
+          EXPECT_EQ(got.status(), want.status());
+          continue;
+        }
+        ASSERT_TRUE(got->has_value());
+        ASSERT_EQ((*got)->size, *want);
+        auto bits = Roaring32::DecodePortable(bad.substr(0, *want));
+        FB_ASSERT_OK(bits);
+        std::vector<uint32_t> values;
+        bits->AppendTo(&values);
+        EXPECT_EQ((*got)->values, values);
+      }
+    }
+    EXPECT_GT(rejected, 0);  // the damage did reach the checks
   }
 }
 

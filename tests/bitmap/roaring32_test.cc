@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "lib/bitmap/packed_roaring32.h"
 #include "tests/util/seed.h"
 #include "tests/util/simd_cap.h"
 #include "tests/util/status_matchers.h"
