@@ -7,12 +7,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <random>
 #include <vector>
 
 #include "bench/util/bandwidth.h"
 #include "bench/util/taxi.h"
 #include "featurebase/batch.h"
+#include "featurebase/change_feed.h"
 #include "featurebase/index.h"
 #include "fmt/format.h"
 
@@ -222,6 +225,77 @@ void BM_Batch_StringKeys(benchmark::State& state) {
 BENCHMARK(BM_Batch_StringKeys)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(SmokeMode() ? 1 : 10);
+
+// BM_Batch_Taxi with one change-feed subscriber: what the feed costs the
+// writer (flush_ns against BM_Batch_Taxi's) and what its diff costs on the
+// feed's own thread (feed_cpu_ns, that thread's CPU time per batch; the
+// listener only reads the change set's sizes). Each iteration waits for
+// the change set outside the timed Add + Flush, so batches do not overlap.
+void BM_Batch_TaxiFeed(benchmark::State& state) {
+  const uint64_t n = SmokeMode() ? 1 << 14 : 1 << 20;
+  static const std::vector<Record> records = TaxiRecords(n);
+  auto index = TaxiSchema();
+  BatchOptions o;
+  o.id_mode = IdMode::kAutoGenerate;
+  o.capacity = n;
+  auto batch = *Batch::Create(index.get(), bench::TaxiFields(), o);
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t seen = 0;
+  double feed_cpu = 0;  // the feed thread's CPU seconds so far
+  uint64_t changed = 0;
+  auto sub = Subscribe(*index, [&](const ChangeSet& cs) -> Status {
+    uint64_t c = 0;
+    for (const FieldChange& f : cs.fields) c += f.records.Cardinality();
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    std::lock_guard<std::mutex> l(mu);
+    changed += c;
+    seen = cs.version;
+    feed_cpu = double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+    cv.notify_all();
+    return absl::OkStatus();
+  });
+  if (!sub.ok()) {
+    state.SkipWithError("subscribe failed");
+    return;
+  }
+  double best_flush = 1e9, best_feed = 1e9, best_wait = 1e9;
+  using Clock = std::chrono::steady_clock;
+  double feed_before = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    for (const Record& r : records) {
+      if (!batch->Add(r).ok()) state.SkipWithError("add failed");
+    }
+    const auto t1 = Clock::now();
+    if (!batch->Flush().ok()) state.SkipWithError("flush failed");
+    const auto t2 = Clock::now();
+    const uint64_t version = index->GetSnapshot()->version();
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return seen >= version; });
+    const auto t3 = Clock::now();
+    best_feed = std::min(best_feed, feed_cpu - feed_before);
+    feed_before = feed_cpu;
+    l.unlock();
+    best_flush =
+        std::min(best_flush, std::chrono::duration<double>(t2 - t1).count());
+    best_wait =
+        std::min(best_wait, std::chrono::duration<double>(t3 - t2).count());
+    state.SetIterationTime(std::chrono::duration<double>(t2 - t0).count());
+  }
+  state.SetItemsProcessed(int64_t(state.iterations() * n));
+  state.counters["flush_ns"] = best_flush * 1e9 / double(n);
+  state.counters["feed_cpu_ns"] = best_feed * 1e9 / double(n);
+  state.counters["feed_wait_ns"] = best_wait * 1e9 / double(n);
+  state.counters["feed_over_flush"] = best_feed / best_flush;
+  state.counters["changed_per_batch"] =
+      double(changed) / double(state.iterations());
+}
+BENCHMARK(BM_Batch_TaxiFeed)
+    ->UseManualTime()
+    ->Iterations(SmokeMode() ? 1 : 5)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace featurebase

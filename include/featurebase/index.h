@@ -306,6 +306,10 @@ class Index {
   // the data it produced (Batch::SetStreamOffset) resumes exactly after it.
   Status CommitStreamOffset(std::string_view source, int64_t offset);
 
+  // ---- change feed: Subscribe(index, listener) in featurebase/change_feed.h
+  // follows this index's commits (its engine access).
+  friend class ChangeFeedAccess;
+
   // ---- durability (no-ops for in-memory indexes)
 
   // True for an index opened on a directory.

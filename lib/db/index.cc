@@ -22,6 +22,7 @@
 #include "lib/core/index_state.h"
 #include "lib/core/time_views.h"
 #include "lib/core/write_views.h"
+#include "lib/db/change_feed.h"
 #include "lib/db/index_access.h"
 #include "lib/storage/store.h"
 #include "lib/util/status_macros.h"
@@ -61,6 +62,7 @@ class IndexImpl {
   }
 
   ~IndexImpl() {
+    feed_->Shutdown();
     if (!store_) return;
     {
       std::lock_guard<std::mutex> l(checkpoint_mu_);
@@ -167,19 +169,19 @@ class IndexImpl {
     if (!result.ok()) return result;
     std::shared_ptr<const IndexState> next = txn.Finish();
     if (!store_) {
-      latest_ = next;
+      Advance(next);
       Publish(std::move(next));
       return result;
     }
     if (store_->durability() == Durability::kCheckpoint) {
       // Not logged: durable at the next checkpoint.
       unlogged_ = true;
-      latest_ = next;
+      Advance(next);
       Publish(std::move(next));
       return result;
     }
     FB_ASSIGN_OR_RETURN(const uint64_t lsn, store_->Log(*latest_, *next));
-    latest_ = next;
+    Advance(next);
     switch (store_->durability()) {
       case Durability::kSync:
         FB_RETURN_IF_ERROR(store_->SyncTo(lsn));
@@ -200,11 +202,31 @@ class IndexImpl {
     return result;
   }
 
+  // Makes `next` the version writers build on; the change feed gets the
+  // commit here, in version order, while it is not yet published.
+  void Advance(const std::shared_ptr<const IndexState>& next)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
+    if (feed_->active()) feed_->Enqueue(latest_, next);
+    latest_ = next;
+  }
+
   // Makes `next` the readers' version unless a newer one is (group commits
   // finish out of order).
   void Publish(std::shared_ptr<const IndexState> next) {
-    std::lock_guard<std::mutex> lock(state_mu_);
-    if (next->version > state_->version) state_ = std::move(next);
+    uint64_t version;
+    {
+      std::lock_guard<std::mutex> lock(state_mu_);
+      if (next->version > state_->version) state_ = std::move(next);
+      version = state_->version;
+    }
+    if (feed_->active()) feed_->Published(version);
+  }
+
+  absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(
+      ChangeListener listener, const SubscribeOptions& options) {
+    std::lock_guard<std::mutex> writer(write_mu_);
+    return feed_->Subscribe(std::move(listener), options, latest_->version,
+                            Current()->version);
   }
 
   void CheckpointLoop() {
@@ -597,6 +619,9 @@ class IndexImpl {
   std::condition_variable checkpoint_cv_;
   bool stop_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
   std::thread checkpointer_;
+
+  const std::shared_ptr<ChangeFeed> feed_ =
+      std::make_shared<ChangeFeed>(&IndexImpl::MakeSnapshot);
 };
 
 }  // namespace internal
@@ -730,6 +755,11 @@ Status Index::CommitStreamOffset(std::string_view source, int64_t offset) {
         return true;
       })
       .status();
+}
+
+StatusOr<std::unique_ptr<Subscription>> ChangeFeedAccess::Subscribe(
+    Index& index, ChangeListener listener, const SubscribeOptions& options) {
+  return index.impl_->Subscribe(std::move(listener), options);
 }
 
 bool Index::durable() const { return impl_->durable(); }
