@@ -1,5 +1,7 @@
 #include "lib/db/change_feed.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <exception>
 #include <utility>
@@ -192,6 +194,9 @@ void FeedSubscription::Start() {
   std::lock_guard<std::mutex> j(join_mu_);
   std::lock_guard<std::mutex> l(mu_);
   thread_ = std::thread([self = shared_from_this()] { self->Run(); });
+  // Named for tools (top -H, gdb) and for tests, which count the feed's
+  // threads among the process's; named here, so it is named on return.
+  pthread_setname_np(thread_.native_handle(), "fb-change-feed");
   thread_id_ = thread_.get_id();
 }
 
