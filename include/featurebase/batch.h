@@ -4,6 +4,14 @@
 // batch the last value per record wins for mutex, bool and value fields; nulls
 // are ignored (nothing set, nothing cleared); set fields accumulate.
 //
+// A batch is also a table's change stream (Kafka Streams' KTable, fed by a
+// changelog topic): adds are upserts (partial by default, FULL on request,
+// BatchOptions::upsert), DeleteRecord is a tombstone, and a record without a
+// key is dropped and counted, as Kafka Streams drops null-key records. The
+// adds and deletes of one record apply in the order they were made, even
+// inside one batch: add then tombstone deletes the record, tombstone then
+// add recreates it with only what the add carries.
+//
 // Value fields may instead aggregate (BatchOptions::merges): a click stream
 // summed per user, purchases as a running total, the first and last time a
 // user was seen. In Kafka Streams' terms, a batch of records with the
@@ -71,6 +79,23 @@ enum class IdMode {
   kOffset,
 };
 
+// What an add does to the values already stored for its record (Pinot's
+// two upsert modes; Kafka Streams' KTable is the full one).
+enum class Upsert {
+  // FeatureBase's partial update, the default: the record's non-null
+  // values are written by the rules above (set fields accumulate rows,
+  // value fields merge); fields it does not carry or carries as null keep
+  // what is stored.
+  kPartial,
+  // The record replaces the stored record whole, as a KTable's new value
+  // replaces the old: at Flush the record's last add in the batch wins
+  // (earlier adds of it in the batch are dropped), every field of the index
+  // that add does not carry, or carries as null, is cleared (fields outside
+  // the batch too), and set fields hold exactly the add's rows. The record
+  // exists afterwards even when all its values are null. Only kLast merges.
+  kFull,
+};
+
 struct BatchOptions {
   // ---- behaviour
   // Records per batch; Add reports the batch full at this size. Default 2^20.
@@ -101,6 +126,9 @@ struct BatchOptions {
   // starts from nothing (sum = value, count = 1). Create refuses a merge on
   // a field the batch does not write or whose type does not take it.
   std::map<std::string, Merge, std::less<>> merges;
+  // Partial (FeatureBase) or full (KTable) upserts; Create refuses a merge
+  // other than kLast under kFull.
+  Upsert upsert = Upsert::kPartial;
   // ---- performance
   // Translations kept for this many batches (FeatureBase's cache-length).
   uint64_t key_cache_batches = 64;
@@ -111,6 +139,15 @@ struct FlushResult {
   uint64_t accepted = 0;  // records applied
   // Records rejected by Add since the last flush, and by this Flush.
   uint64_t rejected = 0;
+  // Records Add dropped since the last flush for having no key (no id, in
+  // the explicit id mode): Kafka Streams' dropped null-key records.
+  uint64_t dropped_null_keys = 0;
+  // Tombstones (DeleteRecord) that deleted a record, and those that found
+  // none (a key never seen, or, where the index tracks existence, a record
+  // it does not hold and that no earlier add of this batch created): no-ops.
+  // Without existence tracking a tombstone of a known id counts as deleted.
+  uint64_t deleted = 0;
+  uint64_t unknown_tombstones = 0;
   // The records this Flush rejected (merged values out of range or
   // overflowing): OutOfRange "batch: added record <i> (<id>): field "<f>":
   // sum 130 out of range [0, 120]", <i> counting added records from 0.
@@ -134,16 +171,25 @@ class Batch {
   // Adds a record after validating every value (kind for the field, range
   // of value fields, key length and UTF-8, record id for the id mode).
   // Returns true when the batch is now full or stale (flush it), false
-  // otherwise. On a bad record returns InvalidArgument or OutOfRange
-  // naming the record (its position in the batch and its id) and the field;
-  // the record is counted as rejected and the batch is unchanged.
-  // FailedPrecondition when the batch is already full.
+  // otherwise. A record without an id in the explicit id mode (a null key)
+  // is dropped and counted (FlushResult::dropped_null_keys), not an error. On a
+  // bad record returns InvalidArgument or OutOfRange naming the record (its
+  // position in the batch and its id) and the field; the record is counted as
+  // rejected and the batch is unchanged. FailedPrecondition when the batch is
+  // already full.
   StatusOr<bool> Add(const Record& record);
 
   // Explicit clears of individual values (set/time fields: one row; value
-  // fields: the value) and record deletion, applied at Flush after the
-  // adds: DeleteFields removes the record's values in `fields` (FeatureBase's
-  // delete ingester, "fields" mode); DeleteRecord removes the whole record.
+  // fields: the value) and deletes, applied at Flush in order with the adds
+  // of the same record: AddClear removes the values the record names,
+  // DeleteFields the record's values in `fields` (FeatureBase's delete
+  // ingester, "fields" mode), and DeleteRecord, a tombstone, the whole
+  // record (every field, its existence, and on a keyed index its key unless
+  // a later add of the batch recreates it). Add then DeleteRecord: the
+  // record is gone; DeleteRecord then Add: the record holds only that add.
+  // Keys are never created by them: a clear or delete of an unknown key is
+  // a no-op (a tombstone is counted, FlushResult::unknown_tombstones). Not
+  // in the auto-generate and offset id modes (InvalidArgument).
   Status AddClear(const Record& record);
   Status DeleteFields(std::variant<uint64_t, std::string> id,
                       std::span<const std::string> fields);

@@ -277,7 +277,9 @@ class Index {
   // batch. Refused as Create refuses a batch merge; a result that overflows
   // or leaves the field's range is OutOfRange "aggregate: record <c>: field
   // "<f>": sum 130 out of range [0, 120]" and changes nothing. Marks the
-  // record as existing. Returns whether the stored value changed.
+  // record as existing. Returns whether the stored value changed. In Kafka
+  // Streams' terms: one event of a KGroupedStream#reduce (kSum, kMin,
+  // kMax) or #count (kCount) into the table the index holds.
   StatusOr<bool> Aggregate(uint64_t column, std::string_view field, Merge merge,
                            const Value& value);
 
@@ -298,7 +300,9 @@ class Index {
 
   // Delete(columns): removes the records entirely: from every row of every
   // view of every field, from field existence and from index existence; a
-  // keyed index frees their keys. Returns whether anything changed.
+  // keyed index frees their keys. Returns whether anything changed. This
+  // is a KTable's tombstone for many records at once; Batch::DeleteRecord
+  // is the one ordered with a batch's adds.
   StatusOr<bool> Delete(const Bitmap& columns);
 
   // Records `offset` as the position of stream `source` (e.g.

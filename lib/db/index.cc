@@ -20,6 +20,7 @@
 #include "lib/bitmap/bitmap_internal.h"
 #include "lib/bsi/value_merge.h"
 #include "lib/core/index_state.h"
+#include "lib/core/remove_records.h"
 #include "lib/core/time_views.h"
 #include "lib/core/write_views.h"
 #include "lib/db/change_feed.h"
@@ -467,38 +468,8 @@ class IndexImpl {
   absl::StatusOr<bool> Delete(const Bitmap& columns) {
     return Write<bool>([&](Txn& txn) -> absl::StatusOr<bool> {
       bool changed = false;
-      std::vector<std::string> names;
-      for (const auto& [name, f] : txn.state().fields) names.push_back(name);
-      for (const auto& chunk : BitmapAccess::Chunks(columns)) {
-        for (const std::string& name : names) {
-          std::vector<uint64_t> views;
-          txn.state().FindField(name)->views.ForEach(
-              [&](uint64_t vk, const View& view) {
-                if (view.Find(chunk.key) != nullptr) views.push_back(vk);
-                return true;
-              });
-          if (const FieldState* f = txn.state().FindField(name); f->bsi) {
-            const BsiShard* bs = f->bsi_shards.Find(chunk.key);
-            if (bs != nullptr &&
-                Roaring32::Intersects(bs->Exists(), chunk.bits)) {
-              FieldState* mf = txn.MutableField(name);
-              BsiShard* m = mf->bsi_shards.Mutate(txn.owner(), chunk.key);
-              *m = BsiShard::Apply(*m, {}, &chunk.bits);
-              changed = true;
-            }
-          }
-          if (views.empty()) continue;
-          FieldState* mf = txn.MutableField(name);
-          for (uint64_t vk : views) {
-            changed |= txn.MutableFragment(mf, vk, chunk.key)
-                           ->RemoveColumns(txn.owner(), chunk.bits);
-          }
-        }
-        if (txn.state().exists.Find(chunk.key) != nullptr) {
-          changed |= txn.MutableExists(chunk.key)->RemoveColumns(txn.owner(),
-                                                                 chunk.bits);
-        }
-      }
+      for (const auto& chunk : BitmapAccess::Chunks(columns))
+        changed |= RemoveRecords(txn, chunk.key, chunk.bits);
       if (changed && txn.state().column_keys)
         ++txn.mutable_state()->column_key_deletes;
       return changed;

@@ -25,6 +25,7 @@
 #include "lib/ingest/batch_clears.h"
 #include "lib/ingest/batch_columns.h"
 #include "lib/ingest/batch_internal.h"
+#include "lib/ingest/batch_order.h"
 #include "lib/ingest/batch_translate.h"
 #include "lib/util/status_macros.h"
 #include "lib/util/status_util.h"
@@ -108,6 +109,12 @@ class BatchImpl {
             MergeName(merge), name));
       }
       FB_RETURN_IF_ERROR(CheckMerge("batch", merge, col->type, name));
+      if (options_.upsert == Upsert::kFull && merge != Merge::kLast) {
+        return absl::InvalidArgumentError(fmt::format(
+            "batch: merge {} on field \"{}\" under a full upsert, where each "
+            "record replaces the stored one (only last applies)",
+            MergeName(merge), name));
+      }
       if (col->kind != BatchColumn::Kind::kValue) {
         return absl::InvalidArgumentError(fmt::format(
             "batch: merge {} on packed bool \"{}\"", MergeName(merge), name));
@@ -125,6 +132,13 @@ class BatchImpl {
     if (batch_.n >= options_.capacity) {
       return absl::FailedPreconditionError(fmt::format(
           "batch: full at {} records; flush first", options_.capacity));
+    }
+    if (options_.id_mode == IdMode::kExplicit &&
+        std::holds_alternative<std::monostate>(r.id)) {
+      // A null key: Kafka Streams drops such records from tables and
+      // aggregations, and a stream must not stop on one.
+      ++dropped_null_keys_;
+      return Ready();
     }
     absl::Status st = stager_.Stage(r, size());
     if (!st.ok()) {
@@ -174,7 +188,7 @@ class BatchImpl {
     }
     if (batch_.any_time) batch_.times.pop_back();
     stager_.Unstage(batch_.columns.size());
-    batch_.clears.push_back(r);
+    batch_.clears.push_back({r, uint32_t(batch_.n)});
     return absl::OkStatus();
   }
 
@@ -192,7 +206,8 @@ class BatchImpl {
       if (state->FindField(f) == nullptr)
         return FieldNotFound("batch delete", f);
     }
-    batch_.deletes.push_back({std::move(r.id), std::move(fields)});
+    batch_.deletes.push_back(
+        {std::move(r.id), std::move(fields), uint32_t(batch_.n)});
     return absl::OkStatus();
   }
 
@@ -222,7 +237,7 @@ class BatchImpl {
       owned_ids.resize(n);
       ids = owned_ids;
     }
-    std::vector<uint64_t> deleted_ids;
+    FlushOrder order;
     auto committed =
         IndexWriter::Commit(*index_, [&](Txn& txn) -> absl::StatusOr<uint64_t> {
           if (options_.id_mode == IdMode::kAutoGenerate) {
@@ -239,9 +254,19 @@ class BatchImpl {
           // The records do not change during the flush: counted once.
           size_t held = batch_.RecordBytes() + owned_ids.capacity() * 8;
           for (const auto& k : keys.row_ids) held += k.capacity() * 8;
-          applier_.ApplyAdds(txn, batch_, ids, keys, held);
-          FB_RETURN_IF_ERROR(ApplyClearsAndDeletes(txn, batch_, &deleted_ids));
-          if (batch_.keyed_index && !deleted_ids.empty())
+          order = PlanFlushOrder(txn.state(), batch_, ids,
+                                 options_.upsert == Upsert::kFull);
+          ApplyRecordDeletes(txn, order.record_deletes);
+          applier_.Begin(batch_,
+                         order.skip.empty() ? nullptr : order.skip.data());
+          size_t lo = 0;
+          for (size_t i = 0; i < order.cuts.size(); ++i) {
+            applier_.ApplyAdds(txn, ids, keys, held, lo, order.cuts[i]);
+            for (const FlushOrder::Op& op : order.ops[i])
+              FB_RETURN_IF_ERROR(ApplyOp(txn, batch_, op));
+            lo = order.cuts[i];
+          }
+          if (batch_.keyed_index && !order.gone.empty())
             ++txn.mutable_state()->column_key_deletes;
           return uint64_t(n - applier_.rejected());
         });
@@ -249,9 +274,13 @@ class BatchImpl {
     result.accepted = *committed;
     result.rejected += n - *committed;
     result.rejections = applier_.TakeRejections();
-    if (batch_.keyed_index && !deleted_ids.empty()) {
-      // As Index::Delete: free the deleted records' keys after the commit.
-      FB_RETURN_IF_ERROR(state->column_keys->DeleteIds(deleted_ids).status());
+    result.deleted = order.deleted;
+    result.unknown_tombstones = order.unknown;
+    result.dropped_null_keys = dropped_null_keys_;
+    if (batch_.keyed_index && !order.gone.empty()) {
+      // As Index::Delete: free the deleted records' keys after the commit
+      // (not those of records a later add recreated).
+      FB_RETURN_IF_ERROR(state->column_keys->DeleteIds(order.gone).status());
       FB_RETURN_IF_ERROR(IndexWriter::FlushKeys(*index_));
       column_cache_->Clear();
       seen_key_deletes_ = IndexWriter::Current(*index_)->column_key_deletes;
@@ -274,7 +303,7 @@ class BatchImpl {
     result.key_cache_misses = misses - reported_misses_;
     reported_hits_ = hits;
     reported_misses_ = misses;
-    applier_.FreeTimeScratch();
+    applier_.EndFlush();
     Reset();
     return result;
   }
@@ -283,6 +312,7 @@ class BatchImpl {
   void Reset() {
     stager_.Invalidate();
     rejected_ = 0;
+    dropped_null_keys_ = 0;
     stream_offsets_.clear();
     batch_.Clear();
   }
@@ -295,6 +325,7 @@ class BatchImpl {
   RecordStager stager_;   // stage 1, into batch_
   ShardApplier applier_;  // stages 3 and 4, during Flush
   uint64_t rejected_ = 0;
+  uint64_t dropped_null_keys_ = 0;
   absl::Time first_add_;
   std::unique_ptr<KeyCache> column_cache_;
   uint64_t seen_key_deletes_ = 0;

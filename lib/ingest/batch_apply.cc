@@ -81,52 +81,59 @@ size_t ShardApplier::WorkBytes() const {
          merges_.WorkBytes();
 }
 
-void ShardApplier::ApplyAdds(Txn& txn, const StagedBatch& batch,
-                             std::span<const uint64_t> ids,
-                             const TranslatedKeys& keys, size_t held_bytes) {
-  flush_bytes_ = held_bytes;
-  if (batch.n == 0) return;
+void ShardApplier::Begin(const StagedBatch& batch, const uint8_t* skip) {
   batch_ = &batch;
+  merging_ = merges_.Start(batch, skip);
+  skip_ = merging_ ? merges_.skip() : skip;
+}
+
+void ShardApplier::ApplyAdds(Txn& txn, std::span<const uint64_t> ids,
+                             const TranslatedKeys& keys, size_t held_bytes,
+                             size_t lo, size_t hi) {
+  flush_bytes_ = held_bytes;
+  if (lo >= hi) return;
+  const StagedBatch& batch = *batch_;
   const std::vector<std::vector<uint64_t>>& key_ids = keys.row_ids;
   const std::vector<uint64_t>& packed_ids = keys.packed_rows;
   const OwnerToken owner = txn.owner();
   // Records grouped by shard, keeping their order inside a shard (the last
   // write per record wins). Ids in shard order (auto-generated ids, offset
-  // streams, sorted explicit ids) need no permutation: order stays empty
-  // and record k of the grouping is record k.
-  std::vector<uint32_t> order;
+  // streams, sorted explicit ids) need no permutation: the grouping has no
+  // order and record k of it is record k.
   const auto by_shard = [&](uint64_t x, uint64_t y) {
     return ShardOf(x) < ShardOf(y);
   };
-  if (!std::is_sorted(ids.begin(), ids.end(), by_shard)) {
-    order.resize(batch.n);
-    uint64_t lo = UINT64_MAX, hi = 0;
-    for (uint64_t id : ids) {
-      lo = std::min(lo, ShardOf(id));
-      hi = std::max(hi, ShardOf(id));
+  const bool in_order =
+      std::is_sorted(ids.begin() + lo, ids.begin() + hi, by_shard);
+  if (!in_order) {
+    if (order_.size() < batch.n) order_.resize(batch.n);
+    uint32_t* order = order_.data();
+    uint64_t low = UINT64_MAX, high = 0;
+    for (size_t i = lo; i < hi; ++i) {
+      low = std::min(low, ShardOf(ids[i]));
+      high = std::max(high, ShardOf(ids[i]));
     }
-    if (hi - lo < batch.n) {
+    if (high - low < hi - lo) {
       // A stable counting sort over the (few) shards spanned.
-      std::vector<uint32_t> next(hi - lo + 2, 0);
-      for (uint64_t id : ids) ++next[ShardOf(id) - lo + 1];
+      std::vector<uint32_t> next(high - low + 2, 0);
+      for (size_t i = lo; i < hi; ++i) ++next[ShardOf(ids[i]) - low + 1];
       std::partial_sum(next.begin(), next.end(), next.begin());
-      for (size_t i = 0; i < batch.n; ++i)
-        order[next[ShardOf(ids[i]) - lo]++] = uint32_t(i);
+      for (size_t i = lo; i < hi; ++i)
+        order[lo + next[ShardOf(ids[i]) - low]++] = uint32_t(i);
     } else {
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      std::iota(order + lo, order + hi, uint32_t(lo));
+      std::stable_sort(order + lo, order + hi, [&](uint32_t a, uint32_t b) {
         return ShardOf(ids[a]) < ShardOf(ids[b]);
       });
     }
   }
-  flush_bytes_ += order.capacity() * 4;
-  const bool merging = merges_.Start(batch);
-  const Grouping g{order.empty() ? nullptr : order.data(), ids.data(),
-                   merging ? merges_.skip() : nullptr};
-  for (size_t a = 0; a < batch.n;) {
+  flush_bytes_ += order_.capacity() * 4;
+  const bool merging = merging_;
+  const Grouping g{in_order ? nullptr : order_.data(), ids.data(), skip_};
+  for (size_t a = lo; a < hi;) {
     const uint64_t shard = ShardOf(ids[g.Rec(a)]);
     size_t b = a;
-    while (b < batch.n && ShardOf(ids[g.Rec(b)]) == shard) ++b;
+    while (b < hi && ShardOf(ids[g.Rec(b)]) == shard) ++b;
     if (merging) merges_.ResolveShard(txn.state(), shard, g, a, b);
     if (txn.state().options.track_existence) {
       ShardBitsBuilder& bits = records_exist_;

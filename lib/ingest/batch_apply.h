@@ -23,22 +23,28 @@ namespace featurebase::internal {
 // ApplyAdds.
 class ShardApplier {
  public:
-  // Writes the records of `batch`, record i with id ids[i], into `txn`:
-  // index existence, then per shard every column's views or BSI shard as
-  // ViewsOfWrite decides (the last write per record wins). `keys` holds the
-  // batch's translated row keys; `held_bytes` what the flush holds besides
-  // this applier's buffers, for peak_bytes().
-  void ApplyAdds(Txn& txn, const StagedBatch& batch,
-                 std::span<const uint64_t> ids, const TranslatedKeys& keys,
-                 size_t held_bytes);
+  // Starts a flush of `batch`, leaving out the records with skip[r] set
+  // (null: none).
+  void Begin(const StagedBatch& batch, const uint8_t* skip);
+  // Writes records [lo, hi) of the batch Begin started, record i with id
+  // ids[i], into `txn`: index existence, then per shard every column's
+  // views or BSI shard as ViewsOfWrite decides (the last write per record
+  // wins). `keys` holds the batch's translated row keys; `held_bytes` what
+  // the flush holds besides this applier's buffers, for peak_bytes().
+  void ApplyAdds(Txn& txn, std::span<const uint64_t> ids,
+                 const TranslatedKeys& keys, size_t held_bytes, size_t lo,
+                 size_t hi);
   // The gather buffers (kept between flushes) and the time views' buffers.
   size_t WorkBytes() const;
   // The most held_bytes + WorkBytes() seen during ApplyAdds calls.
   size_t peak_bytes() const { return peak_bytes_; }
-  // The time views' buffers are per flush: two batches flushing in turn
-  // (the importer's pipeline) then share the memory instead of each
-  // keeping its own.
-  void FreeTimeScratch() { time_scratch_ = TimeScratch(); }
+  // The time views' buffers and the grouping's permutation are per flush:
+  // two batches flushing in turn (the importer's pipeline) then share the
+  // memory instead of each keeping its own.
+  void EndFlush() {
+    time_scratch_ = TimeScratch();
+    std::vector<uint32_t>().swap(order_);
+  }
   // Records the last ApplyAdds left out, and why (merged values out of
   // range or overflowing), each naming the record and the field.
   uint64_t rejected() const { return merges_.rejected(); }
@@ -69,8 +75,11 @@ class ShardApplier {
     peak_bytes_ = std::max(peak_bytes_, flush_bytes_ + WorkBytes());
   }
 
-  const StagedBatch* batch_ = nullptr;  // during ApplyAdds
-  std::vector<ColumnWork> work_;        // per wave slot
+  const StagedBatch* batch_ = nullptr;  // from Begin
+  bool merging_ = false;
+  const uint8_t* skip_ = nullptr;
+  std::vector<uint32_t> order_;   // by record: the grouping's permutation
+  std::vector<ColumnWork> work_;  // per wave slot
   TimeScratch time_scratch_;
   MergeResolver merges_;
   ShardBitsBuilder records_exist_;

@@ -5,8 +5,9 @@
 // Pipeline (one file each): batch_columns (validate and stage a record) ->
 // batch_translate (keys to ids, before the commit) -> batch_apply (group by
 // shard, build fragments and BSI shards in parallel) -> batch_time (a time
-// field's views) -> batch_clears (clears and deletes); batch.cc is the
-// facade that runs them.
+// field's views) -> batch_clears (clears and deletes); batch_order plans
+// how the adds, tombstones and clears of one record keep their order;
+// batch.cc is the facade that runs them.
 #ifndef FEATUREBASE_LIB_INGEST_BATCH_INTERNAL_H_
 #define FEATUREBASE_LIB_INGEST_BATCH_INTERNAL_H_
 
@@ -125,9 +126,16 @@ struct BatchColumn {
   }
 };
 
+// A delete and a clear, each with `at`: the number of records added before
+// it (it follows adds [0, at) and precedes the others).
 struct BatchDelete {
   std::variant<std::monostate, uint64_t, std::string> id;
-  std::vector<std::string> fields;  // empty: the whole record
+  std::vector<std::string> fields;  // empty: the whole record (a tombstone)
+  uint32_t at = 0;
+};
+struct BatchClear {
+  Record record;
+  uint32_t at = 0;
 };
 
 // What Add has staged since the last flush.
@@ -140,7 +148,7 @@ struct StagedBatch {
   PodVec<uint64_t> ids;      // explicit or offset ids, per record
   std::vector<std::string> col_keys;  // record keys of a keyed index
   PodVec<int64_t> times;              // unix seconds or kNoTime
-  std::vector<Record> clears;
+  std::vector<BatchClear> clears;
   std::vector<BatchDelete> deletes;
 
   // The records' buffers (O(records) for keyed indexes: each key).
@@ -155,7 +163,8 @@ struct Grouping {
   const uint32_t* order = nullptr;
   const uint64_t* ids = nullptr;  // record ids, by record position
   // By record position, 1 for a record the flush leaves out (a merge
-  // rejected it); null when none is.
+  // rejected it, a later tombstone deletes it, or a full upsert's later
+  // add of its record replaces it); null when none is.
   const uint8_t* skip = nullptr;
   uint32_t Rec(size_t k) const {
     return order == nullptr ? uint32_t(k) : order[k];

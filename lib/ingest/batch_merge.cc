@@ -11,7 +11,7 @@
 
 namespace featurebase::internal {
 
-bool MergeResolver::Start(const StagedBatch& batch) {
+bool MergeResolver::Start(const StagedBatch& batch, const uint8_t* pre_skip) {
   batch_ = &batch;
   cols_.clear();
   errors_.clear();
@@ -26,7 +26,11 @@ bool MergeResolver::Start(const StagedBatch& batch) {
     skip_.clear();
     return false;
   }
-  skip_.assign(batch.n, 0);
+  if (pre_skip != nullptr) {
+    skip_.assign(pre_skip, pre_skip + batch.n);
+  } else {
+    skip_.assign(batch.n, 0);
+  }
   for (size_t c : cols_) merged_[c].resize(batch.n);
   if (scratch_.size() < cols_.size()) scratch_.resize(cols_.size());
   for (Scratch& s : scratch_) {
@@ -62,7 +66,7 @@ void MergeResolver::ResolveShard(const IndexState& state, uint64_t shard,
     filter_.Start(b - a);
     for (size_t k = a; k < b; ++k) {
       const uint32_t r = g.Rec(k);
-      if (col.present[r]) filter_.Add(OffsetInShard(g.ids[r]));
+      if (col.present[r] && !skip_[r]) filter_.Add(OffsetInShard(g.ids[r]));
     }
     const Roaring32 filter = filter_.Take();
     bs->ValuesInto(filter, s.value.get(), s.has.get());
@@ -71,6 +75,7 @@ void MergeResolver::ResolveShard(const IndexState& state, uint64_t shard,
   // at once: a record is taken whole or not at all.
   for (size_t k = a; k < b; ++k) {
     const uint32_t r = g.Rec(k);
+    if (skip_[r]) continue;
     const uint32_t off = OffsetInShard(g.ids[r]);
     size_t failed = cols.size();
     for (size_t i = 0; i < cols.size() && failed == cols.size(); ++i) {

@@ -25,12 +25,13 @@ namespace featurebase::internal {
 // are) between flushes.
 class MergeResolver {
  public:
-  // Prepares a flush of `batch`'s n records: true when it has merged
+  // Prepares a flush of `batch`'s n records, of which those with
+  // pre_skip[r] set (null: none) are left out: true when it has merged
   // columns (otherwise nothing else need be called).
-  bool Start(const StagedBatch& batch);
+  bool Start(const StagedBatch& batch, const uint8_t* pre_skip);
   // Merges records [a, b) of `g`, all in `shard`, against the stored
   // values of `state`: fills values(c) for them and marks rejected
-  // records in skip().
+  // records in skip(). Records already marked there are passed over.
   void ResolveShard(const IndexState& state, uint64_t shard, const Grouping& g,
                     size_t a, size_t b);
   // Column c's merged stored values by record (null: not a merged column,
@@ -39,7 +40,7 @@ class MergeResolver {
     return c < merged_.size() && !merged_[c].empty() ? merged_[c].data()
                                                      : nullptr;
   }
-  // One byte per record, 1 for a rejected one.
+  // One byte per record, 1 for a rejected or left out one.
   const uint8_t* skip() const { return skip_.data(); }
   uint64_t rejected() const { return errors_.size(); }
   std::vector<absl::Status> TakeErrors() { return std::move(errors_); }
