@@ -45,7 +45,7 @@ struct GroupedStreamModel {
 std::unique_ptr<Index> NewIndex() {
   auto index = Index::Create("visits", IndexOptions{.keys = true});
   EXPECT_TRUE(index.ok()) << index.status();
-  EXPECT_TRUE(CreateLocationVisitFields(**index).ok());
+  FB_EXPECT_OK(CreateLocationVisitFields(**index));
   return std::move(*index);
 }
 

@@ -116,7 +116,7 @@ class Feed {
     auto index = Index::Create("clicks", IndexOptions{.keys = true});
     EXPECT_TRUE(index.ok()) << index.status();
     index_ = std::move(*index);
-    EXPECT_TRUE(CreateRegionClickFields(*index_).ok());
+    FB_EXPECT_OK(CreateRegionClickFields(*index_));
     auto table = RegionTable::Create(index_.get(), options);
     EXPECT_TRUE(table.ok()) << table.status();
     table_ = std::move(*table);
@@ -403,28 +403,9 @@ TEST(RegionClicksTest, RefusesBadInput) {
               StatusIs(absl::StatusCode::kOutOfRange));
 }
 
-// Whether the batch applies adds and deletes of one key in the order they
-// were added; FlushResult::deleted arrives with that change, so its
-// presence tells. FB_TEST_SAME_BATCH_ORDERING=1 runs the test regardless.
-template <typename R>
-constexpr bool kHasDeletedCount = requires(const R& r) {
-  r.deleted;
-};
-
-bool RunSameBatchOrdering() {
-  if (kHasDeletedCount<FlushResult>) return true;
-  const char* force = std::getenv("FB_TEST_SAME_BATCH_ORDERING");
-  return force != nullptr && std::string_view(force) == "1";
-}
-
-// Needs the batch to apply adds and deletes of one key in the order they
+// Adds and deletes of one key inside one batch apply in the order they
 // were added (add then delete deletes; delete then add recreates).
 TEST(RegionClicksTest, SameBatchOrdering) {
-  if (!RunSameBatchOrdering()) {
-    GTEST_SKIP() << "this Batch applies deletes after the adds of a batch "
-                    "(no FlushResult::deleted yet); "
-                    "FB_TEST_SAME_BATCH_ORDERING=1 runs it anyway";
-  }
   {
     Feed feed(/*isolate_tombstones=*/false);
     FB_ASSERT_OK(feed.ApplyAll({Upsert("ann", "eu"), Click("ann", 1)}));
