@@ -126,7 +126,10 @@ class Subscription {
   // call in flight to return, so that the listener is never called once
   // Cancel returns. From inside the listener it returns at once (no
   // deadlock) and the current call is the last. Pending change sets are
-  // dropped.
+  // dropped. Cancelling another subscription from inside a listener waits
+  // for that one's call in flight: two listeners cancelling each other at
+  // the same time wait for each other forever, so a listener that cancels
+  // others must be the only one that does.
   void Cancel();
 
  private:
